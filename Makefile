@@ -1,0 +1,91 @@
+# popflow - plain GNU make.  make | make demo | make test | make asan | make bench | make format | make clean
+PREFIX   ?= /usr/local
+DATADIR  ?= $(PREFIX)/share/popflow
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+PKGS     := libpcap glib-2.0 jansson
+WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
+# CFLAGS and LDFLAGS stay the user's; everything popflow needs goes into ALL_*.
+ALL_CFLAGS  = $(CFLAGS) -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -Iinclude $(WARN)
+ALL_CFLAGS += -DPOPFLOW_TEMPLATE_DIR='"$(DATADIR)/templates"'
+ALL_LDFLAGS = $(LDFLAGS)
+ifdef WERROR
+ALL_CFLAGS += -Werror
+endif
+ifdef SANITIZER                 # make SANITIZER=address,undefined ...
+ALL_CFLAGS += -fsanitize=$(SANITIZER) -fno-sanitize-recover=all -fno-omit-frame-pointer
+ALL_LDFLAGS += -fsanitize=$(SANITIZER)
+endif
+BUILD    ?= build
+
+# Debian packages the build, the tests and the demo need (installed by deps.sh when missing).
+DEPS_BUILD := gcc make pkg-config libpcap-dev libnids-dev libglib2.0-dev libjansson-dev
+DEPS_TEST  := python3 tshark tcpdump iproute2
+
+LIB_SRCS := src/cursor.c src/decode.c src/capture.c src/reasm.c src/session.c src/pop3.c \
+            src/pipeline.c src/describe.c src/util.c src/emit.c src/emit_text.c src/emit_json.c
+LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/%.o)
+MAIN_OBJ := $(BUILD)/main.o
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnids
+
+.PHONY: all deps demo test unit golden public asan build-asan-unit bench format clean
+all: popflow
+
+deps:
+	@./tests/deps.sh $(DEPS_BUILD) $(DEPS_TEST)
+
+popflow: $(LIB_OBJS) $(MAIN_OBJ)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+$(BUILD)/%.o: src/%.c $(wildcard include/*.h) src/pop3_cmds.def include/anomalies.def
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/testlib.h $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(PKG_CFLAGS) -Itests/unit -o $@ $< $(LIB_OBJS) $(ALL_LDFLAGS) $(PKG_LIBS)
+
+demo: deps
+	$(MAKE) popflow
+	./tests/demo.sh
+
+unit: $(UNIT_BINS)
+	@./tests/run-unit.sh $(UNIT_BINS)
+
+golden: popflow
+	@./tests/run-golden.sh
+
+public: popflow
+	@./tests/public/run.sh
+
+test: deps
+	$(MAKE) popflow
+	$(MAKE) unit
+	$(MAKE) golden
+	@if [ -x tests/public/run.sh ]; then $(MAKE) public; fi
+
+# The whole suite again, built with AddressSanitizer and UndefinedBehaviorSanitizer.
+asan: deps
+	$(MAKE) BUILD=build-asan SANITIZER=address,undefined CFLAGS="-O1 -g" \
+	    BIN=popflow-asan popflow-asan build-asan-unit
+	POPFLOW=./popflow-asan ./tests/run-golden.sh
+	@if [ -x tests/public/run.sh ]; then POPFLOW=./popflow-asan ./tests/public/run.sh; fi
+
+build-asan-unit: $(UNIT_BINS)
+	@./tests/run-unit.sh $(UNIT_BINS)
+
+popflow-asan: $(LIB_OBJS) $(MAIN_OBJ)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
+
+bench: popflow
+	./bench/run.sh
+
+format:
+	clang-format -i src/*.c include/*.h tests/unit/*.c tests/unit/*.h
+
+clean:
+	rm -rf build build-asan popflow popflow-asan

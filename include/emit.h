@@ -1,0 +1,68 @@
+/* emit.h - output formats: every emitter has the same entry points, found by name. */
+#ifndef EMIT_H
+#define EMIT_H
+
+#include <stdio.h>
+
+#include "popflow.h"
+#include "session.h"
+
+/* Counts over the whole run, for the summary. */
+struct run_stats {
+	uint64_t packets;	/* frames read */
+	uint64_t bytes;		/* captured bytes */
+	uint64_t tcp;		/* TCP segments decoded */
+	uint64_t pop3_segments;	/* TCP segments on POP3 connections */
+	uint64_t not_ip, not_tcp, fragments, truncated, malformed;
+	uint64_t stray;		/* segments of no session (late ACKs, ...) */
+	uint64_t sessions;
+	uint64_t transactions;
+	uint64_t anomalies;
+	uint64_t reasm_warnings;
+	struct ts first, last;
+	bool damaged;		/* the capture file ended with an error */
+};
+
+struct emit_opts {
+	int verbose;		/* -v: segment timeline / "segments" array */
+	bool bodies;		/* --bodies: every line of message bodies */
+	const char *output;	/* -o path (NULL: stdout); for per-session files */
+	const char *templates;	/* --templates DIR (diagram formats) */
+	const char *detail;	/* --detail segments|messages */
+	bool fold_acks;
+	bool ascii;
+	int width;		/* terminal width for -T flow */
+	uint64_t only_session;	/* --session N, 0 = all */
+	/* Diagram formats (diagram.h); all may stay zero. */
+	const char *const *aliases; /* --alias ADDR=NAME, as given; ADDR is IP or IP:port */
+	size_t naliases;
+	int page_rows;		/* --page-rows: rows per PNG/PDF page, 0 = 60 */
+	bool unicode;		/* --unicode: -T flow box drawing even into a pipe */
+	/* Called for every file a diagram emitter writes besides out (main says so). */
+	void (*wrote)(void *arg, const char *path);
+	void *wrote_arg;
+};
+
+/*
+ * Every function returns 0, or -1 with errbuf filled.  begin() runs once
+ * before the first session, session() once per session as it ends (the
+ * session is freed after it returns), end() once with the run's counts.
+ * out is the -o stream (stdout by default).
+ */
+struct emitter {
+	const char *name;
+	const char *help;
+	int (*begin)(FILE *out, const struct emit_opts *o, char *errbuf);
+	int (*session)(FILE *out, const struct session *s, const struct emit_opts *o,
+	    char *errbuf);
+	int (*end)(FILE *out, const struct run_stats *st, const struct emit_opts *o,
+	    char *errbuf);
+};
+
+const struct emitter *emit_lookup(const char *name); /* NULL if unknown */
+void emit_list(FILE *out);			      /* names and help, for -h */
+
+extern const struct emitter emit_text;
+extern const struct emitter emit_json;
+
+#endif

@@ -1,0 +1,73 @@
+/* pop3.h - POP3 dissector (RFC 1939, 2449, 5034, 2595): stream bytes -> transactions. */
+#ifndef POP3_H
+#define POP3_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "popflow.h"
+#include "session.h"
+
+/* RFC limits, as named constants. */
+#define POP3_MAX_CMD_LINE 255	/* RFC 2449 section 4: command line incl. CRLF */
+#define POP3_MAX_RSP_LINE 512	/* RFC 1939 section 3 / RFC 2449 section 4: first reply line incl. CRLF */
+#define POP3_MAX_ARG 40		/* RFC 1939 section 3: each argument */
+/* Implementation limits: memory stays bounded whatever the peer sends. */
+#define POP3_MAX_PENDING 64	/* pipelined commands awaiting a reply */
+#define POP3_LINE_KEEP 4096	/* bytes of a command/status line kept */
+#define POP3_BODY_LINE_BUF 65536 /* a longer body line is handled in pieces */
+#define POP3_KEEP_LIST_BYTES (1u << 20) /* LIST/UIDL/CAPA... lines kept for display */
+
+#define POP3_IN_A 0x1 /* AUTHORIZATION */
+#define POP3_IN_T 0x2 /* TRANSACTION */
+
+enum pop3_multi { ML_NEVER, ML_ALWAYS, ML_NO_ARG };
+
+enum pop3_cmd {
+	POP3_CMD_NONE = 0, /* a reply without a command */
+	POP3_CMD_GREETING,
+	POP3_CMD_UNKNOWN,
+#define POP3_CMD(name, states, ml, ref) POP3_CMD_##name,
+#include "../src/pop3_cmds.def"
+#undef POP3_CMD
+	POP3_CMD__COUNT
+};
+
+enum pop3_state {
+	POP3_ST_GREETING,	/* waiting for the server's greeting */
+	POP3_ST_UNKNOWN,	/* joined mid-session: state not known */
+	POP3_ST_AUTHORIZATION,
+	POP3_ST_TRANSACTION,
+	POP3_ST_UPDATE,		/* after QUIT in TRANSACTION */
+	POP3_ST_TLS,		/* after STLS +OK: nothing more is parsed */
+	POP3_ST_OPAQUE,		/* not POP3: bytes are counted only */
+};
+
+struct pop3_config {
+	bool keep_bodies;	/* keep RETR/TOP bodies (text --bodies, extraction) */
+	size_t max_body_keep;	/* cap on a kept body, bytes */
+};
+
+/* Command table lookups. */
+const char *pop3_cmd_name(int cmd);	/* "RETR"; "" for NONE/GREETING/UNKNOWN */
+int pop3_cmd_lookup(const char *verb, size_t len); /* case-insensitive; POP3_CMD_UNKNOWN */
+enum pop3_multi pop3_cmd_multi(int cmd);
+unsigned pop3_cmd_states(int cmd);
+const char *pop3_state_name(enum pop3_state st);
+
+struct pop3;
+
+/* Returns a parser writing into s; cfg is borrowed for the parser's life. */
+struct pop3 *pop3_new(struct session *s, const struct pop3_config *cfg);
+/*
+ * Feeds len bytes of direction d starting at stream offset off; consumes
+ * them all (partial lines are kept inside, bounded).  buf is borrowed.
+ */
+void pop3_feed(struct pop3 *p, enum dir d, const uint8_t *buf, size_t len, uint64_t off,
+    struct ts now);
+/* The connection ended: pending commands get no reply, cut bodies are partial. */
+void pop3_end(struct pop3 *p);
+enum pop3_state pop3_state(const struct pop3 *p);
+void pop3_free(struct pop3 *p);
+
+#endif

@@ -1,0 +1,223 @@
+/* session.h - the model every emitter reads: sessions -> transactions -> messages -> segments. */
+#ifndef SESSION_H
+#define SESSION_H
+
+#include <glib.h>
+
+#include "decode.h"
+#include "popflow.h"
+
+/* Caps that keep one session's memory bounded, whatever the capture holds. */
+#define SESSION_MAX_SEGMENTS (1u << 20)
+#define SESSION_MAX_ANOMALIES 1000
+#define SESSION_MAX_TXNS (1u << 20)
+
+enum anom {
+#define ANOM(e, name, desc) ANOM_##e,
+#include "anomalies.def"
+#undef ANOM
+	ANOM__COUNT
+};
+
+const char *anom_name(enum anom a);
+const char *anom_desc(enum anom a);
+
+enum end_reason {
+	END_OPEN = 0,	     /* not ended (yet) */
+	END_FIN,	     /* both sides sent FIN */
+	END_RST,	     /* a side reset the connection */
+	END_TIMEOUT,	     /* idle too long, or evicted by the reassembler */
+	END_EOF,	     /* the capture ended with the connection open */
+	END_INTERRUPTED,     /* live capture stopped by a signal */
+};
+const char *end_reason_name(enum end_reason r);
+
+enum handshake { HS_SEEN, HS_SYNTHETIC, HS_MISSING };
+const char *handshake_name(enum handshake h);
+
+/* What the connection turned out to carry. */
+enum proto {
+	PROTO_POP3,	/* plaintext POP3 (also: nothing seen yet) */
+	PROTO_TLS,	/* POP3 until STLS was accepted, then TLS */
+	PROTO_POP3S,	/* TLS from the first byte (port 995) */
+	PROTO_NOT_POP3, /* something else on a POP3 port */
+};
+const char *proto_name(enum proto p);
+
+/* seg_rec.marks */
+#define SEG_RETRANS 0x01    /* carried only bytes already seen */
+#define SEG_OOO 0x02	    /* filled a hole: arrived after later bytes */
+#define SEG_SYNTHETIC 0x04  /* made by popflow (handshake for mid-session captures) */
+#define SEG_TRUNCATED 0x08  /* payload cut by the snapshot length */
+#define SEG_GAP_BEFORE 0x10 /* bytes before it were never captured */
+#define SEG_DUP_ACK 0x20    /* pure ACK repeating the previous ACK */
+#define SEG_CONFLICT 0x40   /* retransmission with different bytes */
+
+/* One TCP segment of the connection, in capture order. */
+struct seg_rec {
+	uint64_t frame;
+	struct ts ts;
+	uint64_t off;	/* stream offset of the first payload byte (0 = ISN+1) */
+	uint32_t seq, ack; /* as on the wire */
+	uint32_t rel_seq, rel_ack; /* relative to each side's ISN, as Wireshark shows */
+	uint32_t len;	/* payload length by the IP header */
+	uint32_t caplen; /* payload bytes captured */
+	uint16_t win;
+	uint8_t flags;	/* TH_* */
+	uint8_t dir;	/* enum dir */
+	uint8_t marks;	/* SEG_* */
+	uint32_t msg_first, msg_count; /* messages it carries: session.msgs[dir] */
+};
+
+enum msg_kind {
+	MSG_GREETING,	 /* the server's first line */
+	MSG_COMMAND,	 /* a client command line */
+	MSG_STATUS,	 /* a reply's status line (+OK / -ERR) */
+	MSG_BODY,	 /* a multi-line reply's lines, with the final "." */
+	MSG_CHALLENGE,	 /* SASL "+ " line from the server */
+	MSG_SASL,	 /* SASL client line during AUTH */
+	MSG_OPAQUE,	 /* bytes not parsed: TLS after STLS, not POP3 */
+};
+
+struct txn;
+
+/* One protocol message: the bytes [off, end) of one direction. */
+struct msg {
+	enum msg_kind kind;
+	enum dir dir;
+	struct txn *txn;	/* NULL for MSG_OPAQUE */
+	uint64_t off, end;	/* stream range, line endings included */
+	struct ts ts;		/* delivery time of its first byte */
+	char *text;		/* the line without its EOL, NUL-terminated; NULL for bodies */
+	size_t text_len;	/* bytes in text (it may hold NULs) */
+	size_t wire_len;	/* length of the line on the wire, without EOL */
+	/* MSG_BODY */
+	uint64_t octets;	/* dot-unstuffed, line endings included, without ".CRLF" */
+	uint64_t lines;
+	bool complete;		/* the terminating "." was seen */
+	GByteArray *data;	/* the unstuffed body, if kept (see pop3_config) */
+	bool data_truncated;	/* data holds only the start of the body */
+	GArray *segs;		/* guint: indices into session.segs, set when the session ends */
+};
+
+enum pop3_status { POP3_STATUS_NONE = 0, POP3_STATUS_OK, POP3_STATUS_ERR };
+const char *pop3_status_name(enum pop3_status st); /* "+OK", "-ERR", NULL */
+
+/* A command and its reply (or a reply alone, or the greeting). */
+struct txn {
+	uint32_t id;		/* 1-based in the session; 0 for the greeting */
+	int cmd;		/* enum pop3_cmd (pop3.h) */
+	char *verb;		/* the keyword as sent, upper-cased; "" for none */
+	char *arg;		/* everything after the keyword and one space */
+	size_t arg_len;
+	enum pop3_status status;
+	char *text;		/* status line text after the indicator */
+	size_t text_len;
+	char *resp_code;	/* RFC 2449 [CODE] or NULL */
+	bool multiline;
+	bool partial;		/* cut short: no reply, no final ".", gap or end */
+	uint64_t body_octets, body_lines;
+	struct msg *cmd_msg, *status_msg, *body_msg;
+	GPtrArray *msgs;	/* struct msg *, all of this txn's messages in order */
+};
+
+struct session {
+	uint64_t id;		/* 1-based, in order of first frame */
+	struct endpoint client, server;
+	struct ts start, last;	/* first and last packet */
+	uint64_t first_frame, last_frame;
+	enum end_reason end_reason;
+	enum handshake handshake;
+	enum proto proto;
+	struct txn *greeting;	/* NULL if none captured */
+	GPtrArray *txns;	/* struct txn *, owned */
+	GArray *anomalies;	/* struct anomaly */
+	uint64_t anomalies_dropped;
+	GArray *segs;		/* struct seg_rec */
+	uint64_t segs_dropped;
+	GPtrArray *msgs[2];	/* struct msg *, per direction in stream order */
+	GPtrArray *opaque;	/* MSG_OPAQUE messages, owned */
+	uint64_t packets[2], payload[2]; /* per direction, as captured */
+	uint64_t unparsed[2];	/* bytes delivered but not parsed as POP3 */
+	bool fin[2], rst;
+	bool reassembled;	/* the reassembler followed it */
+	/* TCP sequence tracking (session.c) */
+	uint32_t isn[2];
+	bool isn_known[2];
+	uint64_t seen_end[2];	/* highest stream offset + 1 seen per direction */
+	uint64_t last_off[2];
+	uint32_t last_ack[2];
+	GArray *holes[2];	/* struct hole: ranges not captured yet (tracking) */
+	uint64_t truncated_segs;
+	void *pop3;		/* struct pop3 *: the dissector's state */
+	void *user;		/* the wiring's per-session data */
+};
+
+struct anomaly {
+	enum anom kind;
+	enum dir dir;
+	uint64_t frame;		/* 0 if unknown */
+	uint32_t txn;		/* txn id, 0 if none */
+	char *detail;		/* NUL-terminated, printable ASCII */
+};
+
+/* Model building (pop3.c and session.c use these). */
+/* A new transaction: appended to s->txns, or (greeting) stored as s->greeting. */
+struct txn *session_txn_new(struct session *s, int cmd, bool greeting);
+/* Drops every transaction and message (the connection turned out not to be POP3). */
+void session_clear_txns(struct session *s);
+struct msg *session_msg_new(struct session *s, struct txn *t, enum msg_kind kind,
+    enum dir d, uint64_t off, struct ts ts);
+void session_anomaly(struct session *s, enum anom kind, enum dir d, uint64_t off,
+    const struct txn *t, const char *fmt, ...) G_GNUC_PRINTF(6, 7);
+/* Frame that carried byte off of direction d (0 if unknown). */
+uint64_t session_frame_at(const struct session *s, enum dir d, uint64_t off);
+/* Frame of a message's first segment (0 if none recorded). */
+uint64_t msg_first_frame(const struct session *s, const struct msg *m);
+int session_anomaly_count(const struct session *s, enum anom kind);
+
+/* The table of open sessions. */
+struct session_table;
+
+struct session_ops {
+	/* Is this TCP port a POP3 server port? */
+	bool (*is_pop3_port)(void *arg, uint16_t port);
+	/* A session was created (the wiring attaches its dissector). */
+	void (*started)(void *arg, struct session *s);
+	/* The session is ending: flush the dissector; runs before finalising. */
+	void (*closing)(void *arg, struct session *s);
+	/* The session has ended and is complete: emit it. Freed right after. */
+	void (*ended)(void *arg, struct session *s);
+};
+
+struct session_table *session_table_new(const struct session_ops *ops, void *arg);
+/*
+ * Records one segment; returns its session, creating one for a SYN or for
+ * payload on an unknown connection, or NULL for a stray segment.  *dir is
+ * set to the segment's direction.
+ */
+struct session *session_table_segment(struct session_table *t, const struct segment *seg,
+    enum dir *dir);
+struct session *session_table_lookup(struct session_table *t, const struct endpoint *client,
+    const struct endpoint *server);
+/* Ends one session: closing, finalise (segments <-> messages), ended, free. */
+void session_table_end(struct session_table *t, struct session *s, enum end_reason why);
+/* Ends every open session (EOF, interrupt) in order of first frame. */
+void session_table_end_all(struct session_table *t, enum end_reason why);
+/* Ends sessions whose last packet is older than now - idle_sec. */
+void session_table_expire(struct session_table *t, struct ts now, uint32_t idle_sec);
+size_t session_table_open(const struct session_table *t);
+uint64_t session_table_created(const struct session_table *t);
+uint64_t session_table_stray(const struct session_table *t);
+/* Frees the table; sessions still open are freed without being emitted. */
+void session_table_free(struct session_table *t);
+
+/* A new empty session (the table makes them; tests may too). */
+struct session *session_new(uint64_t id, const struct endpoint *client,
+    const struct endpoint *server);
+/* Frees a session and everything it owns except ->pop3 and ->user (NULL is fine). */
+void session_free(struct session *s);
+/* Maps segments to messages; session_table_end() calls it. Idempotent. */
+void session_finalize(struct session *s);
+
+#endif

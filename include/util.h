@@ -1,0 +1,38 @@
+/* util.h - formatting shared by the emitters: addresses, times, flags, safe text. */
+#ifndef UTIL_H
+#define UTIL_H
+
+#include <glib.h>
+
+#include "popflow.h"
+
+#define UTIL_ADDR_LEN 64
+#define UTIL_TS_LEN 40
+
+/* "192.0.2.1" or "2001:db8::1". */
+void util_addr(const struct addr *a, char *buf, size_t len);
+/* "192.0.2.1:110" or "[2001:db8::1]:110". */
+void util_endpoint(const struct endpoint *e, char *buf, size_t len);
+/* ISO 8601 UTC with microseconds: "2026-11-27T10:00:00.123456Z". */
+void util_ts_iso(struct ts t, char *buf, size_t len);
+/* "2026-11-27 10:00:00.123456 UTC". */
+void util_ts_human(struct ts t, char *buf, size_t len);
+/* TCP flags in Wireshark's words: "SYN, ACK", "PSH, ACK", "FIN, ACK". */
+void util_flags(uint8_t flags, char *buf, size_t len);
+/*
+ * Text safe for a terminal or a diagram label: valid UTF-8 and printable
+ * characters kept, CR and LF shown as <cr> and <nl>, other control bytes
+ * and invalid UTF-8 as <0xNN>.  Returns a new string (g_free).
+ */
+char *util_printable(const char *s, size_t n);
+/* Appends util_printable(s, n) to out. */
+void util_append_printable(GString *out, const char *s, size_t n);
+/*
+ * Valid UTF-8 for JSON: invalid bytes become U+FFFD; NUL bytes are kept
+ * (the JSON encoder writes them as \u0000).  Returns a GString (free it).
+ */
+GString *util_utf8(const char *s, size_t n);
+/* True if s holds n bytes of valid UTF-8 without NUL. */
+bool util_is_utf8(const char *s, size_t n);
+
+#endif

@@ -1,0 +1,405 @@
+/* decode.c - link layers (Ethernet+VLAN/QinQ, SLL, SLL2, NULL/LOOP, raw IP), IPv4, IPv6 and TCP headers. */
+#include <stdio.h>
+#include <string.h>
+
+#include <pcap/dlt.h>
+
+#include "cursor.h"
+#include "decode.h"
+
+#define ETHERTYPE_IPV4 0x0800
+#define ETHERTYPE_IPV6 0x86dd
+#define ETHERTYPE_VLAN 0x8100
+#define ETHERTYPE_QINQ 0x88a8
+#define ETHERTYPE_QINQ_OLD 0x9100
+
+/* Stacked VLAN tags we follow before giving up (QinQ is 2; be generous). */
+#define DECODE_MAX_VLAN_TAGS 8
+/* IPv6 extension headers we walk before giving up. */
+#define DECODE_MAX_IPV6_EXT 8
+
+#ifndef DLT_LINUX_SLL2
+#define DLT_LINUX_SLL2 276
+#endif
+#ifndef DLT_IPV4
+#define DLT_IPV4 228
+#endif
+#ifndef DLT_IPV6
+#define DLT_IPV6 229
+#endif
+
+/* Link-layer "protocol" results. */
+enum l3 { L3_NONE, L3_IPV4, L3_IPV6, L3_BY_VERSION };
+
+static void
+set_why(char *why, size_t whylen, const char *msg)
+{
+	if (why != NULL && whylen > 0)
+		snprintf(why, whylen, "%s", msg);
+}
+
+int
+decode_link_supported(int dlt)
+{
+	switch (dlt) {
+	case DLT_EN10MB:
+	case DLT_LINUX_SLL:
+	case DLT_LINUX_SLL2:
+	case DLT_NULL:
+	case DLT_LOOP:
+	case DLT_RAW:
+	case 14: /* DLT_RAW on OpenBSD */
+	case DLT_IPV4:
+	case DLT_IPV6:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+const char *
+decode_rc_name(enum decode_rc rc)
+{
+	switch (rc) {
+	case DECODE_OK:
+		return "ok";
+	case DECODE_NOT_IP:
+		return "not IP";
+	case DECODE_NOT_TCP:
+		return "not TCP";
+	case DECODE_FRAGMENT:
+		return "IP fragment";
+	case DECODE_TRUNCATED:
+		return "truncated";
+	case DECODE_MALFORMED:
+		return "malformed";
+	case DECODE_UNSUPPORTED_LINK:
+		return "unsupported link type";
+	}
+	return "?";
+}
+
+static enum l3
+l3_from_ethertype(uint16_t type)
+{
+	if (type == ETHERTYPE_IPV4)
+		return L3_IPV4;
+	if (type == ETHERTYPE_IPV6)
+		return L3_IPV6;
+	return L3_NONE;
+}
+
+/* BSD address families as written by DLT_NULL / DLT_LOOP captures. */
+static enum l3
+l3_from_family(uint32_t fam)
+{
+	switch (fam) {
+	case 2:
+		return L3_IPV4;
+	case 10: /* Linux */
+	case 24: /* NetBSD, OpenBSD */
+	case 28: /* FreeBSD */
+	case 30: /* macOS */
+		return L3_IPV6;
+	default:
+		return L3_NONE;
+	}
+}
+
+/* Consumes the link header; returns what follows or L3_NONE. */
+static enum decode_rc
+decode_link(int dlt, struct cursor *c, enum l3 *l3, char *why, size_t whylen)
+{
+	uint16_t type;
+	uint32_t fam;
+	int tags;
+
+	*l3 = L3_NONE;
+	switch (dlt) {
+	case DLT_EN10MB:
+		cur_skip(c, 12);
+		type = cur_be16(c);
+		for (tags = 0; (type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ ||
+				   type == ETHERTYPE_QINQ_OLD);
+		     tags++) {
+			if (tags == DECODE_MAX_VLAN_TAGS) {
+				set_why(why, whylen, "too many VLAN tags");
+				return DECODE_MALFORMED;
+			}
+			cur_skip(c, 2); /* TCI */
+			type = cur_be16(c);
+		}
+		if (c->bad) {
+			set_why(why, whylen, "frame ends inside the Ethernet header");
+			return DECODE_TRUNCATED;
+		}
+		*l3 = l3_from_ethertype(type);
+		return DECODE_OK;
+	case DLT_LINUX_SLL:
+		cur_skip(c, 14); /* packet type, ARPHRD, address length, address */
+		type = cur_be16(c);
+		if (c->bad) {
+			set_why(why, whylen, "frame ends inside the Linux cooked (SLL) header");
+			return DECODE_TRUNCATED;
+		}
+		*l3 = l3_from_ethertype(type);
+		return DECODE_OK;
+	case DLT_LINUX_SLL2:
+		type = cur_be16(c);
+		cur_skip(c, 18); /* reserved, ifindex, ARPHRD, type, addr len, addr */
+		if (c->bad) {
+			set_why(why, whylen, "frame ends inside the Linux cooked v2 (SLL2) header");
+			return DECODE_TRUNCATED;
+		}
+		*l3 = l3_from_ethertype(type);
+		return DECODE_OK;
+	case DLT_NULL:
+		/* Host byte order of the capturing machine: accept either. */
+		fam = cur_le32(c);
+		if (c->bad) {
+			set_why(why, whylen, "frame ends inside the loopback header");
+			return DECODE_TRUNCATED;
+		}
+		*l3 = l3_from_family(fam);
+		if (*l3 == L3_NONE)
+			*l3 = l3_from_family(__builtin_bswap32(fam));
+		return DECODE_OK;
+	case DLT_LOOP:
+		fam = cur_be32(c);
+		if (c->bad) {
+			set_why(why, whylen, "frame ends inside the loopback header");
+			return DECODE_TRUNCATED;
+		}
+		*l3 = l3_from_family(fam);
+		return DECODE_OK;
+	case DLT_RAW:
+	case 14:
+		*l3 = L3_BY_VERSION;
+		return DECODE_OK;
+	case DLT_IPV4:
+		*l3 = L3_IPV4;
+		return DECODE_OK;
+	case DLT_IPV6:
+		*l3 = L3_IPV6;
+		return DECODE_OK;
+	default:
+		set_why(why, whylen, "unsupported link type");
+		return DECODE_UNSUPPORTED_LINK;
+	}
+}
+
+static enum decode_rc
+decode_tcp(struct cursor *c, struct segment *seg, char *why, size_t whylen)
+{
+	size_t start = c->off;
+	uint8_t doff;
+
+	seg->tcp = cur_ptr(c);
+	seg->tcp_caplen = cur_left(c);
+	seg->src.port = cur_be16(c);
+	seg->dst.port = cur_be16(c);
+	seg->seq = cur_be32(c);
+	seg->ack = cur_be32(c);
+	doff = cur_u8(c) >> 4;
+	seg->flags = cur_u8(c);
+	seg->win = cur_be16(c);
+	cur_skip(c, 2); /* checksum: not verified, offload makes it wrong */
+	seg->urg = cur_be16(c);
+	if (c->bad) {
+		set_why(why, whylen, "frame ends inside the TCP header");
+		return DECODE_TRUNCATED;
+	}
+	if (doff < 5) {
+		set_why(why, whylen, "TCP data offset below 5");
+		return DECODE_MALFORMED;
+	}
+	cur_skip(c, (size_t)(doff - 5) * 4); /* options */
+	if (c->bad) {
+		set_why(why, whylen, "frame ends inside the TCP options");
+		return DECODE_TRUNCATED;
+	}
+	seg->tcp_hdrlen = c->off - start;
+	seg->payload = cur_ptr(c);
+	seg->payload_caplen = (uint32_t)cur_left(c);
+	return DECODE_OK;
+}
+
+/*
+ * IPv4: the usable length is the smaller of what was captured and what
+ * the header claims; a total length of 0 (TCP segmentation offload on
+ * the capturing host) means "as captured".
+ */
+static enum decode_rc
+decode_ipv4(struct cursor *c, struct segment *seg, char *why, size_t whylen)
+{
+	size_t captured = cur_left(c);
+	uint8_t vihl, proto;
+	size_t ihl, tot;
+	uint16_t frag;
+	enum decode_rc rc;
+
+	seg->ip = cur_ptr(c);
+	seg->ip_version = 4;
+	vihl = cur_u8(c);
+	cur_skip(c, 1);
+	tot = cur_be16(c);
+	cur_skip(c, 2);
+	frag = cur_be16(c);
+	cur_skip(c, 1);
+	proto = cur_u8(c);
+	cur_skip(c, 2);
+	seg->src.ip.family = seg->dst.ip.family = 4;
+	memset(seg->src.ip.bytes, 0, sizeof(seg->src.ip.bytes));
+	memset(seg->dst.ip.bytes, 0, sizeof(seg->dst.ip.bytes));
+	cur_bytes(c, seg->src.ip.bytes, 4);
+	cur_bytes(c, seg->dst.ip.bytes, 4);
+	if (c->bad) {
+		set_why(why, whylen, "frame ends inside the IPv4 header");
+		return DECODE_TRUNCATED;
+	}
+	if (vihl >> 4 != 4) {
+		set_why(why, whylen, "IP version is not 4");
+		return DECODE_MALFORMED;
+	}
+	ihl = (size_t)(vihl & 0x0f) * 4;
+	if (ihl < 20) {
+		set_why(why, whylen, "IPv4 header length below 20");
+		return DECODE_MALFORMED;
+	}
+	if (tot == 0)
+		tot = captured;
+	if (tot < ihl) {
+		set_why(why, whylen, "IPv4 total length smaller than its header");
+		return DECODE_MALFORMED;
+	}
+	seg->ip_caplen = tot < captured ? tot : captured;
+	cur_skip(c, ihl - 20);
+	if (c->bad) {
+		set_why(why, whylen, "frame ends inside the IPv4 options");
+		return DECODE_TRUNCATED;
+	}
+	if ((frag & 0x3fff) != 0) { /* MF set or a non-zero offset */
+		set_why(why, whylen, "IPv4 fragment");
+		return DECODE_FRAGMENT;
+	}
+	if (proto != 6)
+		return DECODE_NOT_TCP;
+	/* Bytes after the IP datagram (Ethernet padding) are not payload. */
+	cur_limit(c, seg->ip_caplen - ihl);
+	rc = decode_tcp(c, seg, why, whylen);
+	if (rc != DECODE_OK)
+		return rc;
+	if (tot - ihl < seg->tcp_hdrlen) {
+		set_why(why, whylen, "IPv4 total length ends inside the TCP header");
+		return DECODE_MALFORMED;
+	}
+	seg->payload_len = (uint32_t)(tot - ihl - seg->tcp_hdrlen);
+	return DECODE_OK;
+}
+
+static enum decode_rc
+decode_ipv6(struct cursor *c, struct segment *seg, char *why, size_t whylen)
+{
+	size_t captured = cur_left(c);
+	size_t plen, hdrs, extlen;
+	uint8_t next;
+	uint32_t vtf;
+	int n;
+	enum decode_rc rc;
+
+	seg->ip = cur_ptr(c);
+	seg->ip_version = 6;
+	vtf = cur_be32(c);
+	plen = cur_be16(c);
+	next = cur_u8(c);
+	cur_skip(c, 1);
+	seg->src.ip.family = seg->dst.ip.family = 6;
+	cur_bytes(c, seg->src.ip.bytes, 16);
+	cur_bytes(c, seg->dst.ip.bytes, 16);
+	if (c->bad) {
+		set_why(why, whylen, "frame ends inside the IPv6 header");
+		return DECODE_TRUNCATED;
+	}
+	if (vtf >> 28 != 6) {
+		set_why(why, whylen, "IP version is not 6");
+		return DECODE_MALFORMED;
+	}
+	if (plen == 0) /* jumbogram or offload: as captured */
+		plen = captured - 40;
+	seg->ip_caplen = 40 + plen < captured ? 40 + plen : captured;
+	cur_limit(c, seg->ip_caplen - 40);
+	hdrs = 0;
+	for (n = 0; next != 6; n++) {
+		switch (next) {
+		case 0:	 /* hop-by-hop */
+		case 43: /* routing */
+		case 60: /* destination options */
+			if (n == DECODE_MAX_IPV6_EXT) {
+				set_why(why, whylen, "too many IPv6 extension headers");
+				return DECODE_MALFORMED;
+			}
+			next = cur_u8(c);
+			extlen = ((size_t)cur_u8(c) + 1) * 8;
+			cur_skip(c, extlen - 2);
+			hdrs += extlen;
+			if (c->bad) {
+				set_why(why, whylen, "frame ends inside an IPv6 extension header");
+				return DECODE_TRUNCATED;
+			}
+			break;
+		case 44:
+			set_why(why, whylen, "IPv6 fragment");
+			return DECODE_FRAGMENT;
+		default:
+			return DECODE_NOT_TCP;
+		}
+	}
+	if (hdrs > plen) {
+		set_why(why, whylen, "IPv6 extension headers longer than the payload length");
+		return DECODE_MALFORMED;
+	}
+	rc = decode_tcp(c, seg, why, whylen);
+	if (rc != DECODE_OK)
+		return rc;
+	if (plen - hdrs < seg->tcp_hdrlen) {
+		set_why(why, whylen, "IPv6 payload length ends inside the TCP header");
+		return DECODE_MALFORMED;
+	}
+	seg->payload_len = (uint32_t)(plen - hdrs - seg->tcp_hdrlen);
+	return DECODE_OK;
+}
+
+enum decode_rc
+decode_frame(int dlt, const uint8_t *frame, size_t caplen, struct segment *out,
+    char *why, size_t whylen)
+{
+	struct cursor c;
+	enum decode_rc rc;
+	enum l3 l3;
+	uint8_t version;
+
+	memset(out, 0, sizeof(*out));
+	if (why != NULL && whylen > 0)
+		why[0] = '\0';
+	cur_init(&c, frame, caplen);
+	rc = decode_link(dlt, &c, &l3, why, whylen);
+	if (rc != DECODE_OK)
+		return rc;
+	if (l3 == L3_BY_VERSION) {
+		if (cur_left(&c) == 0) {
+			set_why(why, whylen, "empty raw IP frame");
+			return DECODE_TRUNCATED;
+		}
+		version = cur_ptr(&c)[0] >> 4;
+		l3 = version == 4 ? L3_IPV4 : version == 6 ? L3_IPV6 : L3_NONE;
+		if (l3 == L3_NONE) {
+			set_why(why, whylen, "raw IP frame with an unknown IP version");
+			return DECODE_MALFORMED;
+		}
+	}
+	if (l3 == L3_IPV4)
+		return decode_ipv4(&c, out, why, whylen);
+	if (l3 == L3_IPV6)
+		return decode_ipv6(&c, out, why, whylen);
+	return DECODE_NOT_IP;
+}

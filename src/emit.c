@@ -1,0 +1,29 @@
+/* emit.c - the table of output formats, looked up by the name given to -T. */
+#include <string.h>
+
+#include "emit.h"
+
+static const struct emitter *const emitters[] = {
+	&emit_text,
+	&emit_json,
+};
+
+const struct emitter *
+emit_lookup(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(emitters) / sizeof(emitters[0]); i++)
+		if (strcmp(emitters[i]->name, name) == 0)
+			return emitters[i];
+	return NULL;
+}
+
+void
+emit_list(FILE *out)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(emitters) / sizeof(emitters[0]); i++)
+		fprintf(out, "  %-9s %s\n", emitters[i]->name, emitters[i]->help);
+}

@@ -1,0 +1,267 @@
+/* emit_json.c - JSON Lines: one object per session as it ends, then a summary; encoded by jansson. */
+#include <string.h>
+
+#include <jansson.h>
+
+#include "describe.h"
+#include "emit.h"
+#include "pop3.h"
+#include "util.h"
+
+/* Any bytes -> a JSON string (invalid UTF-8 becomes U+FFFD; NUL stays, as \u0000). */
+static json_t *
+jstr(const char *s, size_t n)
+{
+	GString *u = util_utf8(s, n);
+	json_t *j = json_stringn(u->str, u->len);
+
+	g_string_free(u, TRUE);
+	return j != NULL ? j : json_string("\xef\xbf\xbd");
+}
+
+static json_t *
+jstatus(enum pop3_status st)
+{
+	const char *n = pop3_status_name(st);
+
+	return n != NULL ? json_string(n) : json_null();
+}
+
+static json_t *
+jts(struct ts t)
+{
+	char buf[UTIL_TS_LEN];
+
+	util_ts_iso(t, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+static json_t *
+jframe(uint64_t f)
+{
+	return f > 0 ? json_integer((json_int_t)f) : json_null();
+}
+
+static json_t *
+jendpoint(const struct endpoint *e)
+{
+	char a[UTIL_ADDR_LEN];
+
+	util_addr(&e->ip, a, sizeof(a));
+	return json_pack("{s:s, s:i}", "ip", a, "port", (int)e->port);
+}
+
+static json_t *
+jdirs(const uint64_t v[2])
+{
+	return json_pack("{s:I, s:I}", "to_server", (json_int_t)v[0], "to_client",
+	    (json_int_t)v[1]);
+}
+
+/* Lines of a kept listing body (LIST, UIDL, CAPA, ...), unstuffed, without EOL. */
+static json_t *
+jlines(const struct msg *m)
+{
+	json_t *a = json_array();
+	const char *d = (const char *)m->data->data;
+	size_t i, b, n;
+
+	for (i = 0; i < m->data->len; i = b + 1) {
+		for (b = i; b < m->data->len && d[b] != '\n'; b++)
+			;
+		n = b - i;
+		if (n > 0 && d[i + n - 1] == '\r' && b < m->data->len)
+			n--;
+		json_array_append_new(a, jstr(d + i, n));
+	}
+	return a;
+}
+
+static json_t *
+jtxn(const struct session *s, const struct txn *t)
+{
+	json_t *o = json_object();
+	guint i;
+	json_t *steps;
+	const struct msg *m;
+
+	json_object_set_new(o, "id", json_integer(t->id));
+	json_object_set_new(o, "command", t->cmd == POP3_CMD_NONE ? json_null()
+								  : jstr(t->verb, strlen(t->verb)));
+	json_object_set_new(o, "argument", jstr(t->arg, t->arg_len));
+	json_object_set_new(o, "status", jstatus(t->status));
+	json_object_set_new(o, "text", jstr(t->text, t->text_len));
+	if (t->resp_code != NULL)
+		json_object_set_new(o, "response_code", jstr(t->resp_code, strlen(t->resp_code)));
+	json_object_set_new(o, "multiline", json_boolean(t->multiline));
+	if (t->multiline) {
+		json_object_set_new(o, "body_octets", json_integer((json_int_t)t->body_octets));
+		json_object_set_new(o, "body_lines", json_integer((json_int_t)t->body_lines));
+		if (t->body_msg != NULL && t->body_msg->data != NULL &&
+		    !describe_is_mail(t->body_msg)) {
+			json_object_set_new(o, "lines", jlines(t->body_msg));
+			if (t->body_msg->data_truncated)
+				json_object_set_new(o, "lines_truncated", json_true());
+		}
+	}
+	json_object_set_new(o, "partial", json_boolean(t->partial));
+	if (t->cmd_msg != NULL) {
+		json_object_set_new(o, "command_frame", jframe(msg_first_frame(s, t->cmd_msg)));
+		json_object_set_new(o, "command_time", jts(t->cmd_msg->ts));
+	}
+	if (t->status_msg != NULL) {
+		json_object_set_new(o, "reply_frame", jframe(msg_first_frame(s, t->status_msg)));
+		json_object_set_new(o, "reply_time", jts(t->status_msg->ts));
+	}
+	steps = NULL;
+	for (i = 0; i < t->msgs->len; i++) {
+		m = g_ptr_array_index(t->msgs, i);
+		if (m->kind != MSG_CHALLENGE && m->kind != MSG_SASL)
+			continue;
+		if (steps == NULL)
+			steps = json_array();
+		json_array_append_new(steps, json_pack("{s:s, s:o}", "dir", dir_name(m->dir), "line",
+						 jstr(m->text, m->text_len)));
+	}
+	if (steps != NULL)
+		json_object_set_new(o, "sasl", steps);
+	return o;
+}
+
+static json_t *
+jsegment(const struct session *s, const struct seg_rec *r)
+{
+	json_t *o = json_object();
+	char flags[64], marks[128];
+	char *label = describe_segment(s, r);
+
+	util_flags(r->flags, flags, sizeof(flags));
+	json_object_set_new(o, "frame", jframe(r->frame));
+	json_object_set_new(o, "time", jts(r->ts));
+	json_object_set_new(o, "dir", json_string(dir_name(r->dir)));
+	json_object_set_new(o, "flags", json_string(flags));
+	json_object_set_new(o, "seq", json_integer(r->rel_seq));
+	json_object_set_new(o, "ack", json_integer(r->rel_ack));
+	json_object_set_new(o, "win", json_integer(r->win));
+	json_object_set_new(o, "len", json_integer(r->len));
+	if (r->caplen < r->len)
+		json_object_set_new(o, "captured_len", json_integer(r->caplen));
+	json_object_set_new(o, "label", json_string(label));
+	describe_marks(r->marks, marks, sizeof(marks));
+	if (marks[0] != '\0')
+		json_object_set_new(o, "notes", json_string(marks));
+	g_free(label);
+	return o;
+}
+
+static int
+json_session(FILE *f, const struct session *s, const struct emit_opts *o, char *errbuf)
+{
+	json_t *j = json_object(), *a;
+	const struct txn *g = s->greeting;
+	const struct anomaly *an;
+	int64_t us = ts_diff_us(s->start, s->last);
+	guint i;
+	int rc = 0;
+
+	json_object_set_new(j, "type", json_string("session"));
+	json_object_set_new(j, "session", json_integer((json_int_t)s->id));
+	json_object_set_new(j, "client", jendpoint(&s->client));
+	json_object_set_new(j, "server", jendpoint(&s->server));
+	json_object_set_new(j, "ip_version", json_integer(s->client.ip.family));
+	json_object_set_new(j, "first_frame", json_integer((json_int_t)s->first_frame));
+	json_object_set_new(j, "last_frame", json_integer((json_int_t)s->last_frame));
+	json_object_set_new(j, "start", jts(s->start));
+	json_object_set_new(j, "end", jts(s->last));
+	json_object_set_new(j, "duration", json_real((double)us / 1e6));
+	json_object_set_new(j, "end_reason", json_string(end_reason_name(s->end_reason)));
+	json_object_set_new(j, "handshake", json_string(handshake_name(s->handshake)));
+	json_object_set_new(j, "protocol", json_string(proto_name(s->proto)));
+	if (g != NULL)
+		json_object_set_new(j, "greeting", json_pack("{s:o, s:o}", "status", jstatus(g->status),
+						       "text", jstr(g->text, g->text_len)));
+	else
+		json_object_set_new(j, "greeting", json_null());
+	a = json_array();
+	for (i = 0; i < s->txns->len; i++)
+		json_array_append_new(a, jtxn(s, g_ptr_array_index(s->txns, i)));
+	json_object_set_new(j, "transactions", a);
+	a = json_array();
+	for (i = 0; i < s->anomalies->len; i++) {
+		an = &g_array_index(s->anomalies, struct anomaly, i);
+		json_array_append_new(a, json_pack("{s:s, s:o, s:s, s:o, s:s}", "type",
+					     anom_name(an->kind), "frame", jframe(an->frame), "dir",
+					     dir_name(an->dir), "transaction",
+					     an->txn > 0 ? json_integer(an->txn) : json_null(),
+					     "detail", an->detail));
+	}
+	json_object_set_new(j, "anomalies", a);
+	if (s->anomalies_dropped > 0)
+		json_object_set_new(j, "anomalies_not_listed",
+		    json_integer((json_int_t)s->anomalies_dropped));
+	json_object_set_new(j, "packets", jdirs(s->packets));
+	json_object_set_new(j, "payload_bytes", jdirs(s->payload));
+	if (s->proto != PROTO_POP3)
+		json_object_set_new(j, "unparsed_bytes", jdirs(s->unparsed));
+	if (o->verbose) {
+		a = json_array();
+		for (i = 0; i < s->segs->len; i++)
+			json_array_append_new(a,
+			    jsegment(s, &g_array_index(s->segs, struct seg_rec, i)));
+		json_object_set_new(j, "segments", a);
+		if (s->segs_dropped > 0)
+			json_object_set_new(j, "segments_not_listed",
+			    json_integer((json_int_t)s->segs_dropped));
+	}
+	if (json_dumpf(j, f, JSON_COMPACT | JSON_PRESERVE_ORDER) < 0 || fputc('\n', f) == EOF ||
+	    fflush(f) != 0) {
+		g_strlcpy(errbuf, "write error", ERRBUF_SIZE);
+		rc = -1;
+	}
+	json_decref(j);
+	return rc;
+}
+
+static int
+json_end(FILE *f, const struct run_stats *st, const struct emit_opts *o, char *errbuf)
+{
+	json_t *j = json_object();
+	int rc = 0;
+
+	(void)o;
+	json_object_set_new(j, "type", json_string("summary"));
+	json_object_set_new(j, "packets", json_integer((json_int_t)st->packets));
+	json_object_set_new(j, "bytes", json_integer((json_int_t)st->bytes));
+	json_object_set_new(j, "tcp_segments", json_integer((json_int_t)st->tcp));
+	json_object_set_new(j, "pop3_segments", json_integer((json_int_t)st->pop3_segments));
+	json_object_set_new(j, "sessions", json_integer((json_int_t)st->sessions));
+	json_object_set_new(j, "transactions", json_integer((json_int_t)st->transactions));
+	json_object_set_new(j, "anomalies", json_integer((json_int_t)st->anomalies));
+	json_object_set_new(j, "not_ip", json_integer((json_int_t)st->not_ip));
+	json_object_set_new(j, "not_tcp", json_integer((json_int_t)st->not_tcp));
+	json_object_set_new(j, "fragments", json_integer((json_int_t)st->fragments));
+	json_object_set_new(j, "truncated_frames", json_integer((json_int_t)st->truncated));
+	json_object_set_new(j, "malformed_frames", json_integer((json_int_t)st->malformed));
+	json_object_set_new(j, "stray_segments", json_integer((json_int_t)st->stray));
+	json_object_set_new(j, "reassembler_warnings", json_integer((json_int_t)st->reasm_warnings));
+	if (st->packets > 0) {
+		json_object_set_new(j, "first", jts(st->first));
+		json_object_set_new(j, "last", jts(st->last));
+	}
+	json_object_set_new(j, "damaged", json_boolean(st->damaged));
+	if (json_dumpf(j, f, JSON_COMPACT | JSON_PRESERVE_ORDER) < 0 || fputc('\n', f) == EOF ||
+	    fflush(f) != 0) {
+		g_strlcpy(errbuf, "write error", ERRBUF_SIZE);
+		rc = -1;
+	}
+	json_decref(j);
+	return rc;
+}
+
+const struct emitter emit_json = {
+	.name = "json",
+	.help = "JSON Lines: one object per session, then a summary (-v adds segments)",
+	.begin = NULL,
+	.session = json_session,
+	.end = json_end,
+};

@@ -1,0 +1,206 @@
+/* emit_text.c - the human transcript: "Server: +OK ..." per line as in the seed, and with -v the segment timeline. */
+#include <inttypes.h>
+#include <string.h>
+
+#include "describe.h"
+#include "emit.h"
+#include "pop3.h"
+#include "util.h"
+
+static void
+put_line(GString *out, const char *who, const char *s, size_t n)
+{
+	g_string_append(out, who);
+	g_string_append(out, ": ");
+	util_append_printable(out, s, n);
+	g_string_append_c(out, '\n');
+}
+
+/* Lines of kept body data, re-stuffed so they read as on the wire. */
+static void
+put_body_lines(GString *out, const struct msg *m)
+{
+	const char *d = (const char *)m->data->data;
+	size_t i, b, n;
+
+	for (i = 0; i < m->data->len; i = b + 1) {
+		for (b = i; b < m->data->len && d[b] != '\n'; b++)
+			;
+		n = b - i;
+		if (n > 0 && d[i + n - 1] == '\r' && b < m->data->len)
+			n--;
+		g_string_append(out, "Server: ");
+		if (n > 0 && d[i] == '.')
+			g_string_append_c(out, '.');
+		util_append_printable(out, d + i, n);
+		g_string_append_c(out, '\n');
+	}
+}
+
+static void
+put_body(GString *out, const struct txn *t, const struct emit_opts *o)
+{
+	const struct msg *m = t->body_msg;
+	bool mail = t->cmd == POP3_CMD_RETR || t->cmd == POP3_CMD_TOP;
+
+	if (m != NULL && m->data != NULL && (!mail || o->bodies)) {
+		put_body_lines(out, m);
+		if (m->data_truncated)
+			g_string_append_printf(out,
+			    "Server: [... %" PRIu64 " octets in %" PRIu64 " lines in all]\n",
+			    t->body_octets, t->body_lines);
+	} else if (mail) {
+		g_string_append_printf(out, "Server: [%s: %" PRIu64 " octets, %" PRIu64 " lines%s]\n",
+		    t->cmd == POP3_CMD_TOP ? "message top" : "message body", t->body_octets,
+		    t->body_lines, t->partial ? " seen, cut short" : "");
+	}
+	if (m != NULL && m->complete)
+		g_string_append(out, "Server: .\n");
+	else
+		g_string_append(out, "Server: [no terminating '.': the reply was cut short]\n");
+}
+
+static void
+put_txn(GString *out, const struct txn *t, const struct emit_opts *o)
+{
+	guint i;
+	const struct msg *m;
+
+	for (i = 0; i < t->msgs->len; i++) {
+		m = g_ptr_array_index(t->msgs, i);
+		switch (m->kind) {
+		case MSG_COMMAND:
+		case MSG_SASL:
+			put_line(out, "Client", m->text, m->text_len);
+			break;
+		case MSG_GREETING:
+		case MSG_STATUS:
+		case MSG_CHALLENGE:
+			put_line(out, "Server", m->text, m->text_len);
+			break;
+		case MSG_BODY:
+			put_body(out, t, o);
+			break;
+		case MSG_OPAQUE:
+			break;
+		}
+	}
+	if (t->cmd != POP3_CMD_GREETING && t->status == POP3_STATUS_NONE)
+		g_string_append(out, "Server: [no reply captured]\n");
+	else if (t->multiline && t->body_msg == NULL)
+		put_body(out, t, o);
+}
+
+static void
+put_timeline(GString *out, const struct session *s)
+{
+	guint i;
+	const struct seg_rec *r;
+	char *label, *params, marks[128];
+	int64_t us;
+
+	g_string_append(out, "  Segments:\n");
+	for (i = 0; i < s->segs->len; i++) {
+		r = &g_array_index(s->segs, struct seg_rec, i);
+		label = describe_segment(s, r);
+		params = describe_params(r, false);
+		us = ts_diff_us(s->start, r->ts);
+		if (r->marks & SEG_SYNTHETIC)
+			g_string_append(out, "  (synth)");
+		else
+			g_string_append_printf(out, "  %7" PRIu64, r->frame);
+		g_string_append_printf(out, "  %4" PRId64 ".%06" PRId64 "  %s  %s %s  seq=%u ack=%u win=%u",
+		    us / 1000000, (us < 0 ? -us : us) % 1000000,
+		    r->dir == DIR_TO_SERVER ? "C->S" : "S->C", label, params, r->rel_seq, r->rel_ack,
+		    r->win);
+		describe_marks(r->marks, marks, sizeof(marks));
+		if (marks[0] != '\0')
+			g_string_append_printf(out, "  [%s]", marks);
+		g_string_append_c(out, '\n');
+		g_free(label);
+		g_free(params);
+	}
+	if (s->segs_dropped > 0)
+		g_string_append_printf(out, "  [%" PRIu64 " more segments not listed]\n", s->segs_dropped);
+}
+
+static int
+text_session(FILE *f, const struct session *s, const struct emit_opts *o, char *errbuf)
+{
+	GString *out = g_string_new(NULL);
+	char cli[UTIL_ADDR_LEN + 8], srv[UTIL_ADDR_LEN + 8], when[UTIL_TS_LEN];
+	int64_t us = ts_diff_us(s->start, s->last);
+	guint i;
+	const struct anomaly *a;
+	int rc = 0;
+
+	util_endpoint(&s->client, cli, sizeof(cli));
+	util_endpoint(&s->server, srv, sizeof(srv));
+	util_ts_human(s->start, when, sizeof(when));
+	g_string_append_printf(out, "Session %" PRIu64 ": %s -> %s, %s, %" PRId64 ".%06" PRId64
+	    " s, ended by %s",
+	    s->id, cli, srv, when, us / 1000000, us % 1000000, end_reason_name(s->end_reason));
+	if (s->handshake != HS_SEEN)
+		g_string_append_printf(out, ", handshake %s", handshake_name(s->handshake));
+	if (s->proto != PROTO_POP3)
+		g_string_append_printf(out, ", %s", proto_name(s->proto));
+	g_string_append_c(out, '\n');
+	if (s->greeting != NULL)
+		put_txn(out, s->greeting, o);
+	for (i = 0; i < s->txns->len; i++)
+		put_txn(out, g_ptr_array_index(s->txns, i), o);
+	if (s->proto == PROTO_TLS)
+		g_string_append_printf(out, "[TLS from here on: %" PRIu64 " bytes to the server, %" PRIu64
+		    " bytes to the client, not decrypted]\n", s->unparsed[DIR_TO_SERVER],
+		    s->unparsed[DIR_TO_CLIENT]);
+	else if (s->proto == PROTO_NOT_POP3)
+		g_string_append_printf(out, "[not POP3: %" PRIu64 " bytes to the server, %" PRIu64
+		    " bytes to the client, not parsed]\n", s->unparsed[DIR_TO_SERVER],
+		    s->unparsed[DIR_TO_CLIENT]);
+	if (s->anomalies->len > 0) {
+		g_string_append(out, "  Anomalies:\n");
+		for (i = 0; i < s->anomalies->len; i++) {
+			a = &g_array_index(s->anomalies, struct anomaly, i);
+			g_string_append(out, "    ");
+			if (a->frame > 0)
+				g_string_append_printf(out, "frame %" PRIu64 ": ", a->frame);
+			g_string_append_printf(out, "%s: %s\n", anom_name(a->kind), a->detail);
+		}
+	}
+	if (o->verbose)
+		put_timeline(out, s);
+	g_string_append_c(out, '\n');
+	if (fwrite(out->str, 1, out->len, f) != out->len || fflush(f) != 0) {
+		g_strlcpy(errbuf, "write error", ERRBUF_SIZE);
+		rc = -1;
+	}
+	g_string_free(out, TRUE);
+	return rc;
+}
+
+static int
+text_end(FILE *f, const struct run_stats *st, const struct emit_opts *o, char *errbuf)
+{
+	(void)o;
+	fprintf(f, "popflow: %" PRIu64 " packets, %" PRIu64 " POP3 segments, %" PRIu64
+	    " sessions, %" PRIu64 " transactions, %" PRIu64 " anomalies",
+	    st->packets, st->pop3_segments, st->sessions, st->transactions, st->anomalies);
+	if (st->truncated + st->malformed > 0)
+		fprintf(f, ", %" PRIu64 " undecodable frames", st->truncated + st->malformed);
+	if (st->damaged)
+		fprintf(f, ", capture file damaged");
+	fputc('\n', f);
+	if (fflush(f) != 0) {
+		g_strlcpy(errbuf, "write error", ERRBUF_SIZE);
+		return -1;
+	}
+	return 0;
+}
+
+const struct emitter emit_text = {
+	.name = "text",
+	.help = "the message flow per session (-v adds the segment timeline)",
+	.begin = NULL,
+	.session = text_session,
+	.end = text_end,
+};

@@ -1,0 +1,278 @@
+/* main.c - the command line: options, wiring the stages, printing errors, choosing the exit code. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture.h"
+#include "emit.h"
+#include "pipeline.h"
+
+/* Frame warnings printed before the rest are only counted. */
+#define MAIN_MAX_WARNINGS 20
+
+struct run {
+	const char *input;
+	FILE *out;
+	const struct emitter *em;
+	struct emit_opts eo;
+	uint64_t warnings;
+	bool output_failed;
+	char errbuf[ERRBUF_SIZE];
+	struct capture *cap;
+};
+
+static struct capture *volatile signal_cap;
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "Usage: popflow -r FILE [options] [BPF expression]\n"
+	    "       popflow -i IFACE [options] [BPF expression]\n"
+	    "Turns POP3 sessions in a capture into a readable transcript, JSON or diagrams.\n"
+	    "\n"
+	    "  -r FILE          read a pcap or pcapng file (- for standard input)\n"
+	    "  -i IFACE         capture live from an interface\n"
+	    "  -T FORMAT        output format (default text):\n");
+	emit_list(f);
+	fprintf(f,
+	    "  -o FILE          write the output to FILE instead of standard output\n"
+	    "  -v               text: add the per-segment timeline; json: add \"segments\"\n"
+	    "  --port N         also treat TCP port N as POP3 (repeatable; 110 always is)\n"
+	    "  --bodies         text: show every line of message bodies, not a summary\n"
+	    "  --idle-timeout S end sessions idle for S seconds (default: never for files)\n"
+	    "  -h, --help       this help\n"
+	    "  --version        print the version\n"
+	    "\n"
+	    "Exit status: 0 ok, 1 usage error or bad filter, 2 input cannot be read,\n"
+	    "3 output cannot be written, 4 the capture file is damaged part-way (what\n"
+	    "was read before the damage is analysed and written).\n");
+}
+
+static void
+on_warn(void *arg, uint64_t frame, const char *msg)
+{
+	struct run *r = arg;
+
+	if (r->warnings++ < MAIN_MAX_WARNINGS)
+		fprintf(stderr, "popflow: %s: frame %llu: %s\n", r->input,
+		    (unsigned long long)frame, msg);
+	else if (r->warnings == MAIN_MAX_WARNINGS + 1)
+		fprintf(stderr, "popflow: %s: further frame warnings are counted in the summary only\n",
+		    r->input);
+}
+
+static void
+on_emit(void *arg, const struct session *s)
+{
+	struct run *r = arg;
+
+	if (r->output_failed)
+		return;
+	if (r->eo.only_session != 0 && s->id != r->eo.only_session)
+		return;
+	if (r->em->session(r->out, s, &r->eo, r->errbuf) < 0) {
+		r->output_failed = true;
+		if (r->cap != NULL)
+			capture_stop(r->cap);
+	}
+}
+
+static void
+on_signal(int sig)
+{
+	(void)sig;
+	if (signal_cap != NULL)
+		capture_stop(signal_cap);
+}
+
+static int
+parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v > max || s[0] == '-')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+enum {
+	OPT_PORT = 256,
+	OPT_VERSION,
+	OPT_BODIES,
+	OPT_IDLE,
+};
+
+int
+main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "port", required_argument, NULL, OPT_PORT },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "bodies", no_argument, NULL, OPT_BODIES },
+		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct run r;
+	struct pipeline_config pc;
+	struct pipeline *pl = NULL;
+	struct capture_live_opts lo;
+	const char *file = NULL, *iface = NULL, *format = "text", *outpath = NULL;
+	char *filter = NULL;
+	unsigned long v;
+	int c, rc = EXIT_OK, runrc = 0;
+
+	memset(&r, 0, sizeof(r));
+	memset(&pc, 0, sizeof(pc));
+	memset(&lo, 0, sizeof(lo));
+	pipeline_add_port(&pc, 110);
+	while ((c = getopt_long(argc, argv, "r:i:T:o:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			file = optarg;
+			break;
+		case 'i':
+			iface = optarg;
+			break;
+		case 'T':
+			format = optarg;
+			break;
+		case 'o':
+			outpath = optarg;
+			break;
+		case 'v':
+			r.eo.verbose++;
+			break;
+		case OPT_PORT:
+			if (parse_uint(optarg, 65535, &v) < 0 || v == 0) {
+				fprintf(stderr, "popflow: --port: '%s' is not a port number\n", optarg);
+				return EXIT_USAGE;
+			}
+			pipeline_add_port(&pc, (uint16_t)v);
+			break;
+		case OPT_BODIES:
+			r.eo.bodies = true;
+			break;
+		case OPT_IDLE:
+			if (parse_uint(optarg, 86400 * 365, &v) < 0) {
+				fprintf(stderr, "popflow: --idle-timeout: '%s' is not a number of seconds\n",
+				    optarg);
+				return EXIT_USAGE;
+			}
+			pc.idle_timeout = (uint32_t)v;
+			break;
+		case OPT_VERSION:
+			printf("popflow %s (%s)\n", POPFLOW_VERSION, pcap_lib_version());
+			return EXIT_OK;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if ((file == NULL) == (iface == NULL)) {
+		fprintf(stderr, "popflow: give exactly one of -r FILE or -i IFACE\n");
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	r.em = emit_lookup(format);
+	if (r.em == NULL) {
+		fprintf(stderr, "popflow: -T %s: unknown format; formats:\n", format);
+		emit_list(stderr);
+		return EXIT_USAGE;
+	}
+	if (optind < argc) {
+		/* The filter is the rest of the command line, as tcpdump takes it. */
+		GString *f = g_string_new(NULL);
+		for (c = optind; c < argc; c++) {
+			if (f->len > 0)
+				g_string_append_c(f, ' ');
+			g_string_append(f, argv[c]);
+		}
+		filter = g_string_free(f, FALSE);
+	}
+	r.input = file != NULL ? (strcmp(file, "-") == 0 ? "stdin" : file) : iface;
+	if (file != NULL) {
+		r.cap = capture_open_file(file, r.errbuf);
+	} else {
+		lo.promisc = true;
+		r.cap = capture_open_live(iface, &lo, r.errbuf);
+	}
+	if (r.cap == NULL) {
+		fprintf(stderr, "popflow: %s\n", r.errbuf);
+		g_free(filter);
+		return EXIT_INPUT;
+	}
+	if (capture_set_filter(r.cap, filter, r.errbuf) < 0) {
+		fprintf(stderr, "popflow: %s\n", r.errbuf);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	r.out = stdout;
+	if (outpath != NULL && strcmp(outpath, "-") != 0) {
+		r.out = fopen(outpath, "w");
+		if (r.out == NULL) {
+			fprintf(stderr, "popflow: %s: %s\n", outpath, strerror(errno));
+			rc = EXIT_OUTPUT;
+			goto out;
+		}
+	}
+	r.eo.output = outpath;
+	pc.dlt = capture_datalink(r.cap);
+	pc.pop3.keep_bodies = r.eo.bodies;
+	pc.pop3.max_body_keep = 64u << 20;
+	pc.emit = on_emit;
+	pc.warn = on_warn;
+	pc.arg = &r;
+	pl = pipeline_new(&pc, r.errbuf);
+	if (pl == NULL) {
+		fprintf(stderr, "popflow: %s: %s\n", r.input, r.errbuf);
+		rc = EXIT_INPUT;
+		goto out;
+	}
+	if (r.em->begin != NULL && r.em->begin(r.out, &r.eo, r.errbuf) < 0) {
+		r.output_failed = true;
+		goto finish;
+	}
+	signal_cap = r.cap;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	runrc = capture_run(r.cap, pipeline_frame, pipeline_idle, pl, r.errbuf);
+	if (runrc < 0) {
+		/* Frames before the damage were analysed: report them, then the error. */
+		fprintf(stderr, "popflow: %s\n", r.errbuf);
+		rc = EXIT_DAMAGED;
+	}
+finish:
+	pipeline_finish(pl, capture_is_live(r.cap) ? END_INTERRUPTED : END_EOF);
+	if (!r.output_failed) {
+		struct run_stats st = *pipeline_stats(pl);
+		st.damaged = runrc < 0;
+		if (r.em->end != NULL && r.em->end(r.out, &st, &r.eo, r.errbuf) < 0)
+			r.output_failed = true;
+	}
+	if (r.output_failed) {
+		fprintf(stderr, "popflow: %s: %s\n", outpath != NULL ? outpath : "stdout", r.errbuf);
+		rc = EXIT_OUTPUT;
+	}
+out:
+	signal_cap = NULL;
+	pipeline_free(pl);
+	capture_close(r.cap);
+	if (r.out != NULL && r.out != stdout && fclose(r.out) != 0 && rc == EXIT_OK) {
+		fprintf(stderr, "popflow: %s: %s\n", outpath, strerror(errno));
+		rc = EXIT_OUTPUT;
+	}
+	g_free(filter);
+	return rc;
+}

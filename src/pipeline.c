@@ -1,0 +1,387 @@
+/* pipeline.c - wires the stages: decode each frame, track its session, feed libnids, feed the dissector, emit. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "decode.h"
+#include "pipeline.h"
+#include "reasm.h"
+
+/* Ranges of payload the capture cut off (snaplen), kept per session, bounded. */
+#define PIPELINE_MAX_MISSING 64
+
+struct range {
+	uint64_t from, to;
+};
+
+/* The wiring's per-session data (session->user). */
+struct wire {
+	struct pop3 *pop3;
+	bool flipped;		/* libnids' client is our server */
+	bool reasm_closing;	/* ended by libnids: it frees the stream itself */
+	GArray *missing[2];	/* struct range */
+};
+
+struct pipeline {
+	struct pipeline_config cfg;
+	struct session_table *tab;
+	struct run_stats st;
+	struct ts now;
+	struct ts last_expire;
+};
+
+static const struct session_ops pipeline_session_ops;
+static const struct reasm_ops pipeline_reasm_ops;
+
+void
+pipeline_add_port(struct pipeline_config *cfg, uint16_t port)
+{
+	cfg->pop3_ports[port / 8] |= (uint8_t)(1u << (port % 8));
+}
+
+bool
+pipeline_is_port(const struct pipeline_config *cfg, uint16_t port)
+{
+	return (cfg->pop3_ports[port / 8] >> (port % 8)) & 1;
+}
+
+static bool
+is_pop3_port(void *arg, uint16_t port)
+{
+	struct pipeline *pl = arg;
+
+	return pipeline_is_port(&pl->cfg, port);
+}
+
+static void
+session_started(void *arg, struct session *s)
+{
+	struct pipeline *pl = arg;
+	struct wire *w = g_new0(struct wire, 1);
+
+	w->missing[0] = g_array_new(FALSE, FALSE, sizeof(struct range));
+	w->missing[1] = g_array_new(FALSE, FALSE, sizeof(struct range));
+	s->user = w;
+	w->pop3 = pop3_new(s, &pl->cfg.pop3);
+	s->pop3 = w->pop3;
+}
+
+static void
+session_closing(void *arg, struct session *s)
+{
+	struct wire *w = s->user;
+
+	(void)arg;
+	if (w == NULL)
+		return;
+	if (s->reassembled && !w->reasm_closing) {
+		/* Ended by us (EOF, idle, reused 4-tuple): make libnids forget it. */
+		if (w->flipped)
+			reasm_forget(&s->server, &s->client);
+		else
+			reasm_forget(&s->client, &s->server);
+	}
+	pop3_end(w->pop3);
+	if (s->handshake != HS_SEEN && !s->reassembled && (s->payload[0] > 0 || s->payload[1] > 0))
+		session_anomaly(s, ANOM_NOT_REASSEMBLED, DIR_TO_SERVER, UINT64_MAX, NULL,
+		    "%llu payload bytes to the server and %llu to the client were not analysed",
+		    (unsigned long long)s->payload[0], (unsigned long long)s->payload[1]);
+}
+
+static void
+session_ended(void *arg, struct session *s)
+{
+	struct pipeline *pl = arg;
+	struct wire *w = s->user;
+
+	pl->st.sessions++;
+	pl->st.transactions += s->txns->len;
+	pl->st.anomalies += s->anomalies->len + s->anomalies_dropped;
+	if (pl->cfg.emit != NULL)
+		pl->cfg.emit(pl->cfg.arg, s);
+	if (w != NULL) {
+		pop3_free(w->pop3);
+		g_array_free(w->missing[0], TRUE);
+		g_array_free(w->missing[1], TRUE);
+		g_free(w);
+	}
+	s->user = NULL;
+	s->pop3 = NULL;
+}
+
+static const struct session_ops pipeline_session_ops = {
+	.is_pop3_port = is_pop3_port,
+	.started = session_started,
+	.closing = session_closing,
+	.ended = session_ended,
+};
+
+static void *
+reasm_established(void *arg, const struct endpoint *client, const struct endpoint *server)
+{
+	struct pipeline *pl = arg;
+	struct session *s = session_table_lookup(pl->tab, client, server);
+	struct wire *w;
+
+	if (s == NULL)
+		return NULL;
+	w = s->user;
+	w->flipped = !endpoint_equal(client, &s->client);
+	s->reassembled = true;
+	return s;
+}
+
+/* Feeds the dissector, skipping bytes the capture never held (cut by snaplen). */
+static void
+reasm_data(void *arg, void *user, enum dir d, const uint8_t *buf, size_t len, uint64_t off)
+{
+	struct session *s = user;
+	struct wire *w = s->user;
+	GArray *miss;
+	struct range *r;
+	uint64_t end = off + len, cut;
+	guint i;
+
+	(void)arg;
+	if (w->flipped)
+		d = d == DIR_TO_SERVER ? DIR_TO_CLIENT : DIR_TO_SERVER;
+	miss = w->missing[d];
+	for (i = 0; i < miss->len && off < end; i++) {
+		r = &g_array_index(miss, struct range, i);
+		if (r->to <= off || r->from >= end)
+			continue;
+		if (r->from > off) {
+			cut = r->from - off;
+			pop3_feed(w->pop3, d, buf, (size_t)cut, off, s->last);
+			buf += cut;
+			off += cut;
+		}
+		cut = (r->to < end ? r->to : end) - off;
+		buf += cut;
+		off += cut;
+	}
+	if (off < end)
+		pop3_feed(w->pop3, d, buf, (size_t)(end - off), off, s->last);
+}
+
+static void
+reasm_closed(void *arg, void *user, enum reasm_end how)
+{
+	struct pipeline *pl = arg;
+	struct session *s = user;
+	struct wire *w = s->user;
+	enum end_reason why;
+
+	switch (how) {
+	case REASM_CLOSE:
+		why = END_FIN;
+		break;
+	case REASM_RESET:
+		why = END_RST;
+		break;
+	case REASM_TIMEOUT:
+		why = END_TIMEOUT;
+		break;
+	default:
+		why = s->rst ? END_RST : (s->fin[0] && s->fin[1]) ? END_FIN : END_EOF;
+		break;
+	}
+	w->reasm_closing = true;
+	session_table_end(pl->tab, s, why);
+}
+
+static const struct reasm_ops pipeline_reasm_ops = {
+	.established = reasm_established,
+	.data = reasm_data,
+	.closed = reasm_closed,
+};
+
+struct pipeline *
+pipeline_new(const struct pipeline_config *cfg, char *errbuf)
+{
+	struct pipeline *pl = g_new0(struct pipeline, 1);
+
+	pl->cfg = *cfg;
+	if (!decode_link_supported(cfg->dlt)) {
+		g_snprintf(errbuf, ERRBUF_SIZE,
+		    "link type %d (%s) is not supported (Ethernet, Linux cooked v1/v2, "
+		    "BSD loopback and raw IP are)",
+		    cfg->dlt, pcap_datalink_val_to_name(cfg->dlt) != NULL
+			? pcap_datalink_val_to_name(cfg->dlt) : "unknown");
+		g_free(pl);
+		return NULL;
+	}
+	if (reasm_init(&pipeline_reasm_ops, pl,
+		cfg->max_streams > 0 ? cfg->max_streams : PIPELINE_DEFAULT_STREAMS, errbuf) < 0) {
+		g_free(pl);
+		return NULL;
+	}
+	pl->tab = session_table_new(&pipeline_session_ops, pl);
+	return pl;
+}
+
+static void
+note_missing(struct session *s, enum dir d)
+{
+	struct wire *w = s->user;
+	const struct seg_rec *r;
+	struct range m;
+
+	if (s->segs->len == 0)
+		return;
+	r = &g_array_index(s->segs, struct seg_rec, s->segs->len - 1);
+	if (!(r->marks & SEG_TRUNCATED) || w->missing[d]->len >= PIPELINE_MAX_MISSING)
+		return;
+	m.from = r->off + r->caplen;
+	m.to = r->off + r->len;
+	g_array_append_val(w->missing[d], m);
+}
+
+/* A mid-session connection: libnids needs a handshake to follow it (libnids-notes L10). */
+static void
+maybe_synthesize(struct session *s, const struct segment *seg)
+{
+	struct seg_rec syn[3];
+	int i;
+
+	if (s->handshake != HS_MISSING || s->reassembled || seg->payload_len == 0 ||
+	    !(seg->flags & TH_ACK) || (seg->flags & (TH_SYN | TH_RST)) ||
+	    !s->isn_known[0] || !s->isn_known[1] || reasm_follows(&s->client, &s->server))
+		return;
+	reasm_synth_handshake(&s->client, &s->server, s->isn[DIR_TO_SERVER] + 1,
+	    s->isn[DIR_TO_CLIENT] + 1, seg->ts);
+	s->handshake = HS_SYNTHETIC;
+	memset(syn, 0, sizeof(syn));
+	for (i = 0; i < 3; i++) {
+		syn[i].ts = seg->ts;
+		syn[i].marks = SEG_SYNTHETIC;
+		syn[i].dir = i == 1 ? DIR_TO_CLIENT : DIR_TO_SERVER;
+		syn[i].win = 65535;
+	}
+	syn[0].flags = TH_SYN;
+	syn[0].seq = s->isn[DIR_TO_SERVER];
+	syn[1].flags = TH_SYN | TH_ACK;
+	syn[1].seq = s->isn[DIR_TO_CLIENT];
+	syn[1].ack = s->isn[DIR_TO_SERVER] + 1;
+	syn[1].rel_ack = 1;
+	syn[2].flags = TH_ACK;
+	syn[2].seq = s->isn[DIR_TO_SERVER] + 1;
+	syn[2].ack = s->isn[DIR_TO_CLIENT] + 1;
+	syn[2].rel_seq = syn[2].rel_ack = 1;
+	/* Before the segment that prompted them, which session_table_segment() appended. */
+	if (s->segs->len > 0)
+		g_array_insert_vals(s->segs, s->segs->len - 1, syn, 3);
+	session_anomaly(s, ANOM_SYNTHETIC_HANDSHAKE, DIR_TO_SERVER, UINT64_MAX, NULL,
+	    "handshake synthesised at frame %llu from its sequence numbers",
+	    (unsigned long long)seg->frame);
+}
+
+void
+pipeline_frame(void *arg, uint64_t frame_no, const struct pcap_pkthdr *h, const uint8_t *frame)
+{
+	struct pipeline *pl = arg;
+	struct segment seg;
+	struct session *s;
+	enum decode_rc rc;
+	enum dir d;
+	char why[128];
+
+	pl->now.sec = h->ts.tv_sec;
+	pl->now.usec = (int32_t)h->ts.tv_usec;
+	if (pl->st.packets == 0)
+		pl->st.first = pl->now;
+	pl->st.last = pl->now;
+	pl->st.packets++;
+	pl->st.bytes += h->caplen;
+	rc = decode_frame(pl->cfg.dlt, frame, h->caplen, &seg, why, sizeof(why));
+	seg.frame = frame_no;
+	seg.ts = pl->now;
+	switch (rc) {
+	case DECODE_OK:
+		break;
+	case DECODE_NOT_IP:
+		pl->st.not_ip++;
+		return;
+	case DECODE_NOT_TCP:
+		pl->st.not_tcp++;
+		return;
+	case DECODE_FRAGMENT:
+		pl->st.fragments++;
+		reasm_feed_fragment(&seg, pl->now);
+		return;
+	case DECODE_TRUNCATED:
+	case DECODE_MALFORMED:
+	case DECODE_UNSUPPORTED_LINK:
+		if (rc == DECODE_MALFORMED)
+			pl->st.malformed++;
+		else
+			pl->st.truncated++;
+		if (pl->cfg.warn != NULL)
+			pl->cfg.warn(pl->cfg.arg, frame_no, why);
+		return;
+	}
+	pl->st.tcp++;
+	if (!pipeline_is_port(&pl->cfg, seg.src.port) && !pipeline_is_port(&pl->cfg, seg.dst.port))
+		return;
+	pl->st.pop3_segments++;
+	s = session_table_segment(pl->tab, &seg, &d);
+	if (s == NULL) {
+		pl->st.stray++;
+	} else {
+		note_missing(s, d);
+		maybe_synthesize(s, &seg);
+	}
+	reasm_feed(&seg);
+	if (pl->cfg.idle_timeout > 0 && pl->now.sec - pl->last_expire.sec >= 1)
+		pipeline_idle(pl);
+}
+
+void
+pipeline_idle(void *arg)
+{
+	struct pipeline *pl = arg;
+	struct ts now = pl->now;
+
+	if (pl->cfg.idle_timeout == 0)
+		return;
+	if (pl->st.packets == 0 || now.sec == 0) {
+		struct timespec t;
+		clock_gettime(CLOCK_REALTIME, &t);
+		now.sec = t.tv_sec;
+		now.usec = (int32_t)(t.tv_nsec / 1000);
+	}
+	pl->last_expire = now;
+	session_table_expire(pl->tab, now, pl->cfg.idle_timeout);
+}
+
+void
+pipeline_finish(struct pipeline *pl, enum end_reason why)
+{
+	session_table_end_all(pl->tab, why);
+	reasm_finish();
+	/* libnids may have called back for streams we did not know; end those too. */
+	session_table_end_all(pl->tab, why);
+	pl->st.stray = session_table_stray(pl->tab);
+	pl->st.reasm_warnings = reasm_warnings();
+}
+
+const struct run_stats *
+pipeline_stats(const struct pipeline *pl)
+{
+	return &pl->st;
+}
+
+size_t
+pipeline_open_sessions(const struct pipeline *pl)
+{
+	return session_table_open(pl->tab);
+}
+
+void
+pipeline_free(struct pipeline *pl)
+{
+	if (pl == NULL)
+		return;
+	session_table_free(pl->tab);
+	g_free(pl);
+}

@@ -1,0 +1,158 @@
+/* util.c - formatting shared by the emitters: addresses, times, flags, safe text. */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "util.h"
+
+void
+util_addr(const struct addr *a, char *buf, size_t len)
+{
+	if (inet_ntop(a->family == 6 ? AF_INET6 : AF_INET, a->bytes, buf, (socklen_t)len) == NULL)
+		g_strlcpy(buf, "?", len);
+}
+
+void
+util_endpoint(const struct endpoint *e, char *buf, size_t len)
+{
+	char a[UTIL_ADDR_LEN];
+
+	util_addr(&e->ip, a, sizeof(a));
+	if (e->ip.family == 6)
+		g_snprintf(buf, len, "[%s]:%u", a, e->port);
+	else
+		g_snprintf(buf, len, "%s:%u", a, e->port);
+}
+
+static void
+ts_format(struct ts t, char sep, const char *suffix, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t sec = (time_t)t.sec;
+
+	if (gmtime_r(&sec, &tm) == NULL) {
+		g_strlcpy(buf, "?", len);
+		return;
+	}
+	g_snprintf(buf, len, "%04d-%02d-%02d%c%02d:%02d:%02d.%06d%s", tm.tm_year + 1900,
+	    tm.tm_mon + 1, tm.tm_mday, sep, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)t.usec,
+	    suffix);
+}
+
+void
+util_ts_iso(struct ts t, char *buf, size_t len)
+{
+	ts_format(t, 'T', "Z", buf, len);
+}
+
+void
+util_ts_human(struct ts t, char *buf, size_t len)
+{
+	ts_format(t, ' ', " UTC", buf, len);
+}
+
+void
+util_flags(uint8_t flags, char *buf, size_t len)
+{
+	static const struct {
+		uint8_t bit;
+		const char *name;
+	} order[] = {
+		{ TH_FIN, "FIN" }, { TH_SYN, "SYN" }, { TH_RST, "RST" }, { TH_PSH, "PSH" },
+		{ TH_ACK, "ACK" }, { TH_URG, "URG" }, { TH_ECE, "ECE" }, { TH_CWR, "CWR" },
+	};
+	size_t i;
+
+	buf[0] = '\0';
+	for (i = 0; i < G_N_ELEMENTS(order); i++) {
+		if (!(flags & order[i].bit))
+			continue;
+		if (buf[0] != '\0')
+			g_strlcat(buf, ", ", len);
+		g_strlcat(buf, order[i].name, len);
+	}
+	if (buf[0] == '\0')
+		g_strlcpy(buf, "none", len);
+}
+
+void
+util_append_printable(GString *out, const char *s, size_t n)
+{
+	size_t i = 0;
+	gunichar c;
+	const char *next;
+
+	while (i < n) {
+		unsigned char b = (unsigned char)s[i];
+		if (b == '\r') {
+			g_string_append(out, "<cr>");
+			i++;
+		} else if (b == '\n') {
+			g_string_append(out, "<nl>");
+			i++;
+		} else if (b == '\t') {
+			g_string_append_c(out, '\t');
+			i++;
+		} else if (b < 0x20 || b == 0x7f) {
+			g_string_append_printf(out, "<0x%02x>", b);
+			i++;
+		} else if (b < 0x80) {
+			g_string_append_c(out, (char)b);
+			i++;
+		} else {
+			c = g_utf8_get_char_validated(s + i, (gssize)(n - i));
+			if (c == (gunichar)-1 || c == (gunichar)-2 || !g_unichar_isprint(c)) {
+				g_string_append_printf(out, "<0x%02x>", b);
+				i++;
+			} else {
+				next = g_utf8_next_char(s + i);
+				g_string_append_len(out, s + i, next - (s + i));
+				i = (size_t)(next - s);
+			}
+		}
+	}
+}
+
+char *
+util_printable(const char *s, size_t n)
+{
+	GString *out = g_string_sized_new(n + 8);
+
+	util_append_printable(out, s, n);
+	return g_string_free(out, FALSE);
+}
+
+GString *
+util_utf8(const char *s, size_t n)
+{
+	GString *out = g_string_sized_new(n);
+	size_t i = 0;
+	gunichar c;
+	const char *next;
+
+	while (i < n) {
+		unsigned char b = (unsigned char)s[i];
+		if (b < 0x80) {
+			g_string_append_c(out, (char)b);
+			i++;
+			continue;
+		}
+		c = g_utf8_get_char_validated(s + i, (gssize)(n - i));
+		if (c == (gunichar)-1 || c == (gunichar)-2) {
+			g_string_append(out, "\xef\xbf\xbd"); /* U+FFFD */
+			i++;
+		} else {
+			next = g_utf8_next_char(s + i);
+			g_string_append_len(out, s + i, next - (s + i));
+			i = (size_t)(next - s);
+		}
+	}
+	return out;
+}
+
+bool
+util_is_utf8(const char *s, size_t n)
+{
+	return g_utf8_validate_len(s, n, NULL);
+}

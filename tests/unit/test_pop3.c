@@ -1,0 +1,371 @@
+/* test_pop3.c - the POP3 dissector on conversations fed in every chunking: whole, byte by byte, split everywhere. */
+#include <stdlib.h>
+
+#include <glib.h>
+
+#include "pop3.h"
+#include "session.h"
+#include "testlib.h"
+
+struct part {
+	enum dir d;
+	const char *bytes;
+	size_t len; /* 0: strlen(bytes) */
+};
+
+/* Everything the dissector decided, as text: equal text = equal transactions. */
+static char *
+summarize(const struct session *s)
+{
+	GString *o = g_string_new(NULL);
+	guint i, j;
+
+	if (s->greeting != NULL)
+		g_string_append_printf(o, "greeting %d [%s]\n", s->greeting->status,
+		    s->greeting->text);
+	for (i = 0; i < s->txns->len; i++) {
+		const struct txn *t = g_ptr_array_index(s->txns, i);
+		g_string_append_printf(o, "txn %u cmd=%d verb=%s arg=[%s] st=%d text=[%s] ml=%d "
+					  "oct=%llu lines=%llu partial=%d code=%s msgs=",
+		    t->id, t->cmd, t->verb, t->arg, t->status, t->text, t->multiline,
+		    (unsigned long long)t->body_octets, (unsigned long long)t->body_lines,
+		    t->partial, t->resp_code ? t->resp_code : "-");
+		for (j = 0; j < t->msgs->len; j++) {
+			const struct msg *m = g_ptr_array_index(t->msgs, j);
+			g_string_append_printf(o, "%d:%llu-%llu", m->kind, (unsigned long long)m->off,
+			    (unsigned long long)m->end);
+			if (m->data != NULL) {
+				g_string_append_c(o, '{');
+				g_string_append_len(o, (const char *)m->data->data, m->data->len);
+				g_string_append_c(o, '}');
+			}
+			g_string_append_c(o, ' ');
+		}
+		g_string_append_c(o, '\n');
+	}
+	for (i = 0; i < s->anomalies->len; i++) {
+		const struct anomaly *a = &g_array_index(s->anomalies, struct anomaly, i);
+		g_string_append_printf(o, "anomaly %s txn=%u\n", anom_name(a->kind), a->txn);
+	}
+	g_string_append_printf(o, "proto=%d\n", s->proto);
+	return g_string_free(o, FALSE);
+}
+
+static struct session *
+new_session(enum handshake hs)
+{
+	struct endpoint c = { { 4, { 10, 0, 0, 1 } }, 40000 }, v = { { 4, { 10, 0, 0, 2 } }, 110 };
+	struct session *s = session_new(1, &c, &v);
+
+	s->handshake = hs;
+	return s;
+}
+
+/*
+ * Feeds the parts; each part is cut into pieces at the offsets where
+ * (global byte index % step == phase) or, with step 0, fed whole.
+ */
+static char *
+run(const struct part *parts, size_t n, size_t step, size_t cut_at, bool keep)
+{
+	struct pop3_config cfg = { keep, 1 << 20 };
+	struct session *s = new_session(HS_SEEN);
+	struct pop3 *p = pop3_new(s, &cfg);
+	uint64_t off[2] = { 0, 0 };
+	size_t i, k, pos = 0, len, from;
+	struct ts now = { 0, 0 };
+	char *out;
+
+	for (i = 0; i < n; i++) {
+		len = parts[i].len ? parts[i].len : strlen(parts[i].bytes);
+		from = 0;
+		for (k = 1; k <= len; k++) {
+			bool cut = k == len || (step > 0 && (pos + k) % step == 0) ||
+			    (cut_at > 0 && pos + k == cut_at);
+			if (!cut)
+				continue;
+			pop3_feed(p, parts[i].d, (const uint8_t *)parts[i].bytes + from, k - from,
+			    off[parts[i].d], now);
+			off[parts[i].d] += k - from;
+			from = k;
+		}
+		pos += len;
+	}
+	pop3_end(p);
+	out = summarize(s);
+	if (getenv("TEST_POP3_DEBUG") != NULL)
+		fprintf(stderr, "%s", out);
+	pop3_free(p);
+	session_free(s);
+	return out;
+}
+
+static size_t
+total_len(const struct part *parts, size_t n)
+{
+	size_t i, t = 0;
+
+	for (i = 0; i < n; i++)
+		t += parts[i].len ? parts[i].len : strlen(parts[i].bytes);
+	return t;
+}
+
+/* The same transactions whatever the chunking: whole, byte by byte, split at every offset. */
+static void
+check_invariance(const char *name, const struct part *parts, size_t n)
+{
+	char *whole = run(parts, n, 0, 0, true), *other;
+	size_t total = total_len(parts, n), cut, bad = 0;
+
+	other = run(parts, n, 1, 0, true);
+	if (strcmp(whole, other) != 0) {
+		fprintf(stderr, "%s: byte by byte differs:\n--- whole\n%s--- bytewise\n%s", name,
+		    whole, other);
+		bad++;
+	}
+	g_free(other);
+	for (cut = 1; cut < total; cut++) {
+		other = run(parts, n, 0, cut, true);
+		if (strcmp(whole, other) != 0 && bad++ < 2)
+			fprintf(stderr, "%s: split at %zu differs:\n--- whole\n%s--- split\n%s", name,
+			    cut, whole, other);
+		g_free(other);
+	}
+	CHECK(bad == 0);
+	g_free(whole);
+}
+
+static const struct part seed[] = {
+	{ DIR_TO_CLIENT, "+OK X1 POP3 Server pop3.anydomain.com\r\n", 0 },
+	{ DIR_TO_SERVER, "USER john.doe@anydomain.com\r\n", 0 },
+	{ DIR_TO_CLIENT, "+OK send your password\r\n", 0 },
+	{ DIR_TO_SERVER, "PASS abc xyz\r\n", 0 },
+	{ DIR_TO_CLIENT, "+OK maildrop locked and ready\r\n", 0 },
+	{ DIR_TO_SERVER, "STAT\r\n", 0 },
+	{ DIR_TO_CLIENT, "+OK 1 1317\r\n", 0 },
+	{ DIR_TO_SERVER, "UIDL\r\n", 0 },
+	{ DIR_TO_CLIENT, "+OK 1 messages (1317 octets)\r\n1 390953946\r\n.\r\n", 0 },
+	{ DIR_TO_SERVER, "LIST 1\r\n", 0 },
+	{ DIR_TO_CLIENT, "+OK 1 1317\r\n", 0 },
+	{ DIR_TO_SERVER, "RETR 1\r\n", 0 },
+	{ DIR_TO_CLIENT, "+OK 20 octets\r\nSubject: x\r\n\r\n..dot\r\n.\r\n", 0 },
+	{ DIR_TO_SERVER, "RETR 9\r\n", 0 },
+	{ DIR_TO_CLIENT, "-ERR no such message\r\n", 0 },
+	{ DIR_TO_SERVER, "QUIT\r\n", 0 },
+	{ DIR_TO_CLIENT, "+OK bye\r\n", 0 },
+};
+
+static void
+test_seed(void)
+{
+	struct pop3_config cfg = { true, 1 << 20 };
+	struct session *s = new_session(HS_SEEN);
+	struct pop3 *p = pop3_new(s, &cfg);
+	uint64_t off[2] = { 0, 0 };
+	struct ts now = { 0, 0 };
+	const struct txn *t;
+	size_t i, n;
+
+	for (i = 0; i < G_N_ELEMENTS(seed); i++) {
+		n = strlen(seed[i].bytes);
+		pop3_feed(p, seed[i].d, (const uint8_t *)seed[i].bytes, n, off[seed[i].d], now);
+		off[seed[i].d] += n;
+	}
+	pop3_end(p);
+	CHECK(s->greeting != NULL);
+	CHECK_STR(s->greeting->text, "X1 POP3 Server pop3.anydomain.com");
+	CHECK_EQ_U(s->txns->len, 8);
+	t = g_ptr_array_index(s->txns, 1);
+	CHECK_STR(t->verb, "PASS");
+	CHECK_STR(t->arg, "abc xyz"); /* RFC 1939: PASS may hold spaces */
+	t = g_ptr_array_index(s->txns, 3);
+	CHECK_STR(t->verb, "UIDL");
+	CHECK(t->multiline);
+	CHECK_EQ_U(t->body_lines, 1);
+	CHECK_EQ_U(t->body_octets, 13);
+	t = g_ptr_array_index(s->txns, 4);
+	CHECK(!t->multiline); /* LIST with an argument is single-line */
+	t = g_ptr_array_index(s->txns, 5);
+	CHECK(t->multiline);
+	/* "Subject: x\r\n" + "\r\n" + ".dot\r\n" (unstuffed) = 12 + 2 + 6 */
+	CHECK_EQ_U(t->body_octets, 20);
+	CHECK_EQ_U(t->body_lines, 3);
+	CHECK(t->body_msg != NULL && t->body_msg->complete);
+	t = g_ptr_array_index(s->txns, 6);
+	CHECK_EQ_U(t->status, POP3_STATUS_ERR);
+	CHECK(!t->multiline); /* -ERR is never multi-line */
+	CHECK_EQ_U(s->anomalies->len, 0);
+	pop3_free(p);
+	session_free(s);
+	check_invariance("seed", seed, G_N_ELEMENTS(seed));
+}
+
+static const struct part pipelined[] = {
+	{ DIR_TO_CLIENT, "+OK ready\r\n", 0 },
+	{ DIR_TO_SERVER, "CAPA\r\n", 0 },
+	{ DIR_TO_CLIENT, "+OK\r\nUSER\r\nPIPELINING\r\n.\r\n", 0 },
+	{ DIR_TO_SERVER, "USER a\r\nPASS b\r\nSTAT\r\nLIST\r\nRETR 1\r\nQUIT\r\n", 0 },
+	{ DIR_TO_CLIENT, "+OK\r\n+OK in\r\n+OK 1 5\r\n+OK\r\n1 5\r\n.\r\n+OK\r\nab\r\n.\r\n+OK bye\r\n", 0 },
+};
+
+static void
+test_pipelined(void)
+{
+	char *sum = run(pipelined, G_N_ELEMENTS(pipelined), 0, 0, true);
+
+	/* FIFO pairing: every reply with its own command, no anomaly (PIPELINING announced). */
+	CHECK(strstr(sum, "verb=STAT arg=[] st=1 text=[1 5]") != NULL);
+	CHECK(strstr(sum, "verb=LIST arg=[] st=1 text=[] ml=1 oct=5 lines=1") != NULL);
+	CHECK(strstr(sum, "verb=RETR arg=[1] st=1 text=[] ml=1 oct=4 lines=1") != NULL);
+	CHECK(strstr(sum, "verb=QUIT arg=[] st=1 text=[bye]") != NULL);
+	CHECK(strstr(sum, "anomaly") == NULL);
+	g_free(sum);
+	check_invariance("pipelined", pipelined, G_N_ELEMENTS(pipelined));
+}
+
+static const struct part odd[] = {
+	{ DIR_TO_CLIENT, "+ok hello\n", 0 },
+	{ DIR_TO_SERVER, "user bob\r\nXTND XMIT\r\n\r\n", 0 },
+	{ DIR_TO_CLIENT, "+OK\r\n-ERR what\r\n+OK extra\r\n", 0 },
+	{ DIR_TO_SERVER, "STAT\r\n", 0 },
+	{ DIR_TO_CLIENT, "-ERR [SYS/TEMP] later\r\n", 0 },
+	{ DIR_TO_SERVER, "PASS x\0y\r\n", 10 },
+	{ DIR_TO_CLIENT, "+OK [IN-USE] locked\r\n", 0 },
+	{ DIR_TO_SERVER, "RETR 1\r\n", 0 },
+	{ DIR_TO_CLIENT, "+OK\r\nline one\r\nline two without end", 0 },
+};
+
+static void
+test_anomalies(void)
+{
+	char *sum = run(odd, G_N_ELEMENTS(odd), 0, 0, true);
+
+	CHECK(strstr(sum, "anomaly lowercase_status") != NULL);
+	CHECK(strstr(sum, "anomaly bare_lf") != NULL);
+	CHECK(strstr(sum, "anomaly unknown_command") != NULL);
+	CHECK(strstr(sum, "anomaly empty_command") != NULL);
+	CHECK(strstr(sum, "anomaly unsolicited_reply") != NULL);
+	CHECK(strstr(sum, "anomaly wrong_state") != NULL); /* STAT in AUTHORIZATION */
+	CHECK(strstr(sum, "anomaly nul_byte") != NULL);
+	CHECK(strstr(sum, "anomaly body_cut") != NULL);
+	CHECK(strstr(sum, "anomaly unterminated_line") != NULL);
+	CHECK(strstr(sum, "code=IN-USE") != NULL);
+	CHECK(strstr(sum, "code=SYS/TEMP") != NULL);
+	/* The cut RETR is partial and counts only what was seen: "line one\r\n" + 18 octets. */
+	CHECK(strstr(sum, "verb=RETR arg=[1] st=1 text=[] ml=1 oct=30 lines=1 partial=1") != NULL);
+	g_free(sum);
+	check_invariance("anomalies", odd, G_N_ELEMENTS(odd));
+}
+
+static void
+test_long_lines(void)
+{
+	GString *big = g_string_new("+OK\r\n");
+	GString *cmd = g_string_new("NOOP ");
+	struct part parts[5];
+	char *sum;
+	size_t i;
+
+	for (i = 0; i < 3 * POP3_BODY_LINE_BUF + 7; i++)
+		g_string_append_c(big, (char)('a' + i % 26));
+	g_string_append(big, "\r\n..\r\n.\r\n");
+	for (i = 0; i < 300; i++)
+		g_string_append_c(cmd, 'x');
+	g_string_append(cmd, "\r\n");
+	parts[0] = (struct part){ DIR_TO_CLIENT, "+OK hi\r\n", 0 };
+	parts[1] = (struct part){ DIR_TO_SERVER, "USER a\r\nPASS b\r\nRETR 1\r\n", 0 };
+	parts[2] = (struct part){ DIR_TO_CLIENT, "+OK\r\n+OK\r\n", 0 };
+	parts[3] = (struct part){ DIR_TO_CLIENT, big->str, big->len };
+	parts[4] = (struct part){ DIR_TO_SERVER, cmd->str, cmd->len };
+	sum = run(parts, 5, 0, 0, false);
+	/* One long line with its CRLF plus "." (unstuffed from "..") with CRLF. */
+	{
+		char want[128];
+		g_snprintf(want, sizeof(want), "oct=%zu lines=2 partial=0",
+		    (size_t)(3 * POP3_BODY_LINE_BUF + 7 + 2 + 3));
+		CHECK(strstr(sum, want) != NULL);
+	}
+	CHECK(strstr(sum, "anomaly line_too_long") != NULL);
+	g_free(sum);
+	/* Chunking invariance over a long line: a few hundred split points suffice. */
+	{
+		char *whole = run(parts, 5, 0, 0, true), *other;
+		size_t step;
+		int bad = 0;
+		for (step = 1000; step < 70000; step += 4999) {
+			other = run(parts, 5, step, 0, true);
+			if (strcmp(whole, other) != 0)
+				bad++;
+			g_free(other);
+		}
+		CHECK(bad == 0);
+		g_free(whole);
+	}
+	g_string_free(big, TRUE);
+	g_string_free(cmd, TRUE);
+}
+
+static const struct part notpop[] = {
+	{ DIR_TO_SERVER, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 0 },
+	{ DIR_TO_CLIENT, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0 },
+	{ DIR_TO_SERVER, "GET /again HTTP/1.1\r\n\r\n", 0 },
+};
+
+static void
+test_not_pop3(void)
+{
+	char *sum = run(notpop, G_N_ELEMENTS(notpop), 0, 0, true);
+
+	CHECK(strstr(sum, "proto=3") != NULL);
+	CHECK(strstr(sum, "txn ") == NULL);
+	CHECK(strstr(sum, "anomaly not_pop3") != NULL);
+	g_free(sum);
+	check_invariance("not-pop3", notpop, G_N_ELEMENTS(notpop));
+}
+
+static const struct part auth[] = {
+	{ DIR_TO_CLIENT, "+OK ready\r\n", 0 },
+	{ DIR_TO_SERVER, "AUTH PLAIN\r\n", 0 },
+	{ DIR_TO_CLIENT, "+ \r\n", 0 },
+	{ DIR_TO_SERVER, "AGFsaWNlAHNlY3JldA==\r\n", 0 },
+	{ DIR_TO_CLIENT, "+OK welcome\r\n", 0 },
+};
+
+static const struct part stls[] = {
+	{ DIR_TO_CLIENT, "+OK ready\r\n", 0 },
+	{ DIR_TO_SERVER, "STLS\r\n", 0 },
+	{ DIR_TO_CLIENT, "+OK go\r\n\x16\x03\x01\x00\x05hello", 0 },
+	{ DIR_TO_SERVER, "\x16\x03\x01 binary\r\n", 0 },
+};
+
+static void
+test_auth_stls(void)
+{
+	char *sum = run(auth, G_N_ELEMENTS(auth), 0, 0, true);
+
+	/* One transaction for the whole SASL exchange: command, challenge, response, status. */
+	CHECK(strstr(sum, "verb=AUTH arg=[PLAIN] st=1 text=[welcome] ml=0") != NULL);
+	CHECK(strstr(sum, "msgs=1:0-12 4:11-15 5:12-34 2:15-28") != NULL);
+	CHECK(strstr(sum, "anomaly") == NULL);
+	g_free(sum);
+	check_invariance("auth", auth, G_N_ELEMENTS(auth));
+	sum = run(stls, G_N_ELEMENTS(stls), 0, 0, true);
+	CHECK(strstr(sum, "verb=STLS arg=[] st=1 text=[go]") != NULL);
+	CHECK(strstr(sum, "proto=1") != NULL); /* TLS after STLS: nothing more parsed */
+	CHECK(strstr(sum, "txn 2") == NULL);
+	CHECK(strstr(sum, "anomaly") == NULL);
+	g_free(sum);
+	check_invariance("stls", stls, G_N_ELEMENTS(stls));
+}
+
+int
+main(void)
+{
+	test_seed();
+	test_pipelined();
+	test_anomalies();
+	test_long_lines();
+	test_not_pop3();
+	test_auth_stls();
+	return tl_done();
+}

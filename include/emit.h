@@ -16,6 +16,7 @@ struct run_stats {
 	uint64_t not_ip, not_tcp, fragments, truncated, malformed;
 	uint64_t stray;		/* segments of no session (late ACKs, ...) */
 	uint64_t sessions;
+	uint64_t attempts;	/* connections refused or unanswered: no session */
 	uint64_t transactions;
 	uint64_t anomalies;
 	uint64_t reasm_warnings;

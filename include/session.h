@@ -140,6 +140,7 @@ struct session {
 	uint64_t packets[2], payload[2]; /* per direction, as captured */
 	uint64_t unparsed[2];	/* bytes delivered but not parsed as POP3 */
 	bool fin[2], rst;
+	bool synack;		/* the server answered the SYN */
 	bool reassembled;	/* the reassembler followed it */
 	/* TCP sequence tracking (session.c) */
 	uint32_t isn[2];

@@ -188,6 +188,56 @@ decode_link(int dlt, struct cursor *c, enum l3 *l3, char *why, size_t whylen)
 	}
 }
 
+#define L2TP_PORT 1701
+/* Tunnels followed inside one frame (L2TP inside L2TP is not). */
+#define DECODE_MAX_TUNNELS 1
+
+static enum decode_rc decode_ipv4(struct cursor *c, struct segment *seg, int depth, char *why,
+    size_t whylen);
+static enum decode_rc decode_ipv6(struct cursor *c, struct segment *seg, int depth, char *why,
+    size_t whylen);
+
+/*
+ * UDP: only L2TPv2 data (RFC 2661) is followed, to the PPP frame and the IP
+ * packet inside it, so POP3 carried through a VPN tunnel is analysed too.
+ */
+static enum decode_rc
+decode_udp(struct cursor *c, struct segment *seg, int depth, char *why, size_t whylen)
+{
+	uint16_t sport, dport, flags, proto;
+	uint8_t b;
+
+	sport = cur_be16(c);
+	dport = cur_be16(c);
+	cur_skip(c, 4); /* length, checksum */
+	if (c->bad || depth >= DECODE_MAX_TUNNELS || (sport != L2TP_PORT && dport != L2TP_PORT))
+		return DECODE_NOT_TCP;
+	flags = cur_be16(c);
+	if ((flags & 0x000f) != 2 || (flags & 0x8000)) /* not version 2, or a control message */
+		return DECODE_NOT_TCP;
+	if (flags & 0x4000)
+		cur_skip(c, 2); /* length */
+	cur_skip(c, 4);	       /* tunnel id, session id */
+	if (flags & 0x0800)
+		cur_skip(c, 4); /* Ns, Nr */
+	if (flags & 0x0200)
+		cur_skip(c, cur_be16(c)); /* offset size, padding */
+	/* PPP: optional address/control 0xff 0x03, then a 1- or 2-byte protocol. */
+	if (cur_left(c) >= 2 && cur_ptr(c)[0] == 0xff && cur_ptr(c)[1] == 0x03)
+		cur_skip(c, 2);
+	b = cur_u8(c);
+	proto = b & 1 ? b : (uint16_t)(b << 8 | cur_u8(c));
+	if (c->bad) {
+		set_why(why, whylen, "frame ends inside the L2TP/PPP header");
+		return DECODE_TRUNCATED;
+	}
+	if (proto == 0x0021)
+		return decode_ipv4(c, seg, depth + 1, why, whylen);
+	if (proto == 0x0057)
+		return decode_ipv6(c, seg, depth + 1, why, whylen);
+	return DECODE_NOT_TCP;
+}
+
 static enum decode_rc
 decode_tcp(struct cursor *c, struct segment *seg, char *why, size_t whylen)
 {
@@ -230,7 +280,7 @@ decode_tcp(struct cursor *c, struct segment *seg, char *why, size_t whylen)
  * the capturing host) means "as captured".
  */
 static enum decode_rc
-decode_ipv4(struct cursor *c, struct segment *seg, char *why, size_t whylen)
+decode_ipv4(struct cursor *c, struct segment *seg, int depth, char *why, size_t whylen)
 {
 	size_t captured = cur_left(c);
 	uint8_t vihl, proto;
@@ -282,10 +332,12 @@ decode_ipv4(struct cursor *c, struct segment *seg, char *why, size_t whylen)
 		set_why(why, whylen, "IPv4 fragment");
 		return DECODE_FRAGMENT;
 	}
-	if (proto != 6)
-		return DECODE_NOT_TCP;
 	/* Bytes after the IP datagram (Ethernet padding) are not payload. */
 	cur_limit(c, seg->ip_caplen - ihl);
+	if (proto == 17)
+		return decode_udp(c, seg, depth, why, whylen);
+	if (proto != 6)
+		return DECODE_NOT_TCP;
 	rc = decode_tcp(c, seg, why, whylen);
 	if (rc != DECODE_OK)
 		return rc;
@@ -298,7 +350,7 @@ decode_ipv4(struct cursor *c, struct segment *seg, char *why, size_t whylen)
 }
 
 static enum decode_rc
-decode_ipv6(struct cursor *c, struct segment *seg, char *why, size_t whylen)
+decode_ipv6(struct cursor *c, struct segment *seg, int depth, char *why, size_t whylen)
 {
 	size_t captured = cur_left(c);
 	size_t plen, hdrs, extlen;
@@ -350,6 +402,8 @@ decode_ipv6(struct cursor *c, struct segment *seg, char *why, size_t whylen)
 		case 44:
 			set_why(why, whylen, "IPv6 fragment");
 			return DECODE_FRAGMENT;
+		case 17:
+			return decode_udp(c, seg, depth, why, whylen);
 		default:
 			return DECODE_NOT_TCP;
 		}
@@ -398,8 +452,8 @@ decode_frame(int dlt, const uint8_t *frame, size_t caplen, struct segment *out,
 		}
 	}
 	if (l3 == L3_IPV4)
-		return decode_ipv4(&c, out, why, whylen);
+		return decode_ipv4(&c, out, 0, why, whylen);
 	if (l3 == L3_IPV6)
-		return decode_ipv6(&c, out, why, whylen);
+		return decode_ipv6(&c, out, 0, why, whylen);
 	return DECODE_NOT_IP;
 }

@@ -185,6 +185,8 @@ text_end(FILE *f, const struct run_stats *st, const struct emit_opts *o, char *e
 	fprintf(f, "popflow: %" PRIu64 " packets, %" PRIu64 " POP3 segments, %" PRIu64
 	    " sessions, %" PRIu64 " transactions, %" PRIu64 " anomalies",
 	    st->packets, st->pop3_segments, st->sessions, st->transactions, st->anomalies);
+	if (st->attempts > 0)
+		fprintf(f, ", %" PRIu64 " connection attempts refused or unanswered", st->attempts);
 	if (st->truncated + st->malformed > 0)
 		fprintf(f, ", %" PRIu64 " undecodable frames", st->truncated + st->malformed);
 	if (st->damaged)

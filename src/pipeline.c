@@ -94,11 +94,16 @@ session_ended(void *arg, struct session *s)
 	struct pipeline *pl = arg;
 	struct wire *w = s->user;
 
-	pl->st.sessions++;
-	pl->st.transactions += s->txns->len;
-	pl->st.anomalies += s->anomalies->len + s->anomalies_dropped;
-	if (pl->cfg.emit != NULL)
-		pl->cfg.emit(pl->cfg.arg, s);
+	if (s->handshake == HS_SEEN && !s->synack && s->payload[0] == 0 && s->payload[1] == 0) {
+		/* A SYN refused (RST) or never answered: no session was opened (RFC 793). */
+		pl->st.attempts++;
+	} else {
+		pl->st.sessions++;
+		pl->st.transactions += s->txns->len;
+		pl->st.anomalies += s->anomalies->len + s->anomalies_dropped;
+		if (pl->cfg.emit != NULL)
+			pl->cfg.emit(pl->cfg.arg, s);
+	}
 	if (w != NULL) {
 		pop3_free(w->pop3);
 		g_array_free(w->missing[0], TRUE);

@@ -414,6 +414,28 @@ body_end(struct pop3 *p, uint64_t end)
 	p->body = NULL;
 }
 
+/*
+ * A LIST or UIDL listing has lines "msg SP ...".  A status line inside one,
+ * while the client already waits for another reply, means the server never
+ * ended the listing: cut it there and read the line as that reply.
+ */
+static bool
+listing_cut(struct pop3 *p, const char *line, size_t keep, uint64_t off)
+{
+	struct txn *t = p->body;
+
+	if ((t->cmd != POP3_CMD_LIST && t->cmd != POP3_CMD_UIDL) ||
+	    g_queue_is_empty(&p->pending) || keep < 3 || g_ascii_isdigit(line[0]) ||
+	    !(g_ascii_strncasecmp(line, "+OK", 3) == 0 ||
+		(keep >= 4 && g_ascii_strncasecmp(line, "-ERR", 4) == 0)))
+		return false;
+	t->partial = true;
+	session_anomaly(p->s, ANOM_BODY_CUT, DIR_TO_CLIENT, off, t,
+	    "%s listing not ended by '.': a status line for the next command follows", t->verb);
+	p->body = NULL;
+	return true;
+}
+
 static void
 on_reply_ok(struct pop3 *p, struct txn *t)
 {
@@ -459,11 +481,14 @@ on_server_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_
 	size_t tlen;
 
 	if (p->body != NULL) {
-		if (wire == 1 && keep == 1 && line[0] == '.')
+		if (wire == 1 && keep == 1 && line[0] == '.') {
 			body_end(p, off + wire + eol);
-		else
+			return;
+		}
+		if (!listing_cut(p, line, keep, off)) {
 			body_line(p, line, keep, wire, eol, off, true, true);
-		return;
+			return;
+		}
 	}
 	if (keep >= 3 && g_ascii_strncasecmp(line, "+OK", 3) == 0) {
 		st = POP3_STATUS_OK;
@@ -492,8 +517,11 @@ on_server_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_
 			opaque_bytes(p, DIR_TO_CLIENT, off, wire + eol);
 			return;
 		}
+		/* Junk where a status belongs: skip it, the next status answers (as Zeek does). */
 		session_anomaly(s, ANOM_NOT_A_STATUS, DIR_TO_CLIENT, off, NULL,
-		    "server line is neither +OK nor -ERR");
+		    "server line is neither +OK nor -ERR: skipped");
+		opaque_bytes(p, DIR_TO_CLIENT, off, wire + eol);
+		return;
 	}
 	p->seen_status = true;
 	/* RFC 1939 section 3: servers MUST send the indicators in upper case. */
@@ -520,6 +548,17 @@ on_server_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_
 		    "'+ ' continuation outside an AUTH exchange");
 	}
 
+	if (!p->greeted && !g_queue_is_empty(&p->pending)) {
+		/*
+		 * The client spoke before any server line: a server that never
+		 * greeted (seen in synthetic captures).  Its first line answers
+		 * the first command.
+		 */
+		p->greeted = true;
+		p->state = POP3_ST_UNKNOWN;
+		session_anomaly(s, ANOM_NO_GREETING, DIR_TO_CLIENT, off, NULL,
+		    "the client spoke first and the server sent no greeting");
+	}
 	if (!p->greeted) {
 		t = session_txn_new(s, POP3_CMD_GREETING, true);
 		p->greeted = true;

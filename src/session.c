@@ -565,6 +565,8 @@ track_segment(struct session *s, const struct segment *seg, enum dir d)
 	}
 	if (seg->flags & TH_RST)
 		s->rst = true;
+	if ((seg->flags & (TH_SYN | TH_ACK)) == (TH_SYN | TH_ACK) && d == DIR_TO_CLIENT)
+		s->synack = true;
 	if ((seg->flags & TH_SYN) && s->packets[d] > 0)
 		r.marks |= SEG_RETRANS;
 

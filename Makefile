@@ -23,7 +23,7 @@ DEPS_BUILD := gcc make pkg-config libpcap-dev libnids-dev libglib2.0-dev libjans
 DEPS_TEST  := python3 tshark tcpdump iproute2
 
 LIB_SRCS := src/cursor.c src/decode.c src/capture.c src/reasm.c src/session.c src/pop3.c \
-            src/pipeline.c src/describe.c src/util.c src/emit.c src/emit_text.c src/emit_json.c
+            src/pipeline.c src/reorder.c src/describe.c src/util.c src/emit.c src/emit_text.c src/emit_json.c
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/%.o)
 MAIN_OBJ := $(BUILD)/main.o
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)

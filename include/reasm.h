@@ -31,8 +31,22 @@ struct reasm_ops {
  * detection, max_streams connection slots.  Returns 0, or -1 with errbuf.
  */
 int reasm_init(const struct reasm_ops *ops, void *arg, int max_streams, char *errbuf);
-/* Hands one decoded TCP segment to libnids (IPv6 through a mapped IPv4 stand-in). */
-void reasm_feed(const struct segment *seg);
+/* Largest stand-in packet reasm_build() writes. */
+#define REASM_MAX_PACKET (65535 + 64)
+/*
+ * Builds the IPv4 stand-in libnids gets for one decoded TCP segment (IPv6
+ * addresses mapped, a payload cut by snaplen padded with zeros), with ack
+ * as its acknowledgment number.  Returns its length (0 if too large).
+ */
+size_t reasm_build(const struct segment *seg, uint32_t ack, uint8_t *out);
+/* Hands a packet from reasm_build() to libnids. */
+void reasm_feed_packet(const uint8_t *pkt, size_t len, struct ts ts);
+/*
+ * Hands libnids len zero bytes at seq from src to dst: a filler for bytes
+ * the capture never held, so the stream after them is not lost.
+ */
+void reasm_feed_filler(const struct endpoint *src, const struct endpoint *dst, uint32_t seq,
+    uint32_t ack, uint32_t len, struct ts ts);
 /* Hands an IPv4 fragment to libnids' defragmenter. */
 void reasm_feed_fragment(const struct segment *seg, struct ts ts);
 /*
@@ -42,6 +56,9 @@ void reasm_feed_fragment(const struct segment *seg, struct ts ts);
  */
 void reasm_synth_handshake(const struct endpoint *client, const struct endpoint *server,
     uint32_t cseq, uint32_t sseq, struct ts ts);
+/* Hands libnids a bare ACK from the client (a handshake's third step). */
+void reasm_feed_ack(const struct endpoint *client, const struct endpoint *server, uint32_t seq,
+    uint32_t ack, struct ts ts);
 /* Is libnids following this connection? */
 bool reasm_follows(const struct endpoint *client, const struct endpoint *server);
 /* Makes libnids forget a connection without calling back (its session ended). */

@@ -44,6 +44,7 @@ usage(FILE *f)
 	    "  --port N         also treat TCP port N as POP3 (repeatable; 110 always is)\n"
 	    "  --bodies         text: show every line of message bodies, not a summary\n"
 	    "  --idle-timeout S end sessions idle for S seconds (default: never for files)\n"
+	    "  --max-connections N  TCP connections followed at once (default 49152)\n"
 	    "  -h, --help       this help\n"
 	    "  --version        print the version\n"
 	    "\n"
@@ -108,6 +109,7 @@ enum {
 	OPT_VERSION,
 	OPT_BODIES,
 	OPT_IDLE,
+	OPT_MAX_CONN,
 };
 
 int
@@ -118,6 +120,7 @@ main(int argc, char **argv)
 		{ "version", no_argument, NULL, OPT_VERSION },
 		{ "bodies", no_argument, NULL, OPT_BODIES },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
+		{ "max-connections", required_argument, NULL, OPT_MAX_CONN },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -168,6 +171,15 @@ main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			pc.idle_timeout = (uint32_t)v;
+			break;
+		case OPT_MAX_CONN:
+			/* libnids follows 3/4 of its table size at once. */
+			if (parse_uint(optarg, 1u << 24, &v) < 0 || v < 1) {
+				fprintf(stderr, "popflow: --max-connections: '%s' is not a count\n",
+				    optarg);
+				return EXIT_USAGE;
+			}
+			pc.max_streams = (int)(v * 4 / 3 + 1);
 			break;
 		case OPT_VERSION:
 			printf("popflow %s (%s)\n", POPFLOW_VERSION, pcap_lib_version());

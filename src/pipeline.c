@@ -6,20 +6,17 @@
 #include "decode.h"
 #include "pipeline.h"
 #include "reasm.h"
-
-/* Ranges of payload the capture cut off (snaplen), kept per session, bounded. */
-#define PIPELINE_MAX_MISSING 64
-
-struct range {
-	uint64_t from, to;
-};
+#include "reorder.h"
 
 /* The wiring's per-session data (session->user). */
 struct wire {
 	struct pop3 *pop3;
+	struct reorder *order;
 	bool flipped;		/* libnids' client is our server */
 	bool reasm_closing;	/* ended by libnids: it frees the stream itself */
-	GArray *missing[2];	/* struct range */
+	bool busy;		/* being fed: libnids' close is deferred */
+	bool ending;		/* being ended: libnids' close only noted */
+	enum end_reason close_pending; /* END_OPEN: none */
 };
 
 struct pipeline {
@@ -28,6 +25,8 @@ struct pipeline {
 	struct run_stats st;
 	struct ts now;
 	struct ts last_expire;
+	int max_streams;
+	uint8_t pkt[REASM_MAX_PACKET];
 };
 
 static const struct session_ops pipeline_session_ops;
@@ -59,8 +58,7 @@ session_started(void *arg, struct session *s)
 	struct pipeline *pl = arg;
 	struct wire *w = g_new0(struct wire, 1);
 
-	w->missing[0] = g_array_new(FALSE, FALSE, sizeof(struct range));
-	w->missing[1] = g_array_new(FALSE, FALSE, sizeof(struct range));
+	w->order = reorder_new();
 	s->user = w;
 	w->pop3 = pop3_new(s, &pl->cfg.pop3);
 	s->pop3 = w->pop3;
@@ -74,6 +72,10 @@ session_closing(void *arg, struct session *s)
 	(void)arg;
 	if (w == NULL)
 		return;
+	w->ending = true;
+	/* What waited behind a hole is the last data this session will get: parse it. */
+	if (s->reassembled && !w->reasm_closing)
+		reorder_flush(w->order, s);
 	if (s->reassembled && !w->reasm_closing) {
 		/* Ended by us (EOF, idle, reused 4-tuple): make libnids forget it. */
 		if (w->flipped)
@@ -82,7 +84,7 @@ session_closing(void *arg, struct session *s)
 			reasm_forget(&s->client, &s->server);
 	}
 	pop3_end(w->pop3);
-	if (s->handshake != HS_SEEN && !s->reassembled && (s->payload[0] > 0 || s->payload[1] > 0))
+	if (!s->reassembled && (s->payload[0] > 0 || s->payload[1] > 0))
 		session_anomaly(s, ANOM_NOT_REASSEMBLED, DIR_TO_SERVER, UINT64_MAX, NULL,
 		    "%llu payload bytes to the server and %llu to the client were not analysed",
 		    (unsigned long long)s->payload[0], (unsigned long long)s->payload[1]);
@@ -106,8 +108,7 @@ session_ended(void *arg, struct session *s)
 	}
 	if (w != NULL) {
 		pop3_free(w->pop3);
-		g_array_free(w->missing[0], TRUE);
-		g_array_free(w->missing[1], TRUE);
+		reorder_free(w->order);
 		g_free(w);
 	}
 	s->user = NULL;
@@ -136,37 +137,26 @@ reasm_established(void *arg, const struct endpoint *client, const struct endpoin
 	return s;
 }
 
-/* Feeds the dissector, skipping bytes the capture never held (cut by snaplen). */
+static void
+deliver(void *arg, enum dir d, const uint8_t *buf, size_t len, uint64_t off)
+{
+	struct session *s = arg;
+	struct wire *w = s->user;
+
+	pop3_feed(w->pop3, d, buf, len, off, s->last);
+}
+
+/* Feeds the dissector, leaving out bytes the capture never held (it then sees a gap). */
 static void
 reasm_data(void *arg, void *user, enum dir d, const uint8_t *buf, size_t len, uint64_t off)
 {
 	struct session *s = user;
 	struct wire *w = s->user;
-	GArray *miss;
-	struct range *r;
-	uint64_t end = off + len, cut;
-	guint i;
 
 	(void)arg;
 	if (w->flipped)
 		d = d == DIR_TO_SERVER ? DIR_TO_CLIENT : DIR_TO_SERVER;
-	miss = w->missing[d];
-	for (i = 0; i < miss->len && off < end; i++) {
-		r = &g_array_index(miss, struct range, i);
-		if (r->to <= off || r->from >= end)
-			continue;
-		if (r->from > off) {
-			cut = r->from - off;
-			pop3_feed(w->pop3, d, buf, (size_t)cut, off, s->last);
-			buf += cut;
-			off += cut;
-		}
-		cut = (r->to < end ? r->to : end) - off;
-		buf += cut;
-		off += cut;
-	}
-	if (off < end)
-		pop3_feed(w->pop3, d, buf, (size_t)(end - off), off, s->last);
+	reorder_deliver(w->order, d, buf, len, off, deliver, s);
 }
 
 static void
@@ -186,12 +176,23 @@ reasm_closed(void *arg, void *user, enum reasm_end how)
 		break;
 	case REASM_TIMEOUT:
 		why = END_TIMEOUT;
+		session_anomaly(s, ANOM_EVICTED, DIR_TO_SERVER, UINT64_MAX, NULL,
+		    "the reassembler's table was full (%d connections at once): this connection "
+		    "was given up; later packets start a new session",
+		    pl->max_streams * 3 / 4);
 		break;
 	default:
 		why = s->rst ? END_RST : (s->fin[0] && s->fin[1]) ? END_FIN : END_EOF;
 		break;
 	}
 	w->reasm_closing = true;
+	if (w->ending)
+		return; /* we are ending it already */
+	if (w->busy) {
+		/* Called back from inside a feed of ours: end it once the feed returns. */
+		w->close_pending = why;
+		return;
+	}
 	session_table_end(pl->tab, s, why);
 }
 
@@ -216,30 +217,13 @@ pipeline_new(const struct pipeline_config *cfg, char *errbuf)
 		g_free(pl);
 		return NULL;
 	}
-	if (reasm_init(&pipeline_reasm_ops, pl,
-		cfg->max_streams > 0 ? cfg->max_streams : PIPELINE_DEFAULT_STREAMS, errbuf) < 0) {
+	pl->max_streams = cfg->max_streams > 0 ? cfg->max_streams : PIPELINE_DEFAULT_STREAMS;
+	if (reasm_init(&pipeline_reasm_ops, pl, pl->max_streams, errbuf) < 0) {
 		g_free(pl);
 		return NULL;
 	}
 	pl->tab = session_table_new(&pipeline_session_ops, pl);
 	return pl;
-}
-
-static void
-note_missing(struct session *s, enum dir d)
-{
-	struct wire *w = s->user;
-	const struct seg_rec *r;
-	struct range m;
-
-	if (s->segs->len == 0)
-		return;
-	r = &g_array_index(s->segs, struct seg_rec, s->segs->len - 1);
-	if (!(r->marks & SEG_TRUNCATED) || w->missing[d]->len >= PIPELINE_MAX_MISSING)
-		return;
-	m.from = r->off + r->caplen;
-	m.to = r->off + r->len;
-	g_array_append_val(w->missing[d], m);
 }
 
 /* A mid-session connection: libnids needs a handshake to follow it (libnids-notes L10). */
@@ -331,12 +315,19 @@ pipeline_frame(void *arg, uint64_t frame_no, const struct pcap_pkthdr *h, const 
 	pl->st.pop3_segments++;
 	s = session_table_segment(pl->tab, &seg, &d);
 	if (s == NULL) {
+		size_t n;
 		pl->st.stray++;
+		n = reasm_build(&seg, seg.ack, pl->pkt);
+		reasm_feed_packet(pl->pkt, n, seg.ts);
 	} else {
-		note_missing(s, d);
+		struct wire *w = s->user;
 		maybe_synthesize(s, &seg);
+		w->busy = true;
+		reorder_segment(w->order, s, d, &seg);
+		w->busy = false;
+		if (w->close_pending != END_OPEN)
+			session_table_end(pl->tab, s, w->close_pending);
 	}
-	reasm_feed(&seg);
 	if (pl->cfg.idle_timeout > 0 && pl->now.sec - pl->last_expire.sec >= 1)
 		pipeline_idle(pl);
 }

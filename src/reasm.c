@@ -12,7 +12,6 @@
 #define REASM_FAKE_MASK 0x0fffffffu
 /* Purge unused IPv6 mappings when the table grows past this. */
 #define REASM_MAP_PURGE 65536
-#define REASM_MAX_PACKET (65535 + 64)
 
 struct v6map {
 	struct addr real;
@@ -278,11 +277,10 @@ feed_raw(const uint8_t *pkt, size_t len, struct ts ts)
 	nids_pcap_handler(NULL, &h, (u_char *)pkt);
 }
 
-/* Writes an IPv4 header for a TCP packet of tcplen bytes into R.pkt. */
+/* Writes an IPv4 header for a TCP packet of tcplen bytes. */
 static void
-put_ipv4(uint32_t src, uint32_t dst, size_t tcplen)
+put_ipv4(uint8_t *ip, uint32_t src, uint32_t dst, size_t tcplen)
 {
-	uint8_t *ip = R.pkt;
 	uint16_t tot = (uint16_t)(20 + tcplen);
 
 	memset(ip, 0, 20);
@@ -295,41 +293,10 @@ put_ipv4(uint32_t src, uint32_t dst, size_t tcplen)
 	memcpy(ip + 16, &dst, 4);
 }
 
-void
-reasm_feed(const struct segment *seg)
-{
-	size_t hdr = seg->tcp_hdrlen, pay = seg->payload_len;
-
-	if (!R.ready || hdr + pay > REASM_MAX_PACKET - 20)
-		return;
-	put_ipv4(v4_of(&seg->src.ip), v4_of(&seg->dst.ip), hdr + pay);
-	memcpy(R.pkt + 20, seg->tcp, hdr);
-	/*
-	 * A payload cut by the snapshot length is padded so libnids keeps the
-	 * stream going; the wiring knows those bytes are missing and skips them.
-	 */
-	memcpy(R.pkt + 20 + hdr, seg->payload, seg->payload_caplen);
-	if (seg->payload_caplen < pay)
-		memset(R.pkt + 20 + hdr + seg->payload_caplen, 0, pay - seg->payload_caplen);
-	feed_raw(R.pkt, 20 + hdr + pay, seg->ts);
-}
-
-void
-reasm_feed_fragment(const struct segment *seg, struct ts ts)
-{
-	if (!R.ready || seg->ip_version != 4 || seg->ip_caplen > REASM_MAX_PACKET)
-		return;
-	memcpy(R.pkt, seg->ip, seg->ip_caplen);
-	feed_raw(R.pkt, seg->ip_caplen, ts);
-}
-
+/* Writes a 20-byte TCP header (window 65535: libnids does not scale a made-up one). */
 static void
-synth(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, uint32_t seq, uint32_t ack,
-    uint8_t flags, struct ts ts)
+put_tcp(uint8_t *t, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack, uint8_t flags)
 {
-	uint8_t *t = R.pkt + 20;
-
-	put_ipv4(src, dst, 20);
 	memset(t, 0, 20);
 	t[0] = (uint8_t)(sport >> 8);
 	t[1] = (uint8_t)sport;
@@ -345,8 +312,95 @@ synth(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, uint32_t seq, 
 	t[11] = (uint8_t)ack;
 	t[12] = 5 << 4;
 	t[13] = flags;
-	t[14] = 0xff; /* window 65535: libnids does not scale a synthetic one */
+	t[14] = 0xff;
 	t[15] = 0xff;
+}
+
+/*
+ * Turns TCP timestamp options into NOPs.  Without them libnids skips its
+ * PAWS check, which would drop segments popflow hands it late (held
+ * behind a hole, sent before the retransmission that filled it).
+ */
+static void
+strip_timestamps(uint8_t *tcp, size_t hdr)
+{
+	size_t i = 20, len;
+
+	while (i < hdr) {
+		if (tcp[i] == 0) /* end of options */
+			break;
+		if (tcp[i] == 1) { /* NOP */
+			i++;
+			continue;
+		}
+		if (i + 1 >= hdr)
+			break;
+		len = tcp[i + 1];
+		if (len < 2 || len > hdr - i)
+			break;
+		if (tcp[i] == 8)
+			memset(tcp + i, 1, len);
+		i += len;
+	}
+}
+
+size_t
+reasm_build(const struct segment *seg, uint32_t ack, uint8_t *out)
+{
+	size_t hdr = seg->tcp_hdrlen, pay = seg->payload_len;
+	uint8_t *tcp = out + 20;
+
+	if (hdr + pay > REASM_MAX_PACKET - 20 || hdr < 20)
+		return 0;
+	put_ipv4(out, v4_of(&seg->src.ip), v4_of(&seg->dst.ip), hdr + pay);
+	memcpy(tcp, seg->tcp, hdr);
+	strip_timestamps(tcp, hdr);
+	tcp[8] = (uint8_t)(ack >> 24);
+	tcp[9] = (uint8_t)(ack >> 16);
+	tcp[10] = (uint8_t)(ack >> 8);
+	tcp[11] = (uint8_t)ack;
+	memcpy(tcp + hdr, seg->payload, seg->payload_caplen);
+	if (seg->payload_caplen < pay)
+		memset(tcp + hdr + seg->payload_caplen, 0, pay - seg->payload_caplen);
+	return 20 + hdr + pay;
+}
+
+void
+reasm_feed_packet(const uint8_t *pkt, size_t len, struct ts ts)
+{
+	if (R.ready && len > 0)
+		feed_raw(pkt, len, ts);
+}
+
+void
+reasm_feed_filler(const struct endpoint *src, const struct endpoint *dst, uint32_t seq,
+    uint32_t ack, uint32_t len, struct ts ts)
+{
+	uint8_t *t = R.pkt + 20;
+
+	if (!R.ready || len > REASM_MAX_PACKET - 40)
+		return;
+	put_ipv4(R.pkt, v4_of(&src->ip), v4_of(&dst->ip), 20 + len);
+	put_tcp(t, src->port, dst->port, seq, ack, TH_ACK | TH_PSH);
+	memset(t + 20, 0, len);
+	feed_raw(R.pkt, 40 + len, ts);
+}
+
+void
+reasm_feed_fragment(const struct segment *seg, struct ts ts)
+{
+	if (!R.ready || seg->ip_version != 4 || seg->ip_caplen > sizeof(R.pkt))
+		return;
+	memcpy(R.pkt, seg->ip, seg->ip_caplen);
+	feed_raw(R.pkt, seg->ip_caplen, ts);
+}
+
+static void
+synth(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, uint32_t seq, uint32_t ack,
+    uint8_t flags, struct ts ts)
+{
+	put_ipv4(R.pkt, src, dst, 20);
+	put_tcp(R.pkt + 20, sport, dport, seq, ack, flags);
 	feed_raw(R.pkt, 40, ts);
 }
 
@@ -361,6 +415,15 @@ reasm_synth_handshake(const struct endpoint *client, const struct endpoint *serv
 	synth(c, client->port, s, server->port, cseq - 1, 0, TH_SYN, ts);
 	synth(s, server->port, c, client->port, sseq - 1, cseq, TH_SYN | TH_ACK, ts);
 	synth(c, client->port, s, server->port, cseq, sseq, TH_ACK, ts);
+}
+
+void
+reasm_feed_ack(const struct endpoint *client, const struct endpoint *server, uint32_t seq,
+    uint32_t ack, struct ts ts)
+{
+	if (R.ready)
+		synth(v4_of(&client->ip), client->port, v4_of(&server->ip), server->port, seq, ack,
+		    TH_ACK, ts);
 }
 
 static struct tcp_stream *

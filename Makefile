@@ -20,7 +20,7 @@ BUILD    ?= build
 
 # Debian packages the build, the tests and the demo need (installed by deps.sh when missing).
 DEPS_BUILD := gcc make pkg-config libpcap-dev libnids-dev libglib2.0-dev libjansson-dev
-DEPS_TEST  := python3 tshark tcpdump iproute2
+DEPS_TEST  := python3 tshark tcpdump iproute2 time
 
 LIB_SRCS := src/cursor.c src/decode.c src/capture.c src/reasm.c src/session.c src/pop3.c \
             src/pipeline.c src/reorder.c src/describe.c src/util.c src/emit.c src/emit_text.c src/emit_json.c

@@ -25,6 +25,7 @@ struct segment {
 	const uint8_t *tcp;	  /* borrowed: the TCP header */
 	size_t tcp_caplen;	  /* TCP header + captured payload */
 	size_t tcp_hdrlen;
+	size_t uncaptured;	  /* bytes of the frame the snapshot length cut off */
 };
 
 enum decode_rc {
@@ -38,12 +39,13 @@ enum decode_rc {
 };
 
 /*
- * Decodes one frame of link type dlt (a DLT_* value from pcap_datalink).
+ * Decodes one frame of link type dlt (a DLT_* value from pcap_datalink),
+ * caplen bytes captured of wirelen on the wire.
  * On DECODE_OK, out is filled and its pointers borrow from frame.  For
  * DECODE_FRAGMENT, out->ip/ip_caplen/ip_version are set.  For errors,
  * why (if not NULL) receives a short explanation.
  */
-enum decode_rc decode_frame(int dlt, const uint8_t *frame, size_t caplen,
+enum decode_rc decode_frame(int dlt, const uint8_t *frame, size_t caplen, size_t wirelen,
     struct segment *out, char *why, size_t whylen);
 
 /* True if decode_frame() knows the link type. */

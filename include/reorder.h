@@ -16,6 +16,7 @@ struct reorder;
 
 typedef void (*reorder_deliver_fn)(void *arg, enum dir d, const uint8_t *buf, size_t len,
     uint64_t off);
+typedef void (*reorder_gap_fn)(void *arg, enum dir d, uint64_t off, uint64_t len);
 
 struct reorder *reorder_new(void);
 void reorder_free(struct reorder *r);
@@ -30,9 +31,9 @@ void reorder_free(struct reorder *r);
 void reorder_segment(struct reorder *r, struct session *s, enum dir d, const struct segment *seg);
 /* Gives up every hole and feeds what was held (the session is ending). */
 void reorder_flush(struct reorder *r, struct session *s);
-/* Delivers stream bytes to fn, leaving out the bytes known missing (fn then sees a gap). */
+/* Delivers stream bytes to fn, telling gap about the bytes known missing instead. */
 void reorder_deliver(struct reorder *r, enum dir d, const uint8_t *buf, size_t len, uint64_t off,
-    reorder_deliver_fn fn, void *arg);
+    reorder_deliver_fn fn, reorder_gap_fn gap, void *arg);
 uint64_t reorder_held_bytes(const struct reorder *r);
 
 #endif

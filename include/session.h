@@ -80,6 +80,8 @@ enum msg_kind {
 };
 
 struct txn;
+struct capa;
+struct mail_info;
 
 /* One protocol message: the bytes [off, end) of one direction. */
 struct msg {
@@ -91,6 +93,7 @@ struct msg {
 	char *text;		/* the line without its EOL, NUL-terminated; NULL for bodies */
 	size_t text_len;	/* bytes in text (it may hold NULs) */
 	size_t wire_len;	/* length of the line on the wire, without EOL */
+	bool cut;		/* the line ends where bytes are missing (gap, snaplen) */
 	/* MSG_BODY */
 	uint64_t octets;	/* dot-unstuffed, line endings included, without ".CRLF" */
 	uint64_t lines;
@@ -119,6 +122,18 @@ struct txn {
 	uint64_t body_octets, body_lines;
 	struct msg *cmd_msg, *status_msg, *body_msg;
 	GPtrArray *msgs;	/* struct msg *, all of this txn's messages in order */
+	/*
+	 * Protocol details (pop3.c).  Pointers below are owned by the dissector
+	 * and stay valid until pop3_free(), which runs after the session is emitted.
+	 */
+	uint32_t msgno;		/* RETR/TOP/LIST/UIDL/DELE: the message number argument, 0 if none */
+	int64_t announced_octets; /* RETR: size the server announced, -1 if none (never used for framing) */
+	const char *announced_by; /* where that size came from: "LIST", "STAT", "reply" */
+	const char *uidl;	/* the message's unique id, when UIDL told it before */
+	struct capa *capa;	/* CAPA: the parsed listing (capa.h) */
+	struct mail_info *mail;	/* RETR/TOP: headers of the message (mime.h) */
+	const char *extracted;	/* --extract: the file the body was written to */
+	bool redacted;		/* --redact replaced secrets in arg and in its messages' text */
 };
 
 struct session {
@@ -152,6 +167,12 @@ struct session {
 	uint64_t truncated_segs;
 	void *pop3;		/* struct pop3 *: the dissector's state */
 	void *user;		/* the wiring's per-session data */
+	/* Protocol details (pop3.c); pointers owned by the dissector, valid until pop3_free(). */
+	GPtrArray *creds;	/* struct cred * (creds.h): login attempts, in order; NULL if none */
+	bool utf8;		/* RFC 6856: the UTF8 command was accepted */
+	const char *lang;	/* RFC 6856: the language a LANG command switched to, or NULL */
+	uint64_t tls_start[2];	/* PROTO_TLS/POP3S: stream offset where TLS begins per direction */
+	uint64_t tls_segments[2]; /* segments carrying TLS bytes per direction (set at the end) */
 };
 
 struct anomaly {

@@ -196,6 +196,7 @@ static enum decode_rc decode_ipv4(struct cursor *c, struct segment *seg, int dep
     size_t whylen);
 static enum decode_rc decode_ipv6(struct cursor *c, struct segment *seg, int depth, char *why,
     size_t whylen);
+static bool length_beyond_wire(const struct segment *seg, size_t declared, size_t captured);
 
 /*
  * UDP: only L2TPv2 data (RFC 2661) is followed, to the PPP frame and the IP
@@ -322,6 +323,10 @@ decode_ipv4(struct cursor *c, struct segment *seg, int depth, char *why, size_t 
 		set_why(why, whylen, "IPv4 total length smaller than its header");
 		return DECODE_MALFORMED;
 	}
+	if (length_beyond_wire(seg, tot, captured)) {
+		set_why(why, whylen, "IPv4 total length larger than the frame on the wire");
+		return DECODE_MALFORMED;
+	}
 	seg->ip_caplen = tot < captured ? tot : captured;
 	cur_skip(c, ihl - 20);
 	if (c->bad) {
@@ -378,6 +383,10 @@ decode_ipv6(struct cursor *c, struct segment *seg, int depth, char *why, size_t 
 	}
 	if (plen == 0) /* jumbogram or offload: as captured */
 		plen = captured - 40;
+	if (length_beyond_wire(seg, 40 + plen, captured)) {
+		set_why(why, whylen, "IPv6 payload length larger than the frame on the wire");
+		return DECODE_MALFORMED;
+	}
 	seg->ip_caplen = 40 + plen < captured ? 40 + plen : captured;
 	cur_limit(c, seg->ip_caplen - 40);
 	hdrs = 0;
@@ -423,8 +432,18 @@ decode_ipv6(struct cursor *c, struct segment *seg, int depth, char *why, size_t 
 	return DECODE_OK;
 }
 
+/*
+ * A length field may exceed what was captured only by what the snapshot
+ * length cut off (wire length - captured length); beyond that it lies.
+ */
+static bool
+length_beyond_wire(const struct segment *seg, size_t declared, size_t captured)
+{
+	return declared > captured && declared - captured > seg->uncaptured;
+}
+
 enum decode_rc
-decode_frame(int dlt, const uint8_t *frame, size_t caplen, struct segment *out,
+decode_frame(int dlt, const uint8_t *frame, size_t caplen, size_t wirelen, struct segment *out,
     char *why, size_t whylen)
 {
 	struct cursor c;
@@ -433,6 +452,7 @@ decode_frame(int dlt, const uint8_t *frame, size_t caplen, struct segment *out,
 	uint8_t version;
 
 	memset(out, 0, sizeof(*out));
+	out->uncaptured = wirelen > caplen ? wirelen - caplen : 0;
 	if (why != NULL && whylen > 0)
 		why[0] = '\0';
 	cur_init(&c, frame, caplen);

@@ -8,11 +8,15 @@
 #include "util.h"
 
 static void
-put_line(GString *out, const char *who, const char *s, size_t n)
+put_msg(GString *out, const char *who, const struct msg *m)
 {
 	g_string_append(out, who);
 	g_string_append(out, ": ");
-	util_append_printable(out, s, n);
+	util_append_printable(out, m->text, m->text_len);
+	if (m->text_len < m->wire_len)
+		g_string_append_printf(out, " [... %zu octets in all]", m->wire_len);
+	if (m->cut)
+		g_string_append(out, " [cut: the rest of the line was not captured]");
 	g_string_append_c(out, '\n');
 }
 
@@ -71,12 +75,12 @@ put_txn(GString *out, const struct txn *t, const struct emit_opts *o)
 		switch (m->kind) {
 		case MSG_COMMAND:
 		case MSG_SASL:
-			put_line(out, "Client", m->text, m->text_len);
+			put_msg(out, "Client", m);
 			break;
 		case MSG_GREETING:
 		case MSG_STATUS:
 		case MSG_CHALLENGE:
-			put_line(out, "Server", m->text, m->text_len);
+			put_msg(out, "Server", m);
 			break;
 		case MSG_BODY:
 			put_body(out, t, o);

@@ -146,6 +146,15 @@ deliver(void *arg, enum dir d, const uint8_t *buf, size_t len, uint64_t off)
 	pop3_feed(w->pop3, d, buf, len, off, s->last);
 }
 
+static void
+deliver_gap(void *arg, enum dir d, uint64_t off, uint64_t len)
+{
+	struct session *s = arg;
+	struct wire *w = s->user;
+
+	pop3_gap(w->pop3, d, off, len);
+}
+
 /* Feeds the dissector, leaving out bytes the capture never held (it then sees a gap). */
 static void
 reasm_data(void *arg, void *user, enum dir d, const uint8_t *buf, size_t len, uint64_t off)
@@ -156,7 +165,7 @@ reasm_data(void *arg, void *user, enum dir d, const uint8_t *buf, size_t len, ui
 	(void)arg;
 	if (w->flipped)
 		d = d == DIR_TO_SERVER ? DIR_TO_CLIENT : DIR_TO_SERVER;
-	reorder_deliver(w->order, d, buf, len, off, deliver, s);
+	reorder_deliver(w->order, d, buf, len, off, deliver, deliver_gap, s);
 }
 
 static void
@@ -265,6 +274,8 @@ maybe_synthesize(struct session *s, const struct segment *seg)
 	    (unsigned long long)seg->frame);
 }
 
+static void expire_idle(struct pipeline *pl, struct ts now);
+
 void
 pipeline_frame(void *arg, uint64_t frame_no, const struct pcap_pkthdr *h, const uint8_t *frame)
 {
@@ -282,7 +293,7 @@ pipeline_frame(void *arg, uint64_t frame_no, const struct pcap_pkthdr *h, const 
 	pl->st.last = pl->now;
 	pl->st.packets++;
 	pl->st.bytes += h->caplen;
-	rc = decode_frame(pl->cfg.dlt, frame, h->caplen, &seg, why, sizeof(why));
+	rc = decode_frame(pl->cfg.dlt, frame, h->caplen, h->len, &seg, why, sizeof(why));
 	seg.frame = frame_no;
 	seg.ts = pl->now;
 	switch (rc) {
@@ -329,25 +340,37 @@ pipeline_frame(void *arg, uint64_t frame_no, const struct pcap_pkthdr *h, const 
 			session_table_end(pl->tab, s, w->close_pending);
 	}
 	if (pl->cfg.idle_timeout > 0 && pl->now.sec - pl->last_expire.sec >= 1)
-		pipeline_idle(pl);
+		expire_idle(pl, pl->now);
 }
 
+/* Ends sessions idle for longer than the timeout at time now. */
+static void
+expire_idle(struct pipeline *pl, struct ts now)
+{
+	pl->last_expire = now;
+	session_table_expire(pl->tab, now, pl->cfg.idle_timeout);
+}
+
+/*
+ * The idle callback of a live capture's read loop (only live captures call
+ * it): the wall clock, since on a quiet interface no packet brings time
+ * forward.  Never earlier than the last packet.
+ */
 void
 pipeline_idle(void *arg)
 {
 	struct pipeline *pl = arg;
-	struct ts now = pl->now;
+	struct timespec t;
+	struct ts now;
 
 	if (pl->cfg.idle_timeout == 0)
 		return;
-	if (pl->st.packets == 0 || now.sec == 0) {
-		struct timespec t;
-		clock_gettime(CLOCK_REALTIME, &t);
-		now.sec = t.tv_sec;
-		now.usec = (int32_t)(t.tv_nsec / 1000);
-	}
-	pl->last_expire = now;
-	session_table_expire(pl->tab, now, pl->cfg.idle_timeout);
+	clock_gettime(CLOCK_REALTIME, &t);
+	now.sec = t.tv_sec;
+	now.usec = (int32_t)(t.tv_nsec / 1000);
+	if (ts_cmp(now, pl->now) < 0)
+		now = pl->now;
+	expire_idle(pl, now);
 }
 
 void

@@ -652,6 +652,78 @@ parsing(const struct pop3 *p)
 	return p->state != POP3_ST_TLS && p->state != POP3_ST_OPAQUE;
 }
 
+static void on_cut_line_parse(struct pop3 *p, enum dir d);
+
+/* The line in the buffer ends at a gap: take it as it is (no EOL), marked partial. */
+static void
+on_cut_line(struct pop3 *p, enum dir d)
+{
+	guint n = p->s->msgs[d]->len;
+
+	on_cut_line_parse(p, d);
+	/* Mark the message that line became, if it became one. */
+	if (p->s->msgs[d]->len > n)
+		((struct msg *)g_ptr_array_index(p->s->msgs[d], p->s->msgs[d]->len - 1))->cut = true;
+}
+
+static void
+on_cut_line_parse(struct pop3 *p, enum dir d)
+{
+	struct linebuf *lb = &p->lb[d];
+	struct txn *last;
+
+	if (d == DIR_TO_CLIENT && p->body != NULL) {
+		body_line(p, (const char *)lb->buf->data, lb->buf->len, lb->wire, 0, lb->start,
+		    !lb->flushed, false);
+		return;
+	}
+	if (d == DIR_TO_SERVER && p->sasl == NULL) {
+		on_command(p, (const char *)lb->buf->data, lb->buf->len, lb->wire, 0, lb->start);
+		last = p->s->txns->len > 0 ? g_ptr_array_index(p->s->txns, p->s->txns->len - 1)
+					    : NULL;
+		if (last != NULL && last->cmd_msg != NULL && last->cmd_msg->off == lb->start)
+			last->partial = true;
+		return;
+	}
+	if (d == DIR_TO_CLIENT) {
+		last = g_queue_peek_head(&p->pending);
+		on_server_line(p, (const char *)lb->buf->data, lb->buf->len, lb->wire, 0, lb->start);
+		if (last != NULL && last->status != POP3_STATUS_NONE)
+			last->partial = true;
+		else if (p->s->greeting != NULL && p->s->greeting->status_msg != NULL &&
+		    p->s->greeting->status_msg->off == lb->start)
+			p->s->greeting->partial = true;
+	}
+}
+
+void
+pop3_gap(struct pop3 *p, enum dir d, uint64_t off, uint64_t len)
+{
+	struct linebuf *lb = &p->lb[d];
+
+	if (len == 0 || off + len <= p->pos[d])
+		return;
+	session_anomaly(p->s, ANOM_GAP, d, off, NULL,
+	    "%llu bytes missing at stream offset %llu", (unsigned long long)len,
+	    (unsigned long long)off);
+	/*
+	 * A line cut by the gap is read as far as it goes (a status or a
+	 * command keeps its pairing); what follows the gap starts a line,
+	 * as servers and clients write whole lines per segment.
+	 */
+	if (lb->active && lb->wire > 0 && parsing(p))
+		on_cut_line(p, d);
+	lb->active = false;
+	lb->flushed = false;
+	g_byte_array_set_size(lb->buf, 0);
+	if (d == DIR_TO_CLIENT && p->body != NULL) {
+		p->body->partial = true;
+		p->body = NULL;
+		p->resync = true;
+	}
+	p->pos[d] = off + len;
+}
+
 void
 pop3_feed(struct pop3 *p, enum dir d, const uint8_t *buf, size_t len, uint64_t off,
     struct ts now)
@@ -662,6 +734,8 @@ pop3_feed(struct pop3 *p, enum dir d, const uint8_t *buf, size_t len, uint64_t o
 	bool in_body;
 
 	p->now = now;
+	if (off > p->pos[d])
+		pop3_gap(p, d, p->pos[d], off - p->pos[d]);
 	if (off < p->pos[d]) {
 		/* Bytes already seen (the reassembler should not resend them). */
 		if (p->pos[d] - off >= len)
@@ -669,20 +743,6 @@ pop3_feed(struct pop3 *p, enum dir d, const uint8_t *buf, size_t len, uint64_t o
 		buf += p->pos[d] - off;
 		len -= (size_t)(p->pos[d] - off);
 		off = p->pos[d];
-	} else if (off > p->pos[d]) {
-		session_anomaly(p->s, ANOM_GAP, d, UINT64_MAX, NULL,
-		    "%llu bytes missing before stream offset %llu",
-		    (unsigned long long)(off - p->pos[d]), (unsigned long long)off);
-		if (lb->active) {
-			lb->active = false;
-			lb->flushed = false;
-			g_byte_array_set_size(lb->buf, 0);
-		}
-		if (d == DIR_TO_CLIENT && p->body != NULL) {
-			p->body->partial = true;
-			p->body = NULL;
-			p->resync = true;
-		}
 	}
 	p->pos[d] = off + len;
 	while (len > 0) {

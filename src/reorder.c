@@ -242,7 +242,7 @@ reorder_flush(struct reorder *r, struct session *s)
 
 void
 reorder_deliver(struct reorder *r, enum dir d, const uint8_t *buf, size_t len, uint64_t off,
-    reorder_deliver_fn fn, void *arg)
+    reorder_deliver_fn fn, reorder_gap_fn gap, void *arg)
 {
 	GArray *miss = r->missing[d];
 	const struct range *m;
@@ -263,6 +263,7 @@ reorder_deliver(struct reorder *r, enum dir d, const uint8_t *buf, size_t len, u
 			off += cut;
 		}
 		cut = (m->to < end ? m->to : end) - off;
+		gap(arg, d, off, cut);
 		buf += cut;
 		off += cut;
 	}

@@ -503,6 +503,8 @@ track_segment(struct session *s, const struct segment *seg, enum dir d)
 	r.dir = (uint8_t)d;
 	r.len = seg->payload_len;
 	r.caplen = seg->payload_caplen;
+	s->last = seg->ts;
+	s->last_frame = seg->frame;
 
 	if (seg->flags & TH_SYN) {
 		if (!s->isn_known[d] || s->seen_end[d] == 0) {
@@ -546,12 +548,12 @@ track_segment(struct session *s, const struct segment *seg, enum dir d)
 			r.marks |= SEG_TRUNCATED;
 			if (s->truncated_segs++ == 0)
 				session_anomaly(s, ANOM_SEGMENT_TRUNCATED, d, UINT64_MAX, NULL,
-				    "frame %llu: %u of %u payload bytes captured (snapshot length)",
-				    (unsigned long long)seg->frame, r.caplen, r.len);
+				    "%u of %u payload bytes captured (snapshot length); later cut "
+				    "segments are marked in the segment list", r.caplen, r.len);
 		}
 		if (s->fin[d] && !(r.marks & (SEG_RETRANS | SEG_OOO)))
 			session_anomaly(s, ANOM_DATA_AFTER_CLOSE, d, UINT64_MAX, NULL,
-			    "frame %llu: %u bytes after FIN", (unsigned long long)seg->frame, r.len);
+			    "%u bytes after FIN", r.len);
 	} else if (seg->flags == TH_ACK && s->packets[d] > 0 && seg->ack == s->last_ack[d] &&
 	    seg->payload_len == 0) {
 		r.marks |= SEG_DUP_ACK;
@@ -572,8 +574,6 @@ track_segment(struct session *s, const struct segment *seg, enum dir d)
 
 	s->packets[d]++;
 	s->payload[d] += seg->payload_caplen;
-	s->last = seg->ts;
-	s->last_frame = seg->frame;
 	if (s->segs->len >= SESSION_MAX_SEGMENTS) {
 		if (s->segs_dropped++ == 0)
 			session_anomaly(s, ANOM_SEGMENT_LOG_FULL, d, UINT64_MAX, NULL,

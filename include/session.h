@@ -192,7 +192,7 @@ struct msg *session_msg_new(struct session *s, struct txn *t, enum msg_kind kind
     enum dir d, uint64_t off, struct ts ts);
 void session_anomaly(struct session *s, enum anom kind, enum dir d, uint64_t off,
     const struct txn *t, const char *fmt, ...) G_GNUC_PRINTF(6, 7);
-/* Frame that carried byte off of direction d (0 if unknown). */
+/* Frame that carried byte off of direction d; for bytes never captured, the frame after them (0 if none). */
 uint64_t session_frame_at(const struct session *s, enum dir d, uint64_t off);
 /* Frame of a message's first segment (0 if none recorded). */
 uint64_t msg_first_frame(const struct session *s, const struct msg *m);

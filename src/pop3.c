@@ -48,6 +48,7 @@ struct pop3 {
 	bool greeted;
 	bool resync;		/* mid-session start: skip server lines until a status */
 	bool capa_pipelining;
+	bool body_gap;		/* bytes of the current body are missing */
 	bool warned_pipelining;
 	bool warned_bare_lf[2];
 	unsigned unknown_before_status;
@@ -412,27 +413,30 @@ body_end(struct pop3 *p, uint64_t end)
 	t->body_octets = m->octets;
 	t->body_lines = m->lines;
 	p->body = NULL;
+	p->body_gap = false;
 }
 
 /*
  * A LIST or UIDL listing has lines "msg SP ...".  A status line inside one,
  * while the client already waits for another reply, means the server never
- * ended the listing: cut it there and read the line as that reply.
+ * ended the listing: cut it there and read the line as that reply.  The
+ * same holds for any body after a gap, which may have swallowed its ".".
  */
 static bool
 listing_cut(struct pop3 *p, const char *line, size_t keep, uint64_t off)
 {
 	struct txn *t = p->body;
 
-	if ((t->cmd != POP3_CMD_LIST && t->cmd != POP3_CMD_UIDL) ||
+	if ((t->cmd != POP3_CMD_LIST && t->cmd != POP3_CMD_UIDL && !p->body_gap) ||
 	    g_queue_is_empty(&p->pending) || keep < 3 || g_ascii_isdigit(line[0]) ||
 	    !(g_ascii_strncasecmp(line, "+OK", 3) == 0 ||
 		(keep >= 4 && g_ascii_strncasecmp(line, "-ERR", 4) == 0)))
 		return false;
 	t->partial = true;
 	session_anomaly(p->s, ANOM_BODY_CUT, DIR_TO_CLIENT, off, t,
-	    "%s listing not ended by '.': a status line for the next command follows", t->verb);
+	    "%s reply not ended by '.': a status line for the next command follows", t->verb);
 	p->body = NULL;
+	p->body_gap = false;
 	return true;
 }
 
@@ -717,9 +721,13 @@ pop3_gap(struct pop3 *p, enum dir d, uint64_t off, uint64_t len)
 	lb->flushed = false;
 	g_byte_array_set_size(lb->buf, 0);
 	if (d == DIR_TO_CLIENT && p->body != NULL) {
+		/*
+		 * The body goes on after the gap: its final "." still ends it.
+		 * Should the gap have swallowed that ".", a status line for a
+		 * command already sent ends it instead (listing_cut()).
+		 */
 		p->body->partial = true;
-		p->body = NULL;
-		p->resync = true;
+		p->body_gap = true;
 	}
 	p->pos[d] = off + len;
 }

@@ -26,6 +26,7 @@ struct reorder {
 	uint64_t held_bytes;
 	unsigned acked_hole[2];	/* segments since the peer acknowledged bytes of a hole */
 	bool syn, synack, est;	/* handshake steps libnids was given */
+	bool fed_data[2];	/* libnids has had payload of this direction */
 	GArray *missing[2];	/* struct range: bytes libnids got as zeros */
 	uint8_t pkt[REASM_MAX_PACKET];
 };
@@ -90,6 +91,8 @@ ack_limit(const struct reorder *r, const struct session *s, enum dir o)
 static void
 advance(struct reorder *r, enum dir d, uint64_t off, uint32_t len, bool fin)
 {
+	if (len > 0)
+		r->fed_data[d] = true;
 	if (off + len > r->contig[d])
 		r->contig[d] = off + len;
 	if (fin && off + len >= r->contig[d])
@@ -221,6 +224,12 @@ reorder_segment(struct reorder *r, struct session *s, enum dir d, const struct s
 	if ((seg->payload_len > 0 || (seg->flags & TH_FIN)) && !(seg->flags & TH_RST) &&
 	    rec->off > r->contig[d]) {
 		hold(r, s, d, seg, rec->off, ack);
+		/*
+		 * Joined mid-session, the first bytes of a direction may follow
+		 * data sent before the capture began: nothing will fill that hole.
+		 */
+		if (s->handshake == HS_SYNTHETIC && r->contig[d] == 0 && !r->fed_data[d])
+			give_up(r, s, d);
 	} else {
 		n = reasm_build(seg, ack, r->pkt);
 		reasm_feed_packet(r->pkt, n, seg->ts);

@@ -267,7 +267,7 @@ uint64_t
 session_frame_at(const struct session *s, enum dir d, uint64_t off)
 {
 	guint i, n = s->segs->len, stop;
-	const struct seg_rec *r;
+	const struct seg_rec *r, *after = NULL;
 
 	stop = n > SESSION_FRAME_LOOKBACK ? n - SESSION_FRAME_LOOKBACK : 0;
 	for (i = n; i > stop; i--) {
@@ -276,8 +276,11 @@ session_frame_at(const struct session *s, enum dir d, uint64_t off)
 			continue;
 		if (off >= r->off && off - r->off < r->len)
 			return r->frame;
+		/* For bytes never captured: the segment that came right after them. */
+		if (r->off > off && (after == NULL || r->off <= after->off))
+			after = r;
 	}
-	return 0;
+	return after != NULL ? after->frame : 0;
 }
 
 uint64_t

@@ -17,6 +17,7 @@ struct run_stats {
 	uint64_t stray;		/* segments of no session (late ACKs, ...) */
 	uint64_t sessions;
 	uint64_t attempts;	/* connections refused or unanswered: no session */
+	uint64_t other_tcp;	/* connections on other ports whose dialogue was not POP3 */
 	uint64_t transactions;
 	uint64_t anomalies;
 	uint64_t reasm_warnings;

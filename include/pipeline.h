@@ -13,6 +13,7 @@
 struct pipeline_config {
 	int dlt;			/* link type of the capture */
 	uint8_t pop3_ports[65536 / 8];	/* bitmap of server ports */
+	uint8_t pop3s_ports[65536 / 8];	/* of those, the ones speaking TLS from the start */
 	struct pop3_config pop3;
 	int max_streams;		/* 0: PIPELINE_DEFAULT_STREAMS */
 	uint32_t idle_timeout;		/* seconds; 0: sessions never time out */
@@ -26,6 +27,8 @@ struct pipeline_config {
 struct pipeline;
 
 void pipeline_add_port(struct pipeline_config *cfg, uint16_t port);
+/* A POP3 server port where TLS starts with the connection (995, RFC 8314). */
+void pipeline_add_tls_port(struct pipeline_config *cfg, uint16_t port);
 bool pipeline_is_port(const struct pipeline_config *cfg, uint16_t port);
 
 /* One pipeline per process (libnids has global state).  NULL with errbuf on failure. */

@@ -157,6 +157,9 @@ struct session {
 	bool fin[2], rst;
 	bool synack;		/* the server answered the SYN */
 	bool reassembled;	/* the reassembler followed it */
+	bool candidate;		/* on a non-POP3 port: POP3 only if its dialogue says so */
+	bool confirmed;		/* a POP3 command got a POP3 reply */
+	bool ignored;		/* a candidate that is not POP3: counted, not followed */
 	/* TCP sequence tracking (session.c) */
 	uint32_t isn[2];
 	bool isn_known[2];
@@ -188,6 +191,7 @@ struct anomaly {
 struct txn *session_txn_new(struct session *s, int cmd, bool greeting);
 /* Drops every transaction and message (the connection turned out not to be POP3). */
 void session_clear_txns(struct session *s);
+void session_clear_anomalies(struct session *s);
 struct msg *session_msg_new(struct session *s, struct txn *t, enum msg_kind kind,
     enum dir d, uint64_t off, struct ts ts);
 void session_anomaly(struct session *s, enum anom kind, enum dir d, uint64_t off,
@@ -229,6 +233,8 @@ void session_table_end_all(struct session_table *t, enum end_reason why);
 /* Ends sessions whose last packet is older than now - idle_sec. */
 void session_table_expire(struct session_table *t, struct ts now, uint32_t idle_sec);
 size_t session_table_open(const struct session_table *t);
+/* Gives a confirmed candidate the next session number. */
+void session_table_number(struct session_table *t, struct session *s);
 uint64_t session_table_created(const struct session_table *t);
 uint64_t session_table_stray(const struct session_table *t);
 /* Frees the table; sessions still open are freed without being emitted. */

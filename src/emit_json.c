@@ -236,6 +236,7 @@ json_end(FILE *f, const struct run_stats *st, const struct emit_opts *o, char *e
 	json_object_set_new(j, "pop3_segments", json_integer((json_int_t)st->pop3_segments));
 	json_object_set_new(j, "sessions", json_integer((json_int_t)st->sessions));
 	json_object_set_new(j, "connection_attempts", json_integer((json_int_t)st->attempts));
+	json_object_set_new(j, "other_tcp_connections", json_integer((json_int_t)st->other_tcp));
 	json_object_set_new(j, "transactions", json_integer((json_int_t)st->transactions));
 	json_object_set_new(j, "anomalies", json_integer((json_int_t)st->anomalies));
 	json_object_set_new(j, "not_ip", json_integer((json_int_t)st->not_ip));

@@ -153,10 +153,11 @@ text_session(FILE *f, const struct session *s, const struct emit_opts *o, char *
 		put_txn(out, s->greeting, o);
 	for (i = 0; i < s->txns->len; i++)
 		put_txn(out, g_ptr_array_index(s->txns, i), o);
-	if (s->proto == PROTO_TLS)
-		g_string_append_printf(out, "[TLS from here on: %" PRIu64 " bytes to the server, %" PRIu64
-		    " bytes to the client, not decrypted]\n", s->unparsed[DIR_TO_SERVER],
-		    s->unparsed[DIR_TO_CLIENT]);
+	if (s->proto == PROTO_TLS || s->proto == PROTO_POP3S)
+		g_string_append_printf(out, "[TLS %s: %" PRIu64 " bytes to the server, %" PRIu64
+		    " bytes to the client, not decrypted]\n",
+		    s->proto == PROTO_TLS ? "from here on" : "from the first byte (POP3S)",
+		    s->unparsed[DIR_TO_SERVER], s->unparsed[DIR_TO_CLIENT]);
 	else if (s->proto == PROTO_NOT_POP3)
 		g_string_append_printf(out, "[not POP3: %" PRIu64 " bytes to the server, %" PRIu64
 		    " bytes to the client, not parsed]\n", s->unparsed[DIR_TO_SERVER],

@@ -137,6 +137,7 @@ main(int argc, char **argv)
 	memset(&pc, 0, sizeof(pc));
 	memset(&lo, 0, sizeof(lo));
 	pipeline_add_port(&pc, 110);
+	pipeline_add_tls_port(&pc, 995);
 	while ((c = getopt_long(argc, argv, "r:i:T:o:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'r':

@@ -38,6 +38,13 @@ pipeline_add_port(struct pipeline_config *cfg, uint16_t port)
 	cfg->pop3_ports[port / 8] |= (uint8_t)(1u << (port % 8));
 }
 
+void
+pipeline_add_tls_port(struct pipeline_config *cfg, uint16_t port)
+{
+	pipeline_add_port(cfg, port);
+	cfg->pop3s_ports[port / 8] |= (uint8_t)(1u << (port % 8));
+}
+
 bool
 pipeline_is_port(const struct pipeline_config *cfg, uint16_t port)
 {
@@ -60,6 +67,9 @@ session_started(void *arg, struct session *s)
 
 	w->order = reorder_new();
 	s->user = w;
+	if (pipeline_is_port(&pl->cfg, s->server.port) &&
+	    (pl->cfg.pop3s_ports[s->server.port / 8] >> (s->server.port % 8)) & 1)
+		s->proto = PROTO_POP3S;
 	w->pop3 = pop3_new(s, &pl->cfg.pop3);
 	s->pop3 = w->pop3;
 }
@@ -84,7 +94,7 @@ session_closing(void *arg, struct session *s)
 			reasm_forget(&s->client, &s->server);
 	}
 	pop3_end(w->pop3);
-	if (!s->reassembled && (s->payload[0] > 0 || s->payload[1] > 0))
+	if (!s->reassembled && !s->ignored && (s->payload[0] > 0 || s->payload[1] > 0))
 		session_anomaly(s, ANOM_NOT_REASSEMBLED, DIR_TO_SERVER, UINT64_MAX, NULL,
 		    "%llu payload bytes to the server and %llu to the client were not analysed",
 		    (unsigned long long)s->payload[0], (unsigned long long)s->payload[1]);
@@ -96,7 +106,11 @@ session_ended(void *arg, struct session *s)
 	struct pipeline *pl = arg;
 	struct wire *w = s->user;
 
-	if (s->handshake == HS_SEEN && !s->synack && s->payload[0] == 0 && s->payload[1] == 0) {
+	if (s->candidate && !s->confirmed) {
+		/* Another port whose dialogue was not POP3: counted only. */
+		pl->st.other_tcp++;
+	} else if (s->handshake == HS_SEEN && !s->synack && s->payload[0] == 0 &&
+	    s->payload[1] == 0) {
 		/* A SYN refused (RST) or never answered: no session was opened (RFC 793). */
 		pl->st.attempts++;
 	} else {
@@ -129,7 +143,7 @@ reasm_established(void *arg, const struct endpoint *client, const struct endpoin
 	struct session *s = session_table_lookup(pl->tab, client, server);
 	struct wire *w;
 
-	if (s == NULL)
+	if (s == NULL || s->ignored)
 		return NULL;
 	w = s->user;
 	w->flipped = !endpoint_equal(client, &s->client);
@@ -276,6 +290,35 @@ maybe_synthesize(struct session *s, const struct segment *seg)
 
 static void expire_idle(struct pipeline *pl, struct ts now);
 
+/*
+ * A connection on another port is probed from its SYN: once its dialogue
+ * is POP3 it is a session like any other; once it is not, libnids lets it
+ * go and only a small record stays, so its packets are recognised and skipped.
+ */
+static void
+settle_candidate(struct pipeline *pl, struct session *s)
+{
+	struct wire *w = s->user;
+
+	if (s->confirmed) {
+		session_table_number(pl->tab, s);
+		return;
+	}
+	if (s->proto != PROTO_NOT_POP3 || s->ignored)
+		return;
+	s->ignored = true;
+	if (s->reassembled && !w->reasm_closing) {
+		if (w->flipped)
+			reasm_forget(&s->server, &s->client);
+		else
+			reasm_forget(&s->client, &s->server);
+	}
+	s->reassembled = false;
+	g_array_set_size(s->segs, 0);
+	session_clear_txns(s);
+	session_clear_anomalies(s);
+}
+
 void
 pipeline_frame(void *arg, uint64_t frame_no, const struct pcap_pkthdr *h, const uint8_t *frame)
 {
@@ -321,21 +364,28 @@ pipeline_frame(void *arg, uint64_t frame_no, const struct pcap_pkthdr *h, const 
 		return;
 	}
 	pl->st.tcp++;
-	if (!pipeline_is_port(&pl->cfg, seg.src.port) && !pipeline_is_port(&pl->cfg, seg.dst.port))
-		return;
-	pl->st.pop3_segments++;
 	s = session_table_segment(pl->tab, &seg, &d);
 	if (s == NULL) {
 		size_t n;
+		if (!pipeline_is_port(&pl->cfg, seg.src.port) &&
+		    !pipeline_is_port(&pl->cfg, seg.dst.port))
+			return; /* other TCP, not from its start: not probed */
+		pl->st.pop3_segments++;
 		pl->st.stray++;
 		n = reasm_build(&seg, seg.ack, pl->pkt);
 		reasm_feed_packet(pl->pkt, n, seg.ts);
+	} else if (s->ignored) {
+		return; /* probed, not POP3 */
 	} else {
 		struct wire *w = s->user;
+		if (!s->candidate || s->confirmed)
+			pl->st.pop3_segments++;
 		maybe_synthesize(s, &seg);
 		w->busy = true;
 		reorder_segment(w->order, s, d, &seg);
 		w->busy = false;
+		if (s->candidate)
+			settle_candidate(pl, s);
 		if (w->close_pending != END_OPEN)
 			session_table_end(pl->tab, s, w->close_pending);
 	}

@@ -128,6 +128,8 @@ pop3_new(struct session *s, const struct pop3_config *cfg)
 		p->greeted = true;
 		p->resync = true;
 	}
+	if (s->proto == PROTO_POP3S)
+		p->state = POP3_ST_TLS; /* RFC 8314: TLS from the first byte */
 	return p;
 }
 
@@ -187,7 +189,9 @@ declare_not_pop3(struct pop3 *p, enum dir d, uint64_t off, const char *why)
 	p->body = NULL;
 	p->sasl = NULL;
 	session_clear_txns(p->s);
+	session_clear_anomalies(p->s); /* they were about a protocol it does not speak */
 	p->opaque[0] = p->opaque[1] = NULL;
+	p->s->unparsed[0] = p->s->unparsed[1] = 0; /* counted again below, from the start */
 	for (i = 0; i < 2; i++)
 		opaque_bytes(p, (enum dir)i, 0, p->lb[i].active ? p->lb[i].start : p->pos[i]);
 	p->s->proto = PROTO_NOT_POP3;
@@ -286,6 +290,11 @@ on_command(struct pop3 *p, const char *line, size_t keep, size_t wire, size_t eo
 	t->cmd_msg = m;
 	check_line(p, DIR_TO_SERVER, line, keep, wire, eol, off, t);
 
+	if (cmd == POP3_CMD_UNKNOWN && s->candidate && !s->confirmed) {
+		/* Probing a port that is not a POP3 port: the dialogue says no. */
+		declare_not_pop3(p, DIR_TO_SERVER, off, "not a POP3 command on a non-POP3 port");
+		return;
+	}
 	if (cmd == POP3_CMD_UNKNOWN) {
 		session_anomaly(s, ANOM_UNKNOWN_COMMAND, DIR_TO_SERVER, off, t,
 		    "unknown command '%.40s'", t->verb);
@@ -594,6 +603,8 @@ on_server_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_
 	m->end = off + wire + eol;
 	t->status_msg = m;
 	t->status = st;
+	if (t->cmd > POP3_CMD_UNKNOWN && st != POP3_STATUS_NONE)
+		s->confirmed = true; /* a POP3 command got a POP3 reply */
 	g_free(t->text);
 	t->text = dup_bytes((const uint8_t *)text, tlen);
 	t->text_len = tlen;

@@ -244,6 +244,17 @@ session_clear_txns(struct session *s)
 	g_ptr_array_set_size(s->opaque, 0);
 }
 
+void
+session_clear_anomalies(struct session *s)
+{
+	guint i;
+
+	for (i = 0; i < s->anomalies->len; i++)
+		g_free(g_array_index(s->anomalies, struct anomaly, i).detail);
+	g_array_set_size(s->anomalies, 0);
+	s->anomalies_dropped = 0;
+}
+
 struct msg *
 session_msg_new(struct session *s, struct txn *t, enum msg_kind kind, enum dir d,
     uint64_t off, struct ts ts)
@@ -577,6 +588,8 @@ track_segment(struct session *s, const struct segment *seg, enum dir d)
 
 	s->packets[d]++;
 	s->payload[d] += seg->payload_caplen;
+	if (s->ignored)
+		return; /* not POP3: state kept, segments not listed */
 	if (s->segs->len >= SESSION_MAX_SEGMENTS) {
 		if (s->segs_dropped++ == 0)
 			session_anomaly(s, ANOM_SEGMENT_LOG_FULL, d, UINT64_MAX, NULL,
@@ -603,15 +616,16 @@ session_table_new(const struct session_ops *ops, void *arg)
 
 static struct session *
 table_create(struct session_table *t, const struct segment *seg, const struct endpoint *client,
-    const struct endpoint *server)
+    const struct endpoint *server, bool candidate)
 {
 	struct conn_key *k = g_new(struct conn_key, 1);
-	struct session *s = session_new(t->next_id++, client, server);
+	struct session *s = session_new(candidate ? 0 : t->next_id++, client, server);
 
 	conn_key_make(k, client, server);
 	s->start = s->last = seg->ts;
 	s->first_frame = s->last_frame = seg->frame;
 	s->handshake = (seg->flags & (TH_SYN | TH_ACK)) == TH_SYN ? HS_SEEN : HS_MISSING;
+	s->candidate = candidate;
 	g_hash_table_replace(t->open, k, s);
 	if (t->ops->started != NULL)
 		t->ops->started(t->arg, s);
@@ -649,6 +663,13 @@ session_table_segment(struct session_table *t, const struct segment *seg, enum d
 		session_table_end(t, s, reason_from_flags(s, END_TIMEOUT));
 		s = NULL;
 	}
+	if (s == NULL && !t->ops->is_pop3_port(t->arg, seg->src.port) &&
+	    !t->ops->is_pop3_port(t->arg, seg->dst.port)) {
+		/* Other ports: only a connection seen from its SYN is probed for POP3. */
+		if ((seg->flags & (TH_SYN | TH_ACK | TH_RST)) != TH_SYN)
+			return NULL;
+		s = table_create(t, seg, &seg->src, &seg->dst, true);
+	}
 	if (s == NULL) {
 		if ((seg->flags & (TH_SYN | TH_ACK | TH_RST)) == TH_SYN) {
 			client = &seg->src;
@@ -676,7 +697,7 @@ session_table_segment(struct session_table *t, const struct segment *seg, enum d
 			t->stray++;
 			return NULL;
 		}
-		s = table_create(t, seg, client, server);
+		s = table_create(t, seg, client, server, false);
 	}
 	*dir = endpoint_equal(&seg->src, &s->client) ? DIR_TO_SERVER : DIR_TO_CLIENT;
 	track_segment(s, seg, *dir);
@@ -716,6 +737,8 @@ session_order(gconstpointer a, gconstpointer b)
 	const struct session *x = *(struct session *const *)a;
 	const struct session *y = *(struct session *const *)b;
 
+	if (x->first_frame != y->first_frame)
+		return x->first_frame < y->first_frame ? -1 : 1;
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
@@ -761,6 +784,13 @@ session_table_expire(struct session_table *t, struct ts now, uint32_t idle_sec)
 	}
 	end_list(t, list, END_TIMEOUT);
 	g_ptr_array_free(list, TRUE);
+}
+
+void
+session_table_number(struct session_table *t, struct session *s)
+{
+	if (s->id == 0)
+		s->id = t->next_id++;
 }
 
 size_t

@@ -32,7 +32,7 @@ UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnids
 
-.PHONY: all deps demo test unit golden public asan build-asan-unit bench format clean
+.PHONY: all deps demo test unit golden public cli asan build-asan-unit bench format clean
 all: popflow
 
 deps:
@@ -62,18 +62,23 @@ golden: popflow
 public: popflow
 	@./tests/public/run.sh
 
+cli: popflow
+	@./tests/cli/run.sh
+
 test: deps
 	$(MAKE) popflow
 	$(MAKE) unit
 	$(MAKE) golden
-	@if [ -x tests/public/run.sh ]; then $(MAKE) public; fi
+	$(MAKE) cli
+	$(MAKE) public
 
 # The whole suite again, built with AddressSanitizer and UndefinedBehaviorSanitizer.
 asan: deps
 	$(MAKE) BUILD=build-asan SANITIZER=address,undefined CFLAGS="-O1 -g" \
 	    BIN=popflow-asan popflow-asan build-asan-unit
 	POPFLOW=./popflow-asan ./tests/run-golden.sh
-	@if [ -x tests/public/run.sh ]; then POPFLOW=./popflow-asan ./tests/public/run.sh; fi
+	POPFLOW=./popflow-asan ./tests/cli/run.sh
+	POPFLOW=./popflow-asan ./tests/public/run.sh
 
 build-asan-unit: $(UNIT_BINS)
 	@./tests/run-unit.sh $(UNIT_BINS)

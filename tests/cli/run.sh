@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# tests/cli/run.sh - the command line as a user meets it: exit codes, messages, stdin, filters, -o,
+# damaged files, and JSON that stays valid whatever bytes a capture holds.
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+POPFLOW=${POPFLOW:-./popflow}
+export TZ=UTC
+tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+# expect CODE DESCRIPTION -- command...: runs it, checks the exit code, keeps stdout/stderr.
+expect() {
+	local code=$1 what=$2; shift 3
+	"$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?
+	if [ "$rc" -eq "$code" ]; then ok; else bad "$what: exit $rc, expected $code"; sed 's/^/  stderr: /' "$tmp/err" | head -5; fi
+}
+has() { # has FILE PATTERN DESCRIPTION
+	if grep -q -- "$2" "$1"; then ok; else bad "$3: '$2' not in $1"; sed 's/^/  | /' "$1" | head -5; fi
+}
+
+seed=samples/seed-replica.pcap
+expect 0 "help" -- "$POPFLOW" -h
+has "$tmp/out" "Usage: popflow -r FILE" "help text"
+expect 0 "version" -- "$POPFLOW" --version
+has "$tmp/out" "^popflow [0-9]" "version text"
+expect 1 "no input" -- "$POPFLOW"
+has "$tmp/err" "give exactly one of -r FILE or -i IFACE" "no input message"
+expect 1 "bad option" -- "$POPFLOW" --no-such-option -r "$seed"
+expect 1 "unknown format" -- "$POPFLOW" -r "$seed" -T nosuch
+has "$tmp/err" "unknown format" "unknown format message"
+expect 1 "bad port" -- "$POPFLOW" -r "$seed" --port 70000
+expect 2 "missing file" -- "$POPFLOW" -r "$tmp/nonexistent.pcap"
+has "$tmp/err" "nonexistent.pcap" "missing file names the file"
+printf 'this is not a capture file at all\n' >"$tmp/garbage.pcap"
+expect 2 "not a capture" -- "$POPFLOW" -r "$tmp/garbage.pcap"
+has "$tmp/err" "garbage.pcap" "not a capture names the file"
+expect 1 "bad filter" -- "$POPFLOW" -r "$seed" "tcp port nonsense"
+has "$tmp/err" "filter 'tcp port nonsense'" "bad filter message shows the filter and libpcap's words"
+expect 3 "unwritable output" -- "$POPFLOW" -r "$seed" -o /nonexistent-dir/out.txt
+has "$tmp/err" "/nonexistent-dir/out.txt" "unwritable output names the file"
+if [ -w /dev/full ]; then
+	expect 3 "output device full" -- "$POPFLOW" -r "$seed" -o /dev/full
+fi
+
+# Standard input, -o, and the same transcript either way.
+expect 0 "read file" -- "$POPFLOW" -r "$seed"
+cp "$tmp/out" "$tmp/direct.txt"
+"$POPFLOW" -r - <"$seed" >"$tmp/stdin.txt" 2>"$tmp/err"; rc=$?
+if [ $rc -eq 0 ] && cmp -s "$tmp/direct.txt" "$tmp/stdin.txt"; then ok; else bad "-r - differs from -r FILE (exit $rc)"; fi
+expect 0 "-o file" -- "$POPFLOW" -r "$seed" -o "$tmp/o.txt"
+if cmp -s "$tmp/o.txt" "$tmp/direct.txt" && [ ! -s "$tmp/out" ]; then ok; else bad "-o FILE: not the same output, or stdout not empty"; fi
+
+# BPF filter: only the matching session, frame numbers of the whole capture kept.
+expect 0 "filter keeps one session" -- "$POPFLOW" -r tests/golden/two-interleaved.pcap -T json "tcp port 110 and host 192.0.2.11"
+n=$(grep -c '"type":"session"' "$tmp/out")
+[ "$n" -eq 1 ] && ok || bad "filter: $n sessions, expected 1"
+has "$tmp/out" '"ip":"192.0.2.11"' "filter keeps the right client"
+full_first=$("$POPFLOW" -r tests/golden/two-interleaved.pcap -T json | grep '"ip":"192.0.2.11"' | sed 's/.*"first_frame":\([0-9]*\).*/\1/')
+has "$tmp/out" "\"first_frame\":$full_first" "filtered frame numbers are the capture's"
+
+# A capture cut in the middle of a record: what was read is reported, exit 4.
+size=$(stat -c %s samples/dovecot-poplib.pcap)
+head -c $((size / 2 + 7)) samples/dovecot-poplib.pcap >"$tmp/cut.pcap"
+expect 4 "damaged capture" -- "$POPFLOW" -r "$tmp/cut.pcap" -T json
+has "$tmp/err" "cut.pcap" "damaged capture names the file"
+has "$tmp/out" '"damaged":true' "damaged capture: summary says so"
+has "$tmp/out" '"type":"session"' "damaged capture: sessions before the damage reported"
+has "$tmp/out" '"partial":true' "damaged capture: the cut transaction is partial"
+
+# Every JSON line parses and holds valid UTF-8 even with NUL and invalid bytes in the capture.
+for f in tests/golden/*.pcap samples/*.pcap; do
+	"$POPFLOW" -r "$f" -T json -v >"$tmp/j" 2>/dev/null
+	if python3 -c '
+import json, sys
+for line in open(sys.argv[1], "rb"):
+    line.decode("utf-8")          # strict: raises on invalid UTF-8
+    json.loads(line)
+' "$tmp/j"; then ok; else bad "JSON from $f is not valid UTF-8 JSON Lines"; fi
+done
+
+# Text output never lets packet bytes forge a line: every line starts as popflow writes them.
+"$POPFLOW" -r tests/golden/unknown-cmds.pcap -v >"$tmp/t" 2>&1
+if grep -vqE '^(Session [0-9]+: |Server: |Client: |  Anomalies:|    |  Segments:|  +[0-9(]|popflow: |$)' "$tmp/t"; then
+	bad "text output has a line popflow did not start:"; grep -vE '^(Session [0-9]+: |Server: |Client: |  Anomalies:|    |  Segments:|  +[0-9(]|popflow: |$)' "$tmp/t" | head -3
+else ok; fi
+
+# Undecodable frames: file, frame number and what was wrong on stderr; the session still analysed.
+expect 0 "malformed frames" -- "$POPFLOW" -r tests/golden/malformed.pcap
+has "$tmp/err" "malformed.pcap: frame 13: TCP data offset below 5" "malformed frame message"
+has "$tmp/out" "Client: RETR 1" "session among malformed frames analysed"
+
+echo "cli: $pass passed, $fail failed"
+[ $fail -eq 0 ]

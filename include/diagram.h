@@ -121,12 +121,16 @@ char *dg_clean(const char *s);
  * and reports every file written through o->wrote.
  */
 struct dg_renderer {
-	const char *format;	/* "svg" */
+	const char *format;	/* the -T name: "svg", "flow" */
+	const char *ext;	/* file extension when -o FILE has none: "svg", "txt" */
 	bool text;		/* text output: sessions may follow one another on stdout */
 	int (*render)(const struct diagram *d, FILE *out, const struct emit_opts *o,
 	    GPtrArray *pages, char *errbuf);
 	void (*cleanup)(void);	/* at end(): free what render() keeps (gvc), may be NULL */
 };
+
+/* The -o path, or NULL for standard output (no -o, or "-o -"). */
+const char *dg_output_path(const struct emit_opts *o);
 
 int diagram_begin(const struct dg_renderer *rd, FILE *out, const struct emit_opts *o,
     char *errbuf);

@@ -13,7 +13,9 @@
  *
  * Text may hold placeholders: {name} is replaced by a value of the
  * session, {name|one|many} by the value and a noun ("one message",
- * "3 messages", "no messages"); {{ and }} are literal braces.  The keys
+ * "3 messages", "no messages"); {{ and }} are literal braces.  A
+ * sentence holding a placeholder the session has no value for (no
+ * USER seen, a reply without figures) is left out.  The keys
  * a directory must define, and the placeholders a text may use, are
  * fixed (remarks.c); anything else is an error naming file and line.
  */
@@ -38,7 +40,7 @@ const char *remarks_dir(const struct remarks *r);
 /* Raw text of an entry, or NULL if the key is not defined. */
 const char *remarks_get(const struct remarks *r, const char *key);
 
-/* Placeholder values for one fill; names not set get a fallback. */
+/* Placeholder values for one fill; a sentence using a name not set is left out. */
 #define REMARK_VARS_MAX 40
 struct remark_vars {
 	size_t n;

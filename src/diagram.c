@@ -114,6 +114,8 @@ struct builder {
 	bool fin_seen[2];
 	bool fin_acked[2];
 	bool synthetic_noted;
+	uint16_t last_win[2];	/* window of the last segment per direction */
+	bool win_known[2];
 };
 
 static const char *
@@ -168,9 +170,12 @@ msg_phase(struct builder *b, const struct msg *m)
 {
 	gpointer v;
 
-	if (m->kind == MSG_OPAQUE)
-		return b->s->proto == PROTO_TLS || b->s->proto == PROTO_POP3S ? DG_PHASE_TLS
-									       : DG_PHASE_DATA;
+	if (m->kind == MSG_OPAQUE) {
+		/* Encrypted after STLS or from the start; not POP3 at all; or skipped lines. */
+		if (b->s->proto == PROTO_TLS || b->s->proto == PROTO_POP3S)
+			return DG_PHASE_TLS;
+		return b->s->proto == PROTO_NOT_POP3 ? DG_PHASE_DATA : b->phase;
+	}
 	if (m->txn != NULL && (v = g_hash_table_lookup(b->txn_phase, m->txn)) != NULL)
 		return (enum dg_phase)(GPOINTER_TO_INT(v) - 1);
 	return b->phase;
@@ -220,7 +225,7 @@ vars_common(struct builder *b, struct remark_vars *v, enum dir dir)
 }
 
 static void
-vars_txn(struct builder *b, struct remark_vars *v, const struct txn *t)
+vars_txn(struct builder *b, struct remark_vars *v, const struct txn *t, bool body)
 {
 	unsigned long long n1 = 0, n2 = 0;
 	char *s, *sp;
@@ -261,8 +266,8 @@ vars_txn(struct builder *b, struct remark_vars *v, const struct txn *t)
 		guint i, n = 0;
 
 		rvars_setu(v, "lines", (unsigned long long)m->lines);
-		if (t->cmd == POP3_CMD_RETR || t->cmd == POP3_CMD_TOP ||
-		    rvars_get(v, "octets") == NULL)
+		/* A body's remark counts what came; the +OK's remark what it announced. */
+		if (body || rvars_get(v, "octets") == NULL)
 			rvars_setu(v, "octets", (unsigned long long)m->octets);
 		if (m->segs != NULL)
 			for (i = 0; i < m->segs->len; i++) {
@@ -359,7 +364,7 @@ msg_remark(struct builder *b, const struct msg *m, const struct seg_rec *r, GStr
 	const char *key, *fb;
 
 	vars_common(b, &v, m->dir);
-	vars_txn(b, &v, m->txn);
+	vars_txn(b, &v, m->txn, m->kind == MSG_BODY);
 	if (r != NULL) {
 		rvars_setu(&v, "len", r->len);
 		rvars_setu(&v, "frame", (unsigned long long)r->frame);
@@ -371,7 +376,8 @@ msg_remark(struct builder *b, const struct msg *m, const struct seg_rec *r, GStr
 	} else {
 		key = msg_key(m, buf, sizeof(buf), &fb);
 	}
-	if (key != NULL) {
+	/* A body cut short gets body.cut alone: body.X describes a complete reply. */
+	if (key != NULL && !(m->kind == MSG_BODY && !m->complete)) {
 		s = fill(b, key, fb, &v);
 		append_sentence(out, s);
 		g_free(s);
@@ -471,24 +477,53 @@ with_prefix(const char *prefix, char *s)
 	return r;
 }
 
+/* "TCP FIN+ACK" from the flags alone (a control segment that also carries data). */
+static char *
+tcp_name(uint8_t f)
+{
+	const char *n;
+
+	if (f & TH_SYN)
+		n = (f & TH_ACK) ? "SYN+ACK" : "SYN";
+	else if (f & TH_RST)
+		n = (f & TH_ACK) ? "RST+ACK" : "RST";
+	else if (f & TH_FIN)
+		n = (f & TH_ACK) ? "FIN+ACK" : "FIN";
+	else
+		n = "ACK";
+	return g_strconcat("TCP ", n, NULL);
+}
+
 /* Segment-level row for seg i (also used for TCP control rows in messages mode). */
 static void
 segment_row(struct builder *b, guint i, bool messages)
 {
 	const struct session *s = b->s;
 	const struct seg_rec *r = &g_array_index(s->segs, struct seg_rec, i);
-	GPtrArray *mine = b->seg_msgs[i];
+	/* Messages mode draws only the TCP side of a control segment here. */
+	GPtrArray *mine = messages ? NULL : b->seg_msgs[i];
+	bool data = r->len > 0 && !messages;
 	struct dg_row *row;
 	GString *remark = g_string_new(NULL);
 	char *label, *t;
 	enum dir od = r->dir == DIR_TO_SERVER ? DIR_TO_CLIENT : DIR_TO_SERVER;
 	guint k;
 
-	label = dg_clean(t = describe_segment(s, r));
-	g_free(t);
+	if (data || r->len == 0) {
+		label = dg_clean(t = describe_segment(s, r));
+		g_free(t);
+	} else {
+		label = tcp_name(r->flags);
+	}
 	row = add_row(b, r, r->ts);
 	b->seg_row[i] = (int)b->d->rows->len - 1;
-	row->params = describe_params(r, false);
+	if (data || r->len == 0) {
+		row->params = describe_params(r, false);
+	} else {
+		char flags[64];
+		util_flags(r->flags, flags, sizeof(flags));
+		row->params = g_strdup_printf("(%s)", flags);
+	}
 	row->kind = DG_KIND_TCP;
 	row->style = DG_STYLE_BACKGROUND;
 	if (r->marks & SEG_SYNTHETIC) {
@@ -509,12 +544,12 @@ segment_row(struct builder *b, guint i, bool messages)
 			    (r->flags & TH_ACK) ? "tcp.synack" : "tcp.syn", r, NULL));
 			g_free(t);
 		}
-	} else if (r->flags & (TH_FIN | TH_RST)) {
+	} else if ((r->flags & (TH_FIN | TH_RST)) && !data) {
 		set_phase(b, row, DG_PHASE_RELEASE);
-	} else if (r->len == 0) {
+	} else if (!data) {
 		row->phase = b->phase;
 	}
-	if (r->len > 0 && mine == NULL && r->msg_count > 0) {
+	if (data && mine == NULL && r->msg_count > 0) {
 		/* Continuation of a message started in an earlier segment. */
 		const struct msg *m = g_ptr_array_index(s->msgs[r->dir], r->msg_first);
 		row->kind = msg_kind(m);
@@ -535,7 +570,7 @@ segment_row(struct builder *b, guint i, bool messages)
 				msg_remark(b, m, r, remark);
 		}
 	}
-	if (r->len > 0 && r->msg_count == 0) {
+	if (data && r->msg_count == 0) {
 		row->kind = DG_KIND_DATA;
 		row->style = DG_STYLE_NORMAL;
 		append_sentence(remark, t = tcp_remark(b, "tcp.data", r, NULL));
@@ -562,7 +597,13 @@ segment_row(struct builder *b, guint i, bool messages)
 		} else if (b->phase == DG_PHASE_SETUP && r->dir == DIR_TO_SERVER) {
 			key = "tcp.handshake_ack";
 		}
-		if (r->marks & SEG_DUP_ACK) {
+		if ((r->marks & SEG_DUP_ACK) && b->win_known[r->dir] && r->win != b->last_win[r->dir]) {
+			/* Same ACK, new window: Wireshark's "TCP Window Update", not a duplicate. */
+			g_free(label);
+			label = g_strdup("TCP Window Update");
+			if (strcmp(key, "tcp.dup_ack") == 0)
+				key = "tcp.ack";
+		} else if (r->marks & SEG_DUP_ACK) {
 			t = row->params;
 			row->params = g_strconcat(t, ", duplicate ACK", NULL);
 			g_free(t);
@@ -571,7 +612,7 @@ segment_row(struct builder *b, guint i, bool messages)
 		g_free(t);
 		row->flags |= DG_F_PURE_ACK;
 	}
-	if (r->len > 0 && mine == NULL && r->msg_count > 0 && !(r->marks & (SEG_RETRANS | SEG_OOO))) {
+	if (data && mine == NULL && r->msg_count > 0 && !(r->marks & (SEG_RETRANS | SEG_OOO))) {
 		append_sentence(remark, t = tcp_remark(b, "tcp.continued", r, NULL));
 		g_free(t);
 	}
@@ -585,6 +626,8 @@ segment_row(struct builder *b, guint i, bool messages)
 		g_free(t);
 		label = with_prefix(re ? "[Retransmission] " : "[Out of order] ", label);
 	}
+	b->last_win[r->dir] = r->win;
+	b->win_known[r->dir] = true;
 	row->name = label;
 	row->remark = g_string_free(remark, FALSE);
 }
@@ -621,7 +664,9 @@ message_row(struct builder *b, const struct msg *m, guint segidx)
 				b->seg_row[si] = (int)b->d->rows->len - 1;
 		}
 	row->count = nseg > 0 ? nseg : 1;
-	if (nre > 0) {
+	if (m->kind == MSG_BODY && !m->complete) {
+		row->params = g_strdup("(cut short: no final dot line)");
+	} else if (nre > 0) {
 		row->flags |= DG_F_RETRANS;
 		row->params = g_strdup_printf("(%llu octets, %u %s, %u %s)",
 		    (unsigned long long)octets, nseg, nseg == 1 ? "segment" : "segments", nre,
@@ -647,9 +692,26 @@ assign_messages(struct builder *b)
 			const struct msg *m = g_ptr_array_index(s->msgs[d], j);
 			guint pick = G_MAXUINT;
 
-			if (m->segs == NULL || m->segs->len == 0)
-				continue;
-			for (k = 0; k < m->segs->len && pick == G_MAXUINT; k++) {
+			if (m->segs == NULL || m->segs->len == 0) {
+				/* Not mapped (a body cut short can keep end == off): the segment holding its first byte. */
+				for (i = 0; i < s->segs->len && pick == G_MAXUINT; i++) {
+					const struct seg_rec *r = &g_array_index(s->segs, struct seg_rec, i);
+					if (r->dir == m->dir && r->len > 0 && !(r->marks & (SEG_RETRANS | SEG_SYNTHETIC)) &&
+					    m->off >= r->off && m->off - r->off < r->len)
+						pick = i;
+				}
+				if (pick == G_MAXUINT)
+					continue;
+			}
+			/* The segment carrying its first byte; else its first new segment. */
+			for (k = 0; m->segs != NULL && k < m->segs->len && pick == G_MAXUINT; k++) {
+				const struct seg_rec *r;
+				i = g_array_index(m->segs, guint, k);
+				r = &g_array_index(s->segs, struct seg_rec, i);
+				if (!(r->marks & SEG_RETRANS) && m->off >= r->off && m->off - r->off < r->len)
+					pick = i;
+			}
+			for (k = 0; m->segs != NULL && k < m->segs->len && pick == G_MAXUINT; k++) {
 				i = g_array_index(m->segs, guint, k);
 				if (!(g_array_index(s->segs, struct seg_rec, i).marks & SEG_RETRANS))
 					pick = i;
@@ -848,6 +910,7 @@ diagram_build(const struct session *s, const struct emit_opts *o, const struct r
 	struct remark_vars v = { 0 };
 	char buf[UTIL_ADDR_LEN + 8];
 	guint i, k;
+	bool ctl;
 	int p;
 
 	memset(&b, 0, sizeof(b));
@@ -897,16 +960,16 @@ diagram_build(const struct session *s, const struct emit_opts *o, const struct r
 			segment_row(&b, i, false);
 			continue;
 		}
-		/* Messages: TCP control segments, and each message once. */
-		if ((r->flags & (TH_SYN | TH_FIN | TH_RST)) && !(r->marks & SEG_RETRANS)) {
+		/* Messages: TCP control segments, and each message once (data before a FIN). */
+		ctl = (r->flags & (TH_SYN | TH_FIN | TH_RST)) && !(r->marks & SEG_RETRANS);
+		if (ctl && (r->flags & TH_SYN))
 			segment_row(&b, i, true);
-			/* Its messages (data on a FIN) still get their own rows below. */
-		}
 		if (b.seg_msgs[i] != NULL)
 			for (k = 0; k < b.seg_msgs[i]->len; k++)
 				message_row(&b, g_ptr_array_index(b.seg_msgs[i], k), i);
-		else if (r->len > 0 && r->msg_count == 0 && !(r->marks & SEG_RETRANS) &&
-		    !(r->flags & (TH_SYN | TH_FIN | TH_RST)))
+		else if (r->len > 0 && r->msg_count == 0 && !(r->marks & SEG_RETRANS) && !ctl)
+			segment_row(&b, i, false);
+		if (ctl && !(r->flags & TH_SYN))
 			segment_row(&b, i, true);
 	}
 	/* Rows that draw no segment (pure ACKs in messages mode) point at the row before. */
@@ -965,6 +1028,12 @@ diagram_free(struct diagram *d)
 
 /* ---- the driver: sessions, pages, files ---- */
 
+const char *
+dg_output_path(const struct emit_opts *o)
+{
+	return o->output != NULL && strcmp(o->output, "-") != 0 ? o->output : NULL;
+}
+
 static struct {
 	struct remarks *rm;
 	unsigned drawn;		/* sessions drawn */
@@ -1003,7 +1072,7 @@ file_name(const struct dg_renderer *rd, const char *output, const char *suffix)
 
 	if (dot == NULL || (slash != NULL && dot < slash) || dot == output ||
 	    (slash != NULL && dot == slash + 1))
-		return g_strdup_printf("%s%s.%s", output, suffix, rd->format);
+		return g_strdup_printf("%s%s.%s", output, suffix, rd->ext);
 	return g_strdup_printf("%.*s%s%s", (int)(dot - output), output, suffix, dot);
 }
 
@@ -1046,7 +1115,7 @@ write_pages(const struct dg_renderer *rd, const struct emit_opts *o, uint64_t si
 			snprintf(suffix, sizeof(suffix), "-%llu", (unsigned long long)sid);
 		else
 			snprintf(suffix, sizeof(suffix), "-p%u", i + 1);
-		path = file_name(rd, o->output, suffix);
+		path = file_name(rd, dg_output_path(o), suffix);
 		rc = write_file(o, path, g_ptr_array_index(pages, i), errbuf);
 		g_free(path);
 	}
@@ -1090,7 +1159,7 @@ diagram_session(const struct dg_renderer *rd, FILE *out, const struct session *s
 	diagram_free(d);
 	if (rc < 0)
 		goto out;
-	if (o->output == NULL) {
+	if (dg_output_path(o) == NULL) {
 		if (!rd->text && dgs.drawn > 0) {
 			snprintf(errbuf, ERRBUF_SIZE,
 			    "-T %s: the capture holds several sessions: use -o FILE (one file per "
@@ -1101,7 +1170,7 @@ diagram_session(const struct dg_renderer *rd, FILE *out, const struct session *s
 		if (!rd->text && pages->len > 1) {
 			snprintf(errbuf, ERRBUF_SIZE,
 			    "-T %s: session %llu needs %u pages: use -o FILE (FILE-p1.%s, ...)",
-			    rd->format, (unsigned long long)s->id, pages->len, rd->format);
+			    rd->format, (unsigned long long)s->id, pages->len, rd->ext);
 			rc = -1;
 			goto out;
 		}
@@ -1136,15 +1205,15 @@ diagram_end(const struct dg_renderer *rd, FILE *out, const struct emit_opts *o, 
 
 	if (dgs.held != NULL) {
 		if (dgs.held->len == 1)
-			rc = write_all(out, g_ptr_array_index(dgs.held, 0), o->output, errbuf);
+			rc = write_all(out, g_ptr_array_index(dgs.held, 0), dg_output_path(o), errbuf);
 		else
 			rc = write_pages(rd, o, 0, dgs.held, errbuf);
 		pages_free(dgs.held);
 		dgs.held = NULL;
 	}
 	/* The -o file main opened stays empty when every page went to its own file. */
-	if (rc == 0 && dgs.wrote_files && o->output != NULL && ftell(out) == 0)
-		unlink(o->output);
+	if (rc == 0 && dgs.wrote_files && dg_output_path(o) != NULL && ftell(out) == 0)
+		unlink(dg_output_path(o));
 	if (rc == 0 && dgs.drawn == 0) {
 		if (o->only_session != 0)
 			snprintf(errbuf, ERRBUF_SIZE, "--session %llu: no such POP3 session",

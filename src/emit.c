@@ -1,11 +1,20 @@
 /* emit.c - the table of output formats, looked up by the name given to -T. */
 #include <string.h>
 
+#include "diagram.h"
 #include "emit.h"
 
 static const struct emitter *const emitters[] = {
 	&emit_text,
 	&emit_json,
+	&emit_dot,
+	&emit_svg,
+	&emit_png,
+	&emit_pdf,
+	&emit_flow,
+	&emit_mermaid,
+	&emit_plantuml,
+	&emit_fdl,
 };
 
 const struct emitter *

@@ -10,6 +10,8 @@
 #include "emit.h"
 #include "pipeline.h"
 
+/* --alias options kept. */
+#define MAIN_MAX_ALIASES 16
 /* Frame warnings printed before the rest are only counted. */
 #define MAIN_MAX_WARNINGS 20
 
@@ -22,6 +24,8 @@ struct run {
 	bool output_failed;
 	char errbuf[ERRBUF_SIZE];
 	struct capture *cap;
+	const char *aliases[MAIN_MAX_ALIASES];
+	int naliases;
 };
 
 static struct capture *volatile signal_cap;
@@ -82,6 +86,14 @@ on_emit(void *arg, const struct session *s)
 	}
 }
 
+/* Diagram formats write a file per session or page; say which. */
+static void
+on_wrote(void *arg, const char *path)
+{
+	(void)arg;
+	fprintf(stderr, "popflow: wrote %s\n", path);
+}
+
 static void
 on_signal(int sig)
 {
@@ -110,6 +122,15 @@ enum {
 	OPT_BODIES,
 	OPT_IDLE,
 	OPT_MAX_CONN,
+	OPT_DETAIL,
+	OPT_FOLD,
+	OPT_TEMPLATES,
+	OPT_SESSION,
+	OPT_ASCII,
+	OPT_UNICODE,
+	OPT_ALIAS,
+	OPT_PAGE_ROWS,
+	OPT_WIDTH,
 };
 
 int
@@ -121,6 +142,15 @@ main(int argc, char **argv)
 		{ "bodies", no_argument, NULL, OPT_BODIES },
 		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
 		{ "max-connections", required_argument, NULL, OPT_MAX_CONN },
+		{ "detail", required_argument, NULL, OPT_DETAIL },
+		{ "fold-acks", no_argument, NULL, OPT_FOLD },
+		{ "templates", required_argument, NULL, OPT_TEMPLATES },
+		{ "session", required_argument, NULL, OPT_SESSION },
+		{ "ascii", no_argument, NULL, OPT_ASCII },
+		{ "unicode", no_argument, NULL, OPT_UNICODE },
+		{ "alias", required_argument, NULL, OPT_ALIAS },
+		{ "page-rows", required_argument, NULL, OPT_PAGE_ROWS },
+		{ "width", required_argument, NULL, OPT_WIDTH },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -182,6 +212,57 @@ main(int argc, char **argv)
 			}
 			pc.max_streams = (int)(v * 4 / 3 + 1);
 			break;
+		case OPT_DETAIL:
+			if (strcmp(optarg, "segments") != 0 && strcmp(optarg, "messages") != 0) {
+				fprintf(stderr, "popflow: --detail: 'segments' or 'messages'\n");
+				return EXIT_USAGE;
+			}
+			r.eo.detail = optarg;
+			break;
+		case OPT_FOLD:
+			r.eo.fold_acks = true;
+			break;
+		case OPT_TEMPLATES:
+			r.eo.templates = optarg;
+			break;
+		case OPT_SESSION:
+			if (parse_uint(optarg, UINT32_MAX, &v) < 0 || v == 0) {
+				fprintf(stderr, "popflow: --session: '%s' is not a session number\n",
+				    optarg);
+				return EXIT_USAGE;
+			}
+			r.eo.only_session = v;
+			break;
+		case OPT_ASCII:
+			r.eo.ascii = true;
+			break;
+		case OPT_UNICODE:
+			r.eo.unicode = true;
+			break;
+		case OPT_ALIAS:
+			if (strchr(optarg, '=') == NULL || r.naliases >= MAIN_MAX_ALIASES) {
+				fprintf(stderr, "popflow: --alias: ADDR=NAME, at most %d\n",
+				    MAIN_MAX_ALIASES);
+				return EXIT_USAGE;
+			}
+			r.aliases[r.naliases++] = optarg;
+			r.eo.aliases = r.aliases;
+			r.eo.naliases = r.naliases;
+			break;
+		case OPT_PAGE_ROWS:
+			if (parse_uint(optarg, 100000, &v) < 0 || v < 5) {
+				fprintf(stderr, "popflow: --page-rows: a number from 5 up\n");
+				return EXIT_USAGE;
+			}
+			r.eo.page_rows = (int)v;
+			break;
+		case OPT_WIDTH:
+			if (parse_uint(optarg, 1000, &v) < 0 || v < 40) {
+				fprintf(stderr, "popflow: --width: a number of columns from 40 up\n");
+				return EXIT_USAGE;
+			}
+			r.eo.width = (int)v;
+			break;
 		case OPT_VERSION:
 			printf("popflow %s (%s)\n", POPFLOW_VERSION, pcap_lib_version());
 			return EXIT_OK;
@@ -241,6 +322,8 @@ main(int argc, char **argv)
 		}
 	}
 	r.eo.output = outpath;
+	r.eo.wrote = on_wrote;
+	r.eo.wrote_arg = &r;
 	pc.dlt = capture_datalink(r.cap);
 	pc.pop3.keep_bodies = r.eo.bodies;
 	pc.pop3.max_body_keep = 64u << 20;

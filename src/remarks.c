@@ -481,15 +481,18 @@ append_counted(GString *out, const char *value, const char *one, size_t one_len,
 		g_string_append_printf(out, "%llu %.*s", n, (int)many_len, many);
 }
 
-char *
-remarks_expand(const char *text, const struct remark_vars *v)
+/*
+ * Expands one sentence; returns false if a placeholder in it has no
+ * value (the caller then leaves the sentence out).
+ */
+static bool
+expand_sentence(GString *out, const char *p, const char *stop, const struct remark_vars *v)
 {
-	GString *out = g_string_new(NULL);
-	const char *p = text, *end, *bar, *bar2, *val;
+	const char *end, *bar, *bar2, *val;
 	char name[32];
 	size_t nlen;
 
-	while (*p != '\0') {
+	while (p < stop) {
 		if ((p[0] == '{' && p[1] == '{') || (p[0] == '}' && p[1] == '}')) {
 			g_string_append_c(out, p[0]);
 			p += 2;
@@ -507,7 +510,7 @@ remarks_expand(const char *text, const struct remark_vars *v)
 		name[nlen] = '\0';
 		val = rvars_get(v, name);
 		if (val == NULL)
-			val = strcmp(name, "user") == 0 ? "(unknown user)" : "?";
+			return false;
 		bar2 = bar != NULL ? memchr(bar + 1, '|', (size_t)(end - bar - 1)) : NULL;
 		if (bar2 != NULL)
 			append_counted(out, val, bar + 1, (size_t)(bar2 - bar - 1), bar2 + 1,
@@ -516,6 +519,42 @@ remarks_expand(const char *text, const struct remark_vars *v)
 			g_string_append(out, val);
 		p = end + 1;
 	}
+	return true;
+}
+
+/* End of the sentence starting at p: after ". ", "! " or "? " outside a placeholder, or the end. */
+static const char *
+sentence_end(const char *p)
+{
+	int depth = 0;
+
+	for (; *p != '\0'; p++) {
+		if (*p == '{')
+			depth++;
+		else if (*p == '}' && depth > 0)
+			depth--;
+		else if (depth == 0 && (*p == '.' || *p == '!' || *p == '?') && p[1] == ' ')
+			return p + 2;
+	}
+	return p;
+}
+
+char *
+remarks_expand(const char *text, const struct remark_vars *v)
+{
+	GString *out = g_string_new(NULL);
+	const char *p = text, *end;
+	size_t mark;
+
+	while (*p != '\0') {
+		end = sentence_end(p);
+		mark = out->len;
+		if (!expand_sentence(out, p, end, v))
+			g_string_truncate(out, mark);
+		p = end;
+	}
+	while (out->len > 0 && out->str[out->len - 1] == ' ')
+		g_string_truncate(out, out->len - 1);
 	return g_string_free(out, FALSE);
 }
 

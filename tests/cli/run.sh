@@ -79,11 +79,17 @@ for line in open(sys.argv[1], "rb"):
 ' "$tmp/j"; then ok; else bad "JSON from $f is not valid UTF-8 JSON Lines"; fi
 done
 
-# Text output never lets packet bytes forge a line: every line starts as popflow writes them.
-"$POPFLOW" -r tests/golden/unknown-cmds.pcap -v >"$tmp/t" 2>&1
-if grep -vqE '^(Session [0-9]+: |Server: |Client: |  Anomalies:|    |  Segments:|  +[0-9(]|popflow: |$)' "$tmp/t"; then
-	bad "text output has a line popflow did not start:"; grep -vE '^(Session [0-9]+: |Server: |Client: |  Anomalies:|    |  Segments:|  +[0-9(]|popflow: |$)' "$tmp/t" | head -3
-else ok; fi
+# Text output never lets packet bytes forge a line or steer a terminal: no control bytes
+# but newline and tab, and exactly one "Session N:" header per session.
+for f in tests/golden/*.pcap samples/*.pcap; do
+	"$POPFLOW" -r "$f" -v --bodies >"$tmp/t" 2>/dev/null
+	if ! python3 -c 'import sys; d = open(sys.argv[1], "rb").read(); sys.exit(any(b < 32 and b not in (9, 10) or b == 127 for b in d))' "$tmp/t"; then
+		bad "text from $f holds control bytes"
+	else ok; fi
+	heads=$(grep -c '^Session [0-9][0-9]*: ' "$tmp/t")
+	sessions=$("$POPFLOW" -r "$f" -T json 2>/dev/null | grep -c '"type":"session"')
+	[ "$heads" -eq "$sessions" ] && ok || bad "text from $f: $heads session headers for $sessions sessions"
+done
 
 # Undecodable frames: file, frame number and what was wrong on stderr; the session still analysed.
 expect 0 "malformed frames" -- "$POPFLOW" -r tests/golden/malformed.pcap

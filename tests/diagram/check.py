@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""Checks for popflow's rendered diagrams (standard library only).
+
+  check.py rows MERMAID                 print the rows of a -T mermaid output (step, dir, name, params)
+  check.py seed MERMAID TSV             compare the rows with the seed's message list (seed-messages.tsv)
+  check.py svg SVG MERMAID              the SVG parses as XML and holds every row's name and parameters
+  check.py plain PLAIN                  `dot -Tplain` output: every edge horizontal (arrow) or vertical (lifeline)
+  check.py png FILE...                  PNG signature and IHDR, height below cairo's 32767-pixel limit
+  check.py pdf FILE PAGES               PDF header, trailer and page count (pdfinfo/qpdf too if installed)
+
+Each prints what it checked and exits 1 on the first failure.
+"""
+
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+ROW = re.compile(r'^    ([CS])(-->>|->>|-x|--\))([CS]): (\d+)\. (.*)<br/>(.*) \[-?[0-9.]+ s\]$')
+ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+
+
+def fail(msg):
+    print("FAIL: " + msg)
+    sys.exit(1)
+
+
+def unescape(s):
+    """Mermaid entity codes as emit_mermaid.c writes them: #lt; #gt; #amp; #quot; #NN;."""
+    def one(m):
+        k = m.group(1)
+        return chr(int(k)) if k.isdigit() else ENTITIES[k]
+    return re.sub(r'#(lt|gt|amp|quot|\d+);', one, s)
+
+
+def rows(path):
+    out = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            m = ROW.match(line.rstrip("\n"))
+            if m:
+                frm, _arrow, to, step, name, params = m.groups()
+                out.append((int(step), frm + "->" + to, unescape(name), unescape(params)))
+    if not out:
+        fail("%s: no rows found" % path)
+    return out
+
+
+def cmd_rows(path):
+    for r in rows(path):
+        print("%d\t%s\t%s\t%s" % r)
+
+
+def flags_of(params):
+    m = re.search(r'\(([A-Z, ]+)\)', params)
+    return m.group(1) if m else None
+
+
+def cmd_seed(mermaid, tsv):
+    got = rows(mermaid)
+    want = []
+    with open(tsv, encoding="utf-8") as f:
+        for line in f:
+            if line.startswith("#") or not line.strip():
+                continue
+            step, d, name, params = line.rstrip("\n").split("\t")
+            want.append((int(step), d, name, params))
+    if len(got) != len(want):
+        fail("%d rows, the seed has %d" % (len(got), len(want)))
+    for (gs, gd, gn, gp), (ws, wd, wn, wp) in zip(got, want):
+        wd = wd.replace("C->S", "C->S").replace("S->C", "S->C")
+        if gs != ws:
+            fail("row %d numbered %d" % (ws, gs))
+        if gd != wd:
+            fail("row %d: direction %s, the seed has %s" % (ws, gd, wd))
+        # The seed's one typo: a space before <cr> in "1 390953946 <cr><nl>".
+        if gn != wn.replace(" <cr>", "<cr>"):
+            fail("row %d: name %r, the seed has %r" % (ws, gn, wn))
+        if flags_of(gp) != flags_of(wp):
+            fail("row %d: params %r, the seed has %r" % (ws, gp, wp))
+        if "Segment Length" in wp and "TCP Segment Length = " not in gp:
+            fail("row %d: params %r lack the segment length (seed: %r)" % (ws, gp, wp))
+        if "tcp.len" in wp and flags_of(gp) != "ACK":
+            fail("row %d: params %r" % (ws, gp))
+    print("seed: %d rows: same steps, order, directions, names and flags as the seed" % len(got))
+
+
+def svg_texts(path):
+    try:
+        tree = ET.parse(path)
+    except ET.ParseError as e:
+        fail("%s: not XML: %s" % (path, e))
+    root = tree.getroot()
+    if not root.tag.endswith("svg"):
+        fail("%s: root element is %s" % (path, root.tag))
+    return ["".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text")]
+
+
+def cmd_svg(svg, mermaid):
+    texts = set(svg_texts(svg))
+    n = 0
+    for step, _d, name, params in rows(mermaid):
+        for label in (name, params, str(step)):
+            if label not in texts:
+                fail("%s: row %d: no <text> %r" % (svg, step, label))
+            n += 1
+    print("svg: XML, %d labels of %d rows found as <text>" % (n, len(rows(mermaid))))
+
+
+def cmd_plain(path):
+    edges = arrows = lifelines = 0
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            w = line.split()
+            if not w or w[0] != "edge":
+                continue
+            n = int(w[3])
+            pts = [(float(w[4 + 2 * i]), float(w[5 + 2 * i])) for i in range(n)]
+            xs = {round(x, 2) for x, _ in pts}
+            ys = {round(y, 2) for _, y in pts}
+            edges += 1
+            if len(ys) == 1:
+                arrows += 1
+            elif len(xs) == 1:
+                lifelines += 1
+            else:
+                fail("%s: edge %s -> %s is bent: %s" % (path, w[1], w[2], pts))
+    if arrows == 0 or lifelines == 0:
+        fail("%s: %d arrows, %d lifeline pieces" % (path, arrows, lifelines))
+    print("dot: %d edges: %d horizontal arrows, %d vertical lifeline pieces" % (edges, arrows, lifelines))
+
+
+def cmd_png(paths):
+    for p in paths:
+        with open(p, "rb") as f:
+            head = f.read(24)
+        if head[:8] != b"\x89PNG\r\n\x1a\n" or head[12:16] != b"IHDR":
+            fail("%s: not a PNG" % p)
+        w, h = struct.unpack(">II", head[16:24])
+        if not (0 < w < 32767 and 0 < h < 32767):
+            fail("%s: %dx%d pixels" % (p, w, h))
+        print("png: %s: %dx%d" % (p, w, h))
+
+
+def cmd_pdf(path, pages):
+    data = open(path, "rb").read()
+    if not data.startswith(b"%PDF-") or b"%%EOF" not in data[-64:]:
+        fail("%s: no PDF header or trailer" % path)
+    n = len(re.findall(rb"/Type /Page(?![s])", data))
+    m = re.search(rb"/Type /Pages /Count (\d+)", data) or re.search(rb"/Count (\d+)", data)
+    count = int(m.group(1)) if m else -1
+    if n != pages or count != pages:
+        fail("%s: %d page objects, /Count %d, expected %d" % (path, n, count, pages))
+    if shutil.which("pdfinfo"):
+        out = subprocess.run(["pdfinfo", path], capture_output=True, text=True)
+        if out.returncode != 0 or not re.search(r"^Pages:\s+%d$" % pages, out.stdout, re.M):
+            fail("%s: pdfinfo: %s %s" % (path, out.stdout, out.stderr))
+    if shutil.which("qpdf"):
+        out = subprocess.run(["qpdf", "--check", path], capture_output=True, text=True)
+        if out.returncode != 0:
+            fail("%s: qpdf --check: %s" % (path, out.stdout + out.stderr))
+    print("pdf: %s: %d pages%s%s" % (path, pages, ", pdfinfo agrees" if shutil.which("pdfinfo") else "",
+                                      ", qpdf --check clean" if shutil.which("qpdf") else ""))
+
+
+def main():
+    a = sys.argv[1:]
+    if not a:
+        print(__doc__)
+        return 2
+    if a[0] == "rows" and len(a) == 2:
+        cmd_rows(a[1])
+    elif a[0] == "seed" and len(a) == 3:
+        cmd_seed(a[1], a[2])
+    elif a[0] == "svg" and len(a) == 3:
+        cmd_svg(a[1], a[2])
+    elif a[0] == "plain" and len(a) == 2:
+        cmd_plain(a[1])
+    elif a[0] == "png" and len(a) >= 2:
+        cmd_png(a[1:])
+    elif a[0] == "pdf" and len(a) == 3:
+        cmd_pdf(a[1], int(a[2]))
+    else:
+        print(__doc__)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -3,7 +3,7 @@ PREFIX   ?= /usr/local
 DATADIR  ?= $(PREFIX)/share/popflow
 CC       ?= cc
 CFLAGS   ?= -O2 -g
-PKGS     := libpcap glib-2.0 jansson libgvc libcgraph
+PKGS     := libpcap glib-2.0 jansson gmime-3.0 libgvc libcgraph
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
 # CFLAGS and LDFLAGS stay the user's; everything popflow needs goes into ALL_*.
 ALL_CFLAGS  = $(CFLAGS) -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -Iinclude $(WARN)
@@ -19,12 +19,13 @@ endif
 BUILD    ?= build
 
 # Debian packages the build, the tests and the demo need (installed by deps.sh when missing).
-DEPS_BUILD := gcc make pkg-config libpcap-dev libnids-dev libglib2.0-dev libjansson-dev \
+DEPS_BUILD := gcc make pkg-config libpcap-dev libnids-dev libglib2.0-dev libjansson-dev libgmime-3.0-dev \
               libgraphviz-dev graphviz fonts-liberation2
-DEPS_TEST  := python3 tshark tcpdump iproute2 time poppler-utils qpdf valgrind
+DEPS_TEST  := python3 tshark tcpdump iproute2 time poppler-utils qpdf valgrind dovecot-core dovecot-pop3d fetchmail openssl util-linux
 
-LIB_SRCS := src/cursor.c src/decode.c src/capture.c src/reasm.c src/session.c src/pop3.c \
+LIB_SRCS := src/cursor.c src/decode.c src/capture.c src/privdrop.c src/reasm.c src/session.c src/pop3.c \
             src/pipeline.c src/reorder.c src/describe.c src/util.c src/emit.c src/emit_text.c src/emit_json.c \
+            src/creds.c src/capa.c src/mime.c src/extract.c \
             src/diagram.c src/remarks.c src/emit_dot.c src/emit_flow.c src/emit_mermaid.c \
             src/emit_plantuml.c src/emit_fdl.c
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/%.o)
@@ -35,7 +36,7 @@ UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnids
 
-.PHONY: all deps demo test unit golden public cli fuzz diagram asan build-asan-unit bench format clean
+.PHONY: all deps demo test unit golden public cli fuzz diagram extract asan build-asan-unit bench format clean live
 all: popflow
 
 deps:
@@ -65,14 +66,22 @@ golden: popflow
 public: popflow
 	@./tests/public/run.sh
 
+cli: popflow
+	@./tests/cli/run.sh
+
 fuzz: popflow
 	@./tests/fuzz/run.sh
 
 diagram: popflow
 	@./tests/diagram/run.sh
 
-cli: popflow
-	@./tests/cli/run.sh
+# Live capture against a real dovecot in network namespaces: needs root (CI runs as root).
+live: popflow
+	@if [ "$$(id -u)" -eq 0 ]; then ./tests/live/run.sh; \
+	else echo "live: skipped: the live-capture tests need root (network namespaces)"; fi
+
+extract: popflow
+	@./tests/extract/run.sh
 
 test: deps
 	$(MAKE) popflow
@@ -80,6 +89,8 @@ test: deps
 	$(MAKE) golden
 	$(MAKE) cli
 	$(MAKE) diagram
+	$(MAKE) extract
+	$(MAKE) live
 	$(MAKE) fuzz
 	$(MAKE) public
 
@@ -91,6 +102,8 @@ asan: deps
 	POPFLOW=./popflow-asan ./tests/cli/run.sh
 	POPFLOW=./popflow-asan ./tests/fuzz/run.sh
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/diagram/lsan.supp POPFLOW=./popflow-asan ./tests/diagram/run.sh
+	POPFLOW=./popflow-asan ./tests/extract/run.sh
+	@if [ "$$(id -u)" -eq 0 ]; then POPFLOW=./popflow-asan ./tests/live/run.sh; fi
 	POPFLOW=./popflow-asan ./tests/public/run.sh
 
 build-asan-unit: $(UNIT_BINS)

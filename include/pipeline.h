@@ -36,7 +36,7 @@ struct pipeline *pipeline_new(const struct pipeline_config *cfg, char *errbuf);
 /* A frame_fn for capture_run(). */
 void pipeline_frame(void *pl, uint64_t frame_no, const struct pcap_pkthdr *h,
     const uint8_t *frame);
-/* Live captures: ends sessions idle longer than the timeout (packet time). */
+/* Ends sessions idle longer than the timeout: by packet time for files, the clock for live captures. */
 void pipeline_idle(void *pl);
 /* Ends every open session with the reason given (EOF, interrupted), emitting each. */
 void pipeline_finish(struct pipeline *pl, enum end_reason why);

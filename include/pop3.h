@@ -43,9 +43,32 @@ enum pop3_state {
 	POP3_ST_OPAQUE,		/* not POP3: bytes are counted only */
 };
 
+/*
+ * Where RETR and TOP bodies go as they arrive (extract.c): the dissector
+ * hands on each body dot-unstuffed, in pieces, without keeping it.
+ */
+struct pop3_mail_sink {
+	/* A body begins (after its +OK).  Returns a handle, or NULL: not wanted. */
+	void *(*begin)(void *arg, const struct session *s, const struct txn *t);
+	/* The next bytes of the body, exactly as the client stores them. */
+	void (*data)(void *arg, void *h, const uint8_t *buf, size_t len);
+	/*
+	 * The body ended: complete (its final "." seen) or cut (gap, end of the
+	 * connection, not POP3 after all).  Returns the message's headers
+	 * (mime.h) or NULL, and in *path the file written (g_free) or NULL.
+	 */
+	struct mail_info *(*end)(void *arg, void *h, const struct session *s, const struct txn *t,
+	    bool complete, char **path);
+	/* Forget the body (the connection is not POP3 after all): nothing is written. */
+	void (*discard)(void *arg, void *h);
+};
+
 struct pop3_config {
 	bool keep_bodies;	/* keep RETR/TOP bodies (text --bodies, extraction) */
 	size_t max_body_keep;	/* cap on a kept body, bytes */
+	bool redact;		/* --redact: replace secrets in the model (creds.h) */
+	const struct pop3_mail_sink *sink; /* NULL: bodies go nowhere */
+	void *sink_arg;
 };
 
 /* Command table lookups. */

@@ -67,6 +67,7 @@ struct seg_rec {
 	uint8_t dir;	/* enum dir */
 	uint8_t marks;	/* SEG_* */
 	uint32_t msg_first, msg_count; /* messages it carries: session.msgs[dir] */
+	uint32_t hash;	/* of the captured payload, to compare retransmissions */
 };
 
 enum msg_kind {
@@ -195,6 +196,9 @@ void session_clear_anomalies(struct session *s);
 struct msg *session_msg_new(struct session *s, struct txn *t, enum msg_kind kind,
     enum dir d, uint64_t off, struct ts ts);
 void session_anomaly(struct session *s, enum anom kind, enum dir d, uint64_t off,
+    const struct txn *t, const char *fmt, ...) G_GNUC_PRINTF(6, 7);
+/* The same, for an anomaly tied to a frame rather than to stream bytes. */
+void session_anomaly_at(struct session *s, enum anom kind, enum dir d, uint64_t frame,
     const struct txn *t, const char *fmt, ...) G_GNUC_PRINTF(6, 7);
 /* Frame that carried byte off of direction d; for bytes never captured, the frame after them (0 if none). */
 uint64_t session_frame_at(const struct session *s, enum dir d, uint64_t off);

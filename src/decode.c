@@ -239,12 +239,20 @@ decode_udp(struct cursor *c, struct segment *seg, int depth, char *why, size_t w
 	return DECODE_NOT_TCP;
 }
 
+/*
+ * declared: the TCP length by the IP header.  A header longer than that is
+ * a lie (MALFORMED); one the capture cut short is TRUNCATED.
+ */
 static enum decode_rc
-decode_tcp(struct cursor *c, struct segment *seg, char *why, size_t whylen)
+decode_tcp(struct cursor *c, struct segment *seg, size_t declared, char *why, size_t whylen)
 {
 	size_t start = c->off;
 	uint8_t doff;
 
+	if (declared < 20) {
+		set_why(why, whylen, "IP length ends inside the TCP header");
+		return DECODE_MALFORMED;
+	}
 	seg->tcp = cur_ptr(c);
 	seg->tcp_caplen = cur_left(c);
 	seg->src.port = cur_be16(c);
@@ -262,6 +270,10 @@ decode_tcp(struct cursor *c, struct segment *seg, char *why, size_t whylen)
 	}
 	if (doff < 5) {
 		set_why(why, whylen, "TCP data offset below 5");
+		return DECODE_MALFORMED;
+	}
+	if ((size_t)doff * 4 > declared) {
+		set_why(why, whylen, "TCP data offset beyond the IP length");
 		return DECODE_MALFORMED;
 	}
 	cur_skip(c, (size_t)(doff - 5) * 4); /* options */
@@ -343,13 +355,9 @@ decode_ipv4(struct cursor *c, struct segment *seg, int depth, char *why, size_t 
 		return decode_udp(c, seg, depth, why, whylen);
 	if (proto != 6)
 		return DECODE_NOT_TCP;
-	rc = decode_tcp(c, seg, why, whylen);
+	rc = decode_tcp(c, seg, tot - ihl, why, whylen);
 	if (rc != DECODE_OK)
 		return rc;
-	if (tot - ihl < seg->tcp_hdrlen) {
-		set_why(why, whylen, "IPv4 total length ends inside the TCP header");
-		return DECODE_MALFORMED;
-	}
 	seg->payload_len = (uint32_t)(tot - ihl - seg->tcp_hdrlen);
 	return DECODE_OK;
 }
@@ -421,13 +429,9 @@ decode_ipv6(struct cursor *c, struct segment *seg, int depth, char *why, size_t 
 		set_why(why, whylen, "IPv6 extension headers longer than the payload length");
 		return DECODE_MALFORMED;
 	}
-	rc = decode_tcp(c, seg, why, whylen);
+	rc = decode_tcp(c, seg, plen - hdrs, why, whylen);
 	if (rc != DECODE_OK)
 		return rc;
-	if (plen - hdrs < seg->tcp_hdrlen) {
-		set_why(why, whylen, "IPv6 payload length ends inside the TCP header");
-		return DECODE_MALFORMED;
-	}
 	seg->payload_len = (uint32_t)(plen - hdrs - seg->tcp_hdrlen);
 	return DECODE_OK;
 }

@@ -66,17 +66,20 @@ append_msg_part(GString *out, const struct session *s, const struct msg *m, uint
 	(void)s;
 	switch (m->kind) {
 	case MSG_BODY:
-		if (describe_is_mail(m)) {
-			g_string_append(out, has_start ? "E-mail message" : "E-mail message (cont.)");
-		} else if (has_start) {
-			append_listing(out, m);
-		} else {
-			g_string_append(out, "(listing cont.)");
+		if (m->lines == 0 && m->octets == 0) {
+			/* An empty body: only its final "." line. */
+			if (has_end && m->complete)
+				g_string_append(out, ".<cr><nl>");
+			break;
 		}
+		if (describe_is_mail(m))
+			g_string_append(out, has_start ? "E-mail message" : "E-mail message (cont.)");
+		else if (has_start)
+			append_listing(out, m);
+		else
+			g_string_append(out, "(listing cont.)");
 		if (has_end && m->complete)
 			g_string_append(out, "<cr><nl>.<cr><nl>");
-		else if (has_end && m->off == m->end)
-			g_string_append(out, ".<cr><nl>");
 		break;
 	case MSG_OPAQUE:
 		g_string_append(out, s->proto == PROTO_TLS || s->proto == PROTO_POP3S ? "TLS data"
@@ -99,6 +102,11 @@ describe_segment(const struct session *s, const struct seg_rec *r)
 	uint32_t i;
 	const struct msg *m;
 
+	if (r->marks & SEG_CONFLICT) {
+		/* Its bytes differ from the copy the transcript kept: do not show the kept ones. */
+		g_string_append_printf(out, "Conflicting retransmission (%u bytes, not used)", r->len);
+		return g_string_free(out, FALSE);
+	}
 	if (r->len > 0 && r->msg_count > 0) {
 		for (i = 0; i < r->msg_count; i++) {
 			m = g_ptr_array_index(s->msgs[r->dir], r->msg_first + i);

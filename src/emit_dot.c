@@ -144,7 +144,7 @@ measure_init(char *errbuf)
 {
 	Agraph_t *g;
 	Agnode_t *n[2][128], *bar[2];
-	char name[16], label[80];
+	char name[32], label[80];
 	int f, c, i;
 
 	if (measured)

@@ -3,8 +3,11 @@
 
 #include <jansson.h>
 
+#include "capa.h"
+#include "creds.h"
 #include "describe.h"
 #include "emit.h"
+#include "mime.h"
 #include "pop3.h"
 #include "util.h"
 
@@ -78,6 +81,123 @@ jlines(const struct msg *m)
 }
 
 static json_t *
+jcstr(const char *s)
+{
+	return s != NULL ? jstr(s, strlen(s)) : json_null();
+}
+
+static json_t *
+jstrings(const GPtrArray *a)
+{
+	json_t *j = json_array();
+	guint i;
+
+	for (i = 0; i < a->len; i++)
+		json_array_append_new(j, jcstr(g_ptr_array_index(a, i)));
+	return j;
+}
+
+static json_t *
+jdelay(const struct capa_delay *d)
+{
+	json_t *o = json_object();
+
+	if (d->never)
+		json_object_set_new(o, "value", json_string("NEVER"));
+	else
+		json_object_set_new(o, "value",
+		    d->value >= 0 ? json_integer((json_int_t)d->value) : json_null());
+	json_object_set_new(o, "per_user", json_boolean(d->per_user));
+	return o;
+}
+
+/* RFC 2449 section 6 (and 2595, 3206, 6856) capabilities: present ones only. */
+static json_t *
+jcapa(const struct capa *c)
+{
+	json_t *o = json_object();
+
+#define FLAG(field, name) \
+	if (c->field)     \
+		json_object_set_new(o, name, json_true())
+	FLAG(top, "TOP");
+	FLAG(user, "USER");
+	if (c->sasl)
+		json_object_set_new(o, "SASL", jstrings(c->sasl_mechs));
+	FLAG(resp_codes, "RESP-CODES");
+	if (c->login_delay.present)
+		json_object_set_new(o, "LOGIN-DELAY", jdelay(&c->login_delay));
+	FLAG(pipelining, "PIPELINING");
+	if (c->expire.present)
+		json_object_set_new(o, "EXPIRE", jdelay(&c->expire));
+	FLAG(uidl, "UIDL");
+	if (c->implementation != NULL)
+		json_object_set_new(o, "IMPLEMENTATION", jcstr(c->implementation));
+	FLAG(stls, "STLS");
+	FLAG(auth_resp_code, "AUTH-RESP-CODE");
+	if (c->utf8)
+		json_object_set_new(o, "UTF8", json_pack("{s:b}", "user", c->utf8_user));
+	FLAG(lang, "LANG");
+#undef FLAG
+	if (c->other->len > 0)
+		json_object_set_new(o, "other", jstrings(c->other));
+	return o;
+}
+
+static json_t *
+jmail(const struct mail_info *m)
+{
+	json_t *o = json_object();
+
+	json_object_set_new(o, "from", jcstr(m->from));
+	json_object_set_new(o, "to", jcstr(m->to));
+	if (m->cc != NULL)
+		json_object_set_new(o, "cc", jcstr(m->cc));
+	json_object_set_new(o, "subject", jcstr(m->subject));
+	json_object_set_new(o, "date", jcstr(m->date));
+	json_object_set_new(o, "message_id", jcstr(m->message_id));
+	json_object_set_new(o, "content_type", jcstr(m->content_type));
+	json_object_set_new(o, "parts", json_integer(m->parts));
+	json_object_set_new(o, "attachments", json_integer(m->attachments));
+	return o;
+}
+
+static json_t *
+jbytes(const char *s, size_t n)
+{
+	return s != NULL ? jstr(s, n) : json_null();
+}
+
+static json_t *
+jcred(const struct cred *c)
+{
+	json_t *o = json_object();
+	const char *oc = cred_outcome_name(c->outcome);
+
+	json_object_set_new(o, "transaction", json_integer(c->txn));
+	if (c->user_txn > 0)
+		json_object_set_new(o, "user_transaction", json_integer(c->user_txn));
+	json_object_set_new(o, "frame", jframe(c->frame));
+	json_object_set_new(o, "time", jts(c->ts));
+	json_object_set_new(o, "mechanism", jcstr(c->mechanism));
+	json_object_set_new(o, "user", jbytes(c->user, c->user_len));
+	if (c->authzid != NULL)
+		json_object_set_new(o, "authzid", jbytes(c->authzid, c->authzid_len));
+	json_object_set_new(o, "secret_type", json_string(cred_secret_name(c->secret_kind)));
+	json_object_set_new(o, "secret", jbytes(c->secret, c->secret_len));
+	json_object_set_new(o, "cleartext", json_boolean(c->cleartext));
+	if (c->salt != NULL)
+		json_object_set_new(o, "challenge", jbytes(c->salt, c->salt_len));
+	json_object_set_new(o, "outcome", oc != NULL ? json_string(oc) : json_null());
+	if (c->resp_code != NULL)
+		json_object_set_new(o, "response_code", jcstr(c->resp_code));
+	json_object_set_new(o, "reply", jcstr(c->reply));
+	if (c->note != NULL)
+		json_object_set_new(o, "note", jcstr(c->note));
+	return o;
+}
+
+static json_t *
 jtxn(const struct session *s, const struct txn *t)
 {
 	json_t *o = json_object();
@@ -125,6 +245,20 @@ jtxn(const struct session *s, const struct txn *t)
 	}
 	if (steps != NULL)
 		json_object_set_new(o, "sasl", steps);
+	if (t->redacted)
+		json_object_set_new(o, "redacted", json_true());
+	if (t->uidl != NULL)
+		json_object_set_new(o, "uid", jstr(t->uidl, strlen(t->uidl)));
+	if (t->announced_by != NULL) {
+		json_object_set_new(o, "announced_octets", json_integer((json_int_t)t->announced_octets));
+		json_object_set_new(o, "announced_by", json_string(t->announced_by));
+	}
+	if (t->capa != NULL)
+		json_object_set_new(o, "capabilities", jcapa(t->capa));
+	if (t->mail != NULL)
+		json_object_set_new(o, "mail", jmail(t->mail));
+	if (t->extracted != NULL)
+		json_object_set_new(o, "extracted", jstr(t->extracted, strlen(t->extracted)));
 	return o;
 }
 
@@ -196,6 +330,16 @@ json_session(FILE *f, const struct session *s, const struct emit_opts *o, char *
 					     "detail", an->detail));
 	}
 	json_object_set_new(j, "anomalies", a);
+	if (s->creds != NULL && s->creds->len > 0) {
+		a = json_array();
+		for (i = 0; i < s->creds->len; i++)
+			json_array_append_new(a, jcred(g_ptr_array_index(s->creds, i)));
+		json_object_set_new(j, "credentials", a);
+	}
+	if (s->utf8)
+		json_object_set_new(j, "utf8", json_true());
+	if (s->lang != NULL)
+		json_object_set_new(j, "language", jcstr(s->lang));
 	if (s->anomalies_dropped > 0)
 		json_object_set_new(j, "anomalies_not_listed",
 		    json_integer((json_int_t)s->anomalies_dropped));
@@ -203,6 +347,9 @@ json_session(FILE *f, const struct session *s, const struct emit_opts *o, char *
 	json_object_set_new(j, "payload_bytes", jdirs(s->payload));
 	if (s->proto != PROTO_POP3)
 		json_object_set_new(j, "unparsed_bytes", jdirs(s->unparsed));
+	if (s->proto == PROTO_TLS || s->proto == PROTO_POP3S)
+		json_object_set_new(j, "tls", json_pack("{s:o, s:o}", "start_offset", jdirs(s->tls_start),
+					      "segments", jdirs(s->tls_segments)));
 	if (o->verbose) {
 		a = json_array();
 		for (i = 0; i < s->segs->len; i++)

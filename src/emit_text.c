@@ -2,10 +2,17 @@
 #include <inttypes.h>
 #include <string.h>
 
+#include "creds.h"
 #include "describe.h"
 #include "emit.h"
+#include "mime.h"
 #include "pop3.h"
 #include "util.h"
+
+/* Login attempts of the whole run, for the summary at the end (lines, capped). */
+#define TEXT_MAX_CRED_LINES 10000
+static GPtrArray *run_creds;
+static uint64_t run_creds_total, run_creds_clear, run_creds_ok;
 
 static void
 put_msg(GString *out, const char *who, const struct msg *m)
@@ -42,6 +49,123 @@ put_body_lines(GString *out, const struct msg *m)
 }
 
 static void
+put_quoted(GString *out, const char *s, size_t n)
+{
+	g_string_append_c(out, '"');
+	util_append_printable(out, s, n);
+	g_string_append_c(out, '"');
+}
+
+static void
+put_field(GString *out, bool *first, const char *name, const char *v)
+{
+	if (v == NULL)
+		return;
+	g_string_append(out, *first ? " " : ", ");
+	*first = false;
+	g_string_append(out, name);
+	g_string_append_c(out, ' ');
+	put_quoted(out, v, strlen(v));
+}
+
+/* The headers GMime read from a retrieved message (encoded words decoded). */
+static void
+put_mail(GString *out, const struct mail_info *mi, bool partial)
+{
+	bool first = true;
+
+	g_string_append(out, "  Mail:");
+	put_field(out, &first, "From", mi->from);
+	put_field(out, &first, "To", mi->to);
+	put_field(out, &first, "Cc", mi->cc);
+	put_field(out, &first, "Subject", mi->subject);
+	put_field(out, &first, "Date", mi->date);
+	put_field(out, &first, "Message-ID", mi->message_id);
+	g_string_append_printf(out, "%s%u attachment%s%s\n", first ? " " : ", ", mi->attachments,
+	    mi->attachments == 1 ? "" : "s",
+	    partial ? " (the message is cut short in the capture: values may be incomplete)" : "");
+}
+
+/* One login attempt on one line: mechanism, user, secret, outcome. */
+static void
+put_cred(GString *out, const struct cred *c)
+{
+	const char *oc = cred_outcome_name(c->outcome);
+
+	g_string_append_printf(out, "txn %u", c->txn);
+	if (c->frame > 0)
+		g_string_append_printf(out, ", frame %" PRIu64, c->frame);
+	g_string_append(out, ": ");
+	if (strcmp(c->mechanism, "USER") == 0)
+		g_string_append(out, "USER/PASS");
+	else if (strcmp(c->mechanism, "APOP") == 0)
+		g_string_append(out, "APOP");
+	else
+		g_string_append_printf(out, "AUTH %s", c->mechanism);
+	if (c->user != NULL) {
+		g_string_append(out, " user ");
+		put_quoted(out, c->user, c->user_len);
+	}
+	if (c->authzid != NULL) {
+		g_string_append(out, " authzid ");
+		put_quoted(out, c->authzid, c->authzid_len);
+	}
+	if (c->secret != NULL) {
+		g_string_append_printf(out, ", %s ", cred_secret_name(c->secret_kind));
+		put_quoted(out, c->secret, c->secret_len);
+		if (c->cleartext)
+			g_string_append(out, " in cleartext");
+	}
+	if (c->salt != NULL) {
+		g_string_append(out, strcmp(c->mechanism, "APOP") == 0 ? ", timestamp " : ", challenge ");
+		put_quoted(out, c->salt, c->salt_len);
+	}
+	g_string_append(out, ": ");
+	if (oc == NULL) {
+		g_string_append(out, "no reply captured");
+	} else {
+		g_string_append(out, oc);
+		if (c->reply != NULL && (c->outcome == CRED_OUTCOME_OK || c->outcome == CRED_OUTCOME_ERR)) {
+			g_string_append_c(out, ' ');
+			util_append_printable(out, c->reply, strlen(c->reply));
+		}
+	}
+	if (c->note != NULL) {
+		g_string_append(out, " (");
+		util_append_printable(out, c->note, strlen(c->note));
+		g_string_append_c(out, ')');
+	}
+}
+
+static void
+put_creds(GString *out, const struct session *s, const char *cli, const char *srv)
+{
+	guint i;
+
+	if (s->creds == NULL || s->creds->len == 0)
+		return;
+	g_string_append(out, "  Credentials:\n");
+	for (i = 0; i < s->creds->len; i++) {
+		const struct cred *c = g_ptr_array_index(s->creds, i);
+		GString *line = g_string_new(NULL);
+
+		put_cred(line, c);
+		g_string_append_printf(out, "    %s\n", line->str);
+		run_creds_total++;
+		if (c->cleartext && c->secret != NULL)
+			run_creds_clear++;
+		if (c->outcome == CRED_OUTCOME_OK)
+			run_creds_ok++;
+		if (run_creds == NULL)
+			run_creds = g_ptr_array_new_with_free_func(g_free);
+		if (run_creds->len < TEXT_MAX_CRED_LINES)
+			g_ptr_array_add(run_creds, g_strdup_printf("  session %" PRIu64 " (%s -> %s), %s",
+						       s->id, cli, srv, line->str));
+		g_string_free(line, TRUE);
+	}
+}
+
+static void
 put_body(GString *out, const struct txn *t, const struct emit_opts *o)
 {
 	const struct msg *m = t->body_msg;
@@ -62,6 +186,15 @@ put_body(GString *out, const struct txn *t, const struct emit_opts *o)
 		g_string_append(out, "Server: .\n");
 	else
 		g_string_append(out, "Server: [no terminating '.': the reply was cut short]\n");
+	if (t->mail != NULL && (t->mail->from != NULL || t->mail->to != NULL ||
+				   t->mail->subject != NULL || t->mail->date != NULL ||
+				   t->mail->message_id != NULL || t->mail->attachments > 0))
+		put_mail(out, t->mail, t->partial);
+	if (t->extracted != NULL) {
+		g_string_append(out, "  Saved as ");
+		util_append_printable(out, t->extracted, strlen(t->extracted));
+		g_string_append_c(out, '\n');
+	}
 }
 
 static void
@@ -154,14 +287,18 @@ text_session(FILE *f, const struct session *s, const struct emit_opts *o, char *
 	for (i = 0; i < s->txns->len; i++)
 		put_txn(out, g_ptr_array_index(s->txns, i), o);
 	if (s->proto == PROTO_TLS || s->proto == PROTO_POP3S)
-		g_string_append_printf(out, "[TLS %s: %" PRIu64 " bytes to the server, %" PRIu64
-		    " bytes to the client, not decrypted]\n",
+		g_string_append_printf(out, "[TLS %s: %" PRIu64 " bytes in %" PRIu64
+		    " segment%s to the server, %" PRIu64 " bytes in %" PRIu64
+		    " segment%s to the client, not decrypted]\n",
 		    s->proto == PROTO_TLS ? "from here on" : "from the first byte (POP3S)",
-		    s->unparsed[DIR_TO_SERVER], s->unparsed[DIR_TO_CLIENT]);
+		    s->unparsed[DIR_TO_SERVER], s->tls_segments[DIR_TO_SERVER],
+		    s->tls_segments[DIR_TO_SERVER] == 1 ? "" : "s", s->unparsed[DIR_TO_CLIENT],
+		    s->tls_segments[DIR_TO_CLIENT], s->tls_segments[DIR_TO_CLIENT] == 1 ? "" : "s");
 	else if (s->proto == PROTO_NOT_POP3)
 		g_string_append_printf(out, "[not POP3: %" PRIu64 " bytes to the server, %" PRIu64
 		    " bytes to the client, not parsed]\n", s->unparsed[DIR_TO_SERVER],
 		    s->unparsed[DIR_TO_CLIENT]);
+	put_creds(out, s, cli, srv);
 	if (s->anomalies->len > 0) {
 		g_string_append(out, "  Anomalies:\n");
 		for (i = 0; i < s->anomalies->len; i++) {
@@ -186,7 +323,26 @@ text_session(FILE *f, const struct session *s, const struct emit_opts *o, char *
 static int
 text_end(FILE *f, const struct run_stats *st, const struct emit_opts *o, char *errbuf)
 {
+	guint i;
+
 	(void)o;
+	if (run_creds_total > 0) {
+		/* The auditor's question last: which credentials crossed the wire, and did they work. */
+		fprintf(f, "Credentials: %" PRIu64 " login attempt%s, %" PRIu64
+		    " with the password or token in cleartext, %" PRIu64 " accepted\n",
+		    run_creds_total, run_creds_total == 1 ? "" : "s", run_creds_clear, run_creds_ok);
+		for (i = 0; run_creds != NULL && i < run_creds->len; i++)
+			fprintf(f, "%s\n", (const char *)g_ptr_array_index(run_creds, i));
+		if (run_creds_total > TEXT_MAX_CRED_LINES)
+			fprintf(f, "  [%" PRIu64 " more not listed]\n",
+			    run_creds_total - TEXT_MAX_CRED_LINES);
+		fputc('\n', f);
+	}
+	if (run_creds != NULL) {
+		g_ptr_array_free(run_creds, TRUE);
+		run_creds = NULL;
+	}
+	run_creds_total = run_creds_clear = run_creds_ok = 0;
 	fprintf(f, "popflow: %" PRIu64 " packets, %" PRIu64 " POP3 segments, %" PRIu64
 	    " sessions, %" PRIu64 " transactions, %" PRIu64 " anomalies",
 	    st->packets, st->pop3_segments, st->sessions, st->transactions, st->anomalies);

@@ -1,11 +1,17 @@
 /* pop3.c - POP3 (RFC 1939, 2449, 5034, 2595) dissector: stream bytes -> lines -> transactions. */
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
+#include "capa.h"
+#include "creds.h"
+#include "mime.h"
 #include "pop3.h"
 
 /* Unknown commands before any server status: then it is not POP3. */
 #define POP3_MAX_UNKNOWN_BEFORE_STATUS 8
+/* Message numbers whose LIST size and UIDL popflow remembers (memory stays bounded). */
+#define POP3_MAX_MSGNO 100000
 
 struct cmd_info {
 	const char *name;
@@ -21,6 +27,10 @@ static const struct cmd_info cmd_table[POP3_CMD__COUNT] = {
 #include "pop3_cmds.def"
 #undef POP3_CMD
 };
+
+struct pop3;
+static bool scan_num(const char **at, const char *end, guint64 *v);
+static const char *known_uid(const struct pop3 *p, guint64 msgno);
 
 /* A line being assembled in one direction. */
 struct linebuf {
@@ -53,6 +63,19 @@ struct pop3 {
 	bool warned_bare_lf[2];
 	unsigned unknown_before_status;
 	bool seen_status;
+	/* RFC 2595 / RFC 8314: TLS */
+	bool implicit_tls;	/* POP3S (port 995), or TLS from the first byte */
+	bool tls_sniffed[2];	/* the first bytes after the switch to TLS were looked at */
+	bool dir_tls[2];	/* this direction began TLS before the STLS reply */
+	/* Sizes and ids the server announced, indexed by message number. */
+	GArray *sizes;		/* gint64, -1 = unknown */
+	GPtrArray *uids;	/* char * or NULL */
+	gint64 stat_count, stat_size; /* -1 until STAT answered */
+	/* The body of the RETR/TOP being read goes to the mail sink. */
+	void *sink_h;
+	struct capa *capa;	/* the CAPA listing being read */
+	/* What the model points to (session.h): freed with the parser. */
+	GPtrArray *creds, *capas, *mails, *strs;
 };
 
 const char *
@@ -109,6 +132,20 @@ pop3_state_name(enum pop3_state st)
 	return "?";
 }
 
+/* TLS from the first byte (RFC 8314, port 995, or seen in the bytes): counted, not parsed. */
+static void
+enter_implicit_tls(struct pop3 *p, bool sniffed)
+{
+	p->implicit_tls = true;
+	p->state = POP3_ST_TLS;
+	p->s->proto = PROTO_POP3S;
+	p->s->tls_start[0] = p->pos[0];
+	p->s->tls_start[1] = p->pos[1];
+	if (sniffed)
+		session_anomaly(p->s, ANOM_IMPLICIT_TLS, DIR_TO_SERVER, 0, NULL,
+		    "TLS from the first byte on port %u", p->s->server.port);
+}
+
 struct pop3 *
 pop3_new(struct session *s, const struct pop3_config *cfg)
 {
@@ -120,6 +157,13 @@ pop3_new(struct session *s, const struct pop3_config *cfg)
 	g_queue_init(&p->pending);
 	for (d = 0; d < 2; d++)
 		p->lb[d].buf = g_byte_array_new();
+	p->sizes = g_array_new(FALSE, FALSE, sizeof(gint64));
+	p->uids = g_ptr_array_new_with_free_func(g_free);
+	p->stat_count = p->stat_size = -1;
+	p->creds = g_ptr_array_new_with_free_func(cred_free_cb);
+	p->capas = g_ptr_array_new_with_free_func(capa_free_cb);
+	p->mails = g_ptr_array_new_with_free_func(mail_info_free_cb);
+	p->strs = g_ptr_array_new_with_free_func(g_free);
 	if (s->handshake == HS_SEEN) {
 		p->state = POP3_ST_GREETING;
 	} else {
@@ -129,7 +173,7 @@ pop3_new(struct session *s, const struct pop3_config *cfg)
 		p->resync = true;
 	}
 	if (s->proto == PROTO_POP3S)
-		p->state = POP3_ST_TLS; /* RFC 8314: TLS from the first byte */
+		enter_implicit_tls(p, false); /* RFC 8314: TLS from the first byte */
 	return p;
 }
 
@@ -146,9 +190,17 @@ pop3_free(struct pop3 *p)
 
 	if (p == NULL)
 		return;
+	if (p->sink_h != NULL)
+		p->cfg->sink->discard(p->cfg->sink_arg, p->sink_h);
 	g_queue_clear(&p->pending);
 	for (d = 0; d < 2; d++)
 		g_byte_array_free(p->lb[d].buf, TRUE);
+	g_array_free(p->sizes, TRUE);
+	g_ptr_array_free(p->uids, TRUE);
+	g_ptr_array_free(p->creds, TRUE);
+	g_ptr_array_free(p->capas, TRUE);
+	g_ptr_array_free(p->mails, TRUE);
+	g_ptr_array_free(p->strs, TRUE);
 	g_free(p);
 }
 
@@ -188,6 +240,13 @@ declare_not_pop3(struct pop3 *p, enum dir d, uint64_t off, const char *why)
 	g_queue_clear(&p->pending);
 	p->body = NULL;
 	p->sasl = NULL;
+	if (p->sink_h != NULL) {
+		p->cfg->sink->discard(p->cfg->sink_arg, p->sink_h);
+		p->sink_h = NULL;
+	}
+	p->capa = NULL;
+	p->s->utf8 = false;
+	p->s->lang = NULL;
 	session_clear_txns(p->s);
 	session_clear_anomalies(p->s); /* they were about a protocol it does not speak */
 	p->opaque[0] = p->opaque[1] = NULL;
@@ -203,6 +262,80 @@ static bool
 has_nul(const char *s, size_t n)
 {
 	return memchr(s, '\0', n) != NULL;
+}
+
+/* Valid SASL data: base64, or "*" (cancel), or "=" (empty initial response). */
+static bool
+sasl_data_ok(const char *s, size_t n)
+{
+	guchar *dec;
+	size_t dl;
+
+	if (n == 1 && (s[0] == '*' || s[0] == '='))
+		return true;
+	dec = creds_b64decode(s, n, &dl);
+	g_free(dec);
+	return dec != NULL;
+}
+
+/*
+ * SASL lines (RFC 5034 section 4) are neither commands nor replies: the
+ * 255/512-octet limits of RFC 2449 section 4 do not apply to them (an NTLM
+ * or Kerberos token is longer), the line ending and NUL checks do.
+ */
+static void
+check_sasl_line(struct pop3 *p, enum dir d, const char *line, size_t keep, size_t eol,
+    uint64_t off, const struct txn *t)
+{
+	if (eol == 1 && !p->warned_bare_lf[d]) {
+		p->warned_bare_lf[d] = true;
+		session_anomaly(p->s, ANOM_BARE_LF, d, off, t,
+		    "%s line ends with a bare LF (further ones not reported)",
+		    d == DIR_TO_SERVER ? "client" : "server");
+	}
+	if (has_nul(line, keep))
+		session_anomaly(p->s, ANOM_NUL_BYTE, d, off, t, "line holds a NUL byte");
+	if (d == DIR_TO_SERVER && keep < POP3_LINE_KEEP && !sasl_data_ok(line, keep))
+		session_anomaly(p->s, ANOM_SASL_BAD_BASE64, d, off, t,
+		    "a SASL response of %zu octets is not base64", keep);
+}
+
+/* What a command's argument tells: message number, UID, APOP and AUTH checks. */
+static void
+command_details(struct pop3 *p, struct txn *t, uint64_t off)
+{
+	const char *q = t->arg, *end = t->arg + t->arg_len, *sp;
+	const struct txn *g = p->s->greeting;
+	guint64 n;
+
+	switch (t->cmd) {
+	case POP3_CMD_RETR:
+	case POP3_CMD_TOP:
+	case POP3_CMD_LIST:
+	case POP3_CMD_UIDL:
+	case POP3_CMD_DELE:
+		if (scan_num(&q, end, &n) && n <= G_MAXUINT32)
+			t->msgno = (uint32_t)n;
+		if (t->cmd == POP3_CMD_RETR || t->cmd == POP3_CMD_TOP)
+			t->uidl = known_uid(p, t->msgno);
+		break;
+	case POP3_CMD_APOP:
+		/* RFC 1939 section 7: APOP needs the greeting's <timestamp>. */
+		if (g != NULL && (memchr(g->text, '<', g->text_len) == NULL ||
+				     memchr(g->text, '>', g->text_len) == NULL))
+			session_anomaly(p->s, ANOM_APOP_WITHOUT_TIMESTAMP, DIR_TO_SERVER, off, t,
+			    "the greeting offered no timestamp to digest");
+		break;
+	case POP3_CMD_AUTH:
+		sp = memchr(t->arg, ' ', t->arg_len);
+		if (sp != NULL && t->arg_len < POP3_LINE_KEEP &&
+		    !sasl_data_ok(sp + 1, (size_t)(end - sp - 1)))
+			session_anomaly(p->s, ANOM_SASL_BAD_BASE64, DIR_TO_SERVER, off, t,
+			    "the initial response is not base64");
+		break;
+	default:
+		break;
+	}
 }
 
 static void
@@ -259,7 +392,7 @@ on_command(struct pop3 *p, const char *line, size_t keep, size_t wire, size_t eo
 		m->text_len = keep;
 		m->wire_len = wire;
 		m->end = off + wire + eol;
-		check_line(p, DIR_TO_SERVER, line, keep, wire, eol, off, p->sasl);
+		check_sasl_line(p, DIR_TO_SERVER, line, keep, eol, off, p->sasl);
 		return;
 	}
 	if (wire == 0) {
@@ -289,6 +422,7 @@ on_command(struct pop3 *p, const char *line, size_t keep, size_t wire, size_t eo
 	m->end = off + wire + eol;
 	t->cmd_msg = m;
 	check_line(p, DIR_TO_SERVER, line, keep, wire, eol, off, t);
+	command_details(p, t, off);
 
 	if (cmd == POP3_CMD_UNKNOWN && s->candidate && !s->confirmed) {
 		/* Probing a port that is not a POP3 port: the dialogue says no. */
@@ -344,22 +478,209 @@ on_command(struct pop3 *p, const char *line, size_t keep, size_t wire, size_t eo
 		p->sasl = t;
 }
 
-/* RFC 2449 section 3: "[" resp-code "]" right after the status and a space. */
+/* An AUTH pipelined behind other commands starts its exchange when it is next to be answered. */
+static void
+sasl_at_head(struct pop3 *p)
+{
+	struct txn *h = g_queue_peek_head(&p->pending);
+
+	if (p->sasl == NULL && h != NULL && h->cmd == POP3_CMD_AUTH && h->arg_len > 0 &&
+	    h->status == POP3_STATUS_NONE)
+		p->sasl = h;
+}
+
+/*
+ * RFC 2449 section 8: "[" resp-level *("/" resp-level) "]" right after the
+ * status and a space; resp-level = 1*rchar, rchar = %x21-2E / %x30-5C / %x5E-7F.
+ */
 static char *
 parse_resp_code(const char *text, size_t len)
 {
-	size_t i;
+	size_t i, level = 0;
 
 	if (len < 3 || text[0] != '[')
 		return NULL;
 	for (i = 1; i < len && text[i] != ']'; i++) {
 		unsigned char c = (unsigned char)text[i];
-		if (c < 0x21 || c > 0x7f || c == '[')
+		if (c == '/') {
+			if (level == 0)
+				return NULL; /* an empty level */
+			level = 0;
+		} else if (c < 0x21 || c > 0x7f) {
 			return NULL;
+		} else {
+			level++;
+		}
 	}
-	if (i >= len || i == 1)
+	if (i >= len || level == 0)
 		return NULL;
 	return dup_bytes((const uint8_t *)text + 1, i - 1);
+}
+
+/* ---- sizes and unique ids the server announced (RFC 1939 sections 5 and 7) ---- */
+
+/* A decimal number at *at (then skips spaces); false if there is none. */
+static bool
+scan_num(const char **at, const char *end, guint64 *v)
+{
+	const char *q = *at;
+	guint64 n = 0;
+
+	if (q >= end || !g_ascii_isdigit(*q))
+		return false;
+	for (; q < end && g_ascii_isdigit(*q); q++) {
+		if (n > G_MAXUINT64 / 10 - 1)
+			return false;
+		n = n * 10 + (guint64)(*q - '0');
+	}
+	if (q < end && *q != ' ')
+		return false;
+	while (q < end && *q == ' ')
+		q++;
+	*at = q;
+	*v = n;
+	return true;
+}
+
+static void
+remember_size(struct pop3 *p, guint64 msgno, guint64 size)
+{
+	gint64 unknown = -1, v = (gint64)size;
+
+	if (msgno == 0 || msgno > POP3_MAX_MSGNO || size > G_MAXINT64)
+		return;
+	while (p->sizes->len <= msgno)
+		g_array_append_val(p->sizes, unknown);
+	g_array_index(p->sizes, gint64, msgno) = v;
+}
+
+static gint64
+known_size(const struct pop3 *p, guint64 msgno)
+{
+	return msgno > 0 && msgno < p->sizes->len ? g_array_index(p->sizes, gint64, msgno) : -1;
+}
+
+/* RFC 1939 section 7: a unique-id is 1 to 70 characters 0x21-0x7E. */
+static void
+remember_uid(struct pop3 *p, guint64 msgno, const char *uid, size_t n)
+{
+	size_t i;
+
+	if (msgno == 0 || msgno > POP3_MAX_MSGNO || n == 0 || n > 70)
+		return;
+	for (i = 0; i < n; i++)
+		if ((unsigned char)uid[i] < 0x21 || (unsigned char)uid[i] > 0x7e)
+			return;
+	if (p->uids->len <= msgno)
+		g_ptr_array_set_size(p->uids, (guint)msgno + 1);
+	g_free(g_ptr_array_index(p->uids, msgno));
+	g_ptr_array_index(p->uids, msgno) = g_strndup(uid, n);
+}
+
+static const char *
+known_uid(const struct pop3 *p, guint64 msgno)
+{
+	return msgno > 0 && msgno < p->uids->len ? g_ptr_array_index(p->uids, msgno) : NULL;
+}
+
+/* "msg SP size" (LIST) or "msg SP uid" (UIDL): a listing line or a single-line reply. */
+static void
+listing_entry(struct pop3 *p, int cmd, const char *line, size_t n)
+{
+	const char *q = line, *end = line + n, *e;
+	guint64 msgno, size;
+
+	if (!scan_num(&q, end, &msgno))
+		return;
+	if (cmd == POP3_CMD_LIST) {
+		if (scan_num(&q, end, &size))
+			remember_size(p, msgno, size);
+	} else if (cmd == POP3_CMD_UIDL) {
+		for (e = q; e < end && *e != ' '; e++)
+			;
+		remember_uid(p, msgno, q, (size_t)(e - q));
+	}
+}
+
+/* ---- bodies of RETR and TOP go to the mail sink (extract.c) ---- */
+
+static void
+mail_begin(struct pop3 *p, struct txn *t)
+{
+	const struct pop3_mail_sink *k = p->cfg->sink;
+
+	if (k == NULL)
+		return;
+	if (p->sink_h != NULL)
+		k->discard(p->cfg->sink_arg, p->sink_h);
+	p->sink_h = k->begin(p->cfg->sink_arg, p->s, t);
+}
+
+static void
+mail_data(struct pop3 *p, const void *b, size_t n)
+{
+	if (p->sink_h != NULL && n > 0)
+		p->cfg->sink->data(p->cfg->sink_arg, p->sink_h, b, n);
+}
+
+static void
+mail_end(struct pop3 *p, struct txn *t, bool complete)
+{
+	struct mail_info *mi;
+	char *path = NULL;
+
+	if (p->sink_h == NULL)
+		return;
+	mi = p->cfg->sink->end(p->cfg->sink_arg, p->sink_h, p->s, t, complete, &path);
+	p->sink_h = NULL;
+	if (mi != NULL) {
+		g_ptr_array_add(p->mails, mi);
+		t->mail = mi;
+	}
+	if (path != NULL) {
+		g_ptr_array_add(p->strs, path);
+		t->extracted = path;
+	}
+}
+
+/* RETR: the size after unstuffing against every size the server announced (never for framing). */
+static void
+check_size(struct pop3 *p, struct txn *t)
+{
+	gint64 list = known_size(p, t->msgno), reply = -1, stat = -1;
+	const char *q = t->text, *end = t->text + t->text_len;
+	guint64 v;
+
+	if (t->cmd != POP3_CMD_RETR || t->partial || t->msgno == 0)
+		return;
+	/* "+OK 120 octets" (RFC 1939 section 5 example): only a number followed by "octet". */
+	if (scan_num(&q, end, &v) && end - q >= 5 && g_ascii_strncasecmp(q, "octet", 5) == 0)
+		reply = (gint64)v;
+	/* STAT counts every message: its size is this one's only in a mailbox of one. */
+	if (p->stat_count == 1 && t->msgno == 1)
+		stat = p->stat_size;
+	if (list >= 0) {
+		t->announced_octets = list;
+		t->announced_by = "LIST";
+	} else if (reply >= 0) {
+		t->announced_octets = reply;
+		t->announced_by = "reply";
+	} else if (stat >= 0) {
+		t->announced_octets = stat;
+		t->announced_by = "STAT";
+	}
+	if (list >= 0 && (guint64)list != t->body_octets)
+		session_anomaly(p->s, ANOM_SIZE_MISMATCH, DIR_TO_CLIENT, t->body_msg->off, t,
+		    "message %u: %llu octets after unstuffing, LIST said %lld", t->msgno,
+		    (unsigned long long)t->body_octets, (long long)list);
+	if (reply >= 0 && (guint64)reply != t->body_octets)
+		session_anomaly(p->s, ANOM_SIZE_MISMATCH, DIR_TO_CLIENT, t->body_msg->off, t,
+		    "message %u: %llu octets after unstuffing, the RETR reply said %lld", t->msgno,
+		    (unsigned long long)t->body_octets, (long long)reply);
+	if (list < 0 && stat >= 0 && (guint64)stat != t->body_octets)
+		session_anomaly(p->s, ANOM_SIZE_MISMATCH, DIR_TO_CLIENT, t->body_msg->off, t,
+		    "message %u: %llu octets after unstuffing, STAT said %lld for its only message",
+		    t->msgno, (unsigned long long)t->body_octets, (long long)stat);
 }
 
 static void
@@ -382,7 +703,9 @@ body_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_t eol
 		content++;
 		n--;
 	}
-	(void)wire;
+	/* wire: bytes of the line seen so far; the body reaches at least that far. */
+	if (off + wire + (last_piece ? eol : 0) > m->end)
+		m->end = off + wire + (last_piece ? eol : 0);
 	m->octets += n + (last_piece ? eol : 0);
 	if (last_piece)
 		m->lines++;
@@ -399,28 +722,61 @@ body_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_t eol
 				    (const guint8 *)(eol == 2 ? "\r\n" : "\n"), (guint)eol);
 		}
 	}
-	if (last_piece && t->cmd == POP3_CMD_CAPA && n == 10 &&
-	    g_ascii_strncasecmp(content, "PIPELINING", 10) == 0)
-		p->capa_pipelining = true;
+	if (t->cmd == POP3_CMD_RETR || t->cmd == POP3_CMD_TOP) {
+		mail_data(p, content, n);
+		if (last_piece)
+			mail_data(p, eol == 2 ? "\r\n" : "\n", eol);
+	} else if (first_piece && last_piece) {
+		if (t->cmd == POP3_CMD_CAPA && p->capa != NULL) {
+			capa_add_line(p->capa, content, n);
+			if (p->capa->pipelining)
+				p->capa_pipelining = true;
+			/* RFC 2449 section 4: each capability line obeys the 512-octet limit. */
+			if (wire + 2 > POP3_MAX_RSP_LINE)
+				session_anomaly(p->s, ANOM_LINE_TOO_LONG, DIR_TO_CLIENT, off, t,
+				    "CAPA line of %zu octets with CRLF, the limit is %d", wire + 2,
+				    POP3_MAX_RSP_LINE);
+		} else if ((t->cmd == POP3_CMD_LIST || t->cmd == POP3_CMD_UIDL) && !p->body_gap) {
+			listing_entry(p, t->cmd, content, n);
+		}
+	}
 	t->body_octets = m->octets;
 	t->body_lines = m->lines;
 }
 
+/* The CAPA listing is complete: what did not parse is an anomaly. */
 static void
-body_end(struct pop3 *p, uint64_t end)
+capa_done(struct pop3 *p, struct txn *t)
+{
+	guint i;
+
+	for (i = 0; i < p->capa->malformed->len; i++)
+		session_anomaly(p->s, ANOM_CAPA_MALFORMED, DIR_TO_CLIENT, t->body_msg->off, t,
+		    "'%.60s'", (const char *)g_ptr_array_index(p->capa->malformed, i));
+	p->capa = NULL;
+}
+
+static void
+body_end(struct pop3 *p, uint64_t dot, uint64_t end)
 {
 	struct txn *t = p->body;
 	struct msg *m = t->body_msg;
 
 	if (m == NULL) {
-		/* An empty body: only the terminating line. */
-		m = session_msg_new(p->s, t, MSG_BODY, DIR_TO_CLIENT, end, p->now);
+		/* An empty body: only the terminating line, which it spans. */
+		m = session_msg_new(p->s, t, MSG_BODY, DIR_TO_CLIENT, dot, p->now);
 		t->body_msg = m;
 	}
 	m->end = end;
 	m->complete = true;
 	t->body_octets = m->octets;
 	t->body_lines = m->lines;
+	if (t->cmd == POP3_CMD_RETR || t->cmd == POP3_CMD_TOP) {
+		check_size(p, t);
+		mail_end(p, t, !t->partial);
+	} else if (t->cmd == POP3_CMD_CAPA && p->capa != NULL) {
+		capa_done(p, t);
+	}
 	p->body = NULL;
 	p->body_gap = false;
 }
@@ -444,9 +800,104 @@ listing_cut(struct pop3 *p, const char *line, size_t keep, uint64_t off)
 	t->partial = true;
 	session_anomaly(p->s, ANOM_BODY_CUT, DIR_TO_CLIENT, off, t,
 	    "%s reply not ended by '.': a status line for the next command follows", t->verb);
+	if (t->cmd == POP3_CMD_RETR || t->cmd == POP3_CMD_TOP)
+		mail_end(p, t, false);
 	p->body = NULL;
 	p->body_gap = false;
 	return true;
+}
+
+/* ---- TLS ---- */
+
+/* TLS records start with a content type 20-24 (RFC 8446 section 5.1); SSLv2 hellos with bit 7. */
+static bool
+looks_tls(uint8_t c)
+{
+	return (c >= 0x14 && c <= 0x18) || (c & 0x80) != 0;
+}
+
+/* A short, safe quote of plaintext: the first word of a client line, the first 40 octets of a server's. */
+static void
+quote_start(const uint8_t *b, size_t n, enum dir d, char *out, size_t outlen)
+{
+	size_t i, max = d == DIR_TO_SERVER ? 8 : 40;
+
+	for (i = 0; i < n && i < max && i + 1 < outlen; i++) {
+		if (b[i] == '\r' || b[i] == '\n' || (d == DIR_TO_SERVER && b[i] == ' '))
+			break;
+		out[i] = b[i] >= 0x20 && b[i] < 0x7f ? (char)b[i] : '?';
+	}
+	out[i] = '\0';
+}
+
+/*
+ * The first bytes of direction d after TLS should have begun.  Plaintext
+ * there is the STARTTLS-injection class (CVE-2011-0411); on a POP3S port
+ * it means the session is plain POP3 after all (then parsed as such).
+ */
+static void
+tls_first_bytes(struct pop3 *p, enum dir d, const uint8_t *b, size_t n, uint64_t off)
+{
+	char q[48];
+
+	if (n == 0 || p->tls_sniffed[d])
+		return;
+	p->tls_sniffed[d] = true;
+	if (looks_tls(b[0]))
+		return;
+	quote_start(b, n, d, q, sizeof(q));
+	if (p->implicit_tls && !p->tls_sniffed[!d]) {
+		session_anomaly(p->s, ANOM_PLAINTEXT_ON_TLS_PORT, d, off, NULL,
+		    "the %s sent '%s' where TLS was expected: parsed as POP3",
+		    d == DIR_TO_SERVER ? "client" : "server", q);
+		p->implicit_tls = false;
+		p->tls_sniffed[d] = false;
+		p->s->proto = PROTO_POP3;
+		p->s->tls_start[0] = p->s->tls_start[1] = 0;
+		p->state = p->s->handshake == HS_SEEN ? POP3_ST_GREETING : POP3_ST_UNKNOWN;
+		return;
+	}
+	session_anomaly(p->s, p->implicit_tls ? ANOM_PLAINTEXT_ON_TLS_PORT : ANOM_PLAINTEXT_AFTER_STLS,
+	    d, off, NULL, "the %s sent cleartext starting '%s' where TLS was expected",
+	    d == DIR_TO_SERVER ? "client" : "server", q);
+}
+
+static bool
+stls_pending(const struct pop3 *p)
+{
+	GList *l;
+
+	for (l = p->pending.head; l != NULL; l = l->next)
+		if (((const struct txn *)l->data)->cmd == POP3_CMD_STLS)
+			return true;
+	return false;
+}
+
+/* STLS got +OK: from the next octet on, both directions are TLS. */
+static void
+stls_accepted(struct pop3 *p, struct txn *t)
+{
+	struct linebuf *lb = &p->lb[DIR_TO_SERVER];
+
+	p->state = POP3_ST_TLS;
+	p->s->proto = PROTO_TLS;
+	p->s->tls_start[DIR_TO_CLIENT] = t->status_msg->end;
+	if (!g_queue_is_empty(&p->pending))
+		session_anomaly(p->s, ANOM_PLAINTEXT_AFTER_STLS, DIR_TO_SERVER, UINT64_MAX, t,
+		    "%u command(s) sent in cleartext after STLS, before TLS began",
+		    g_queue_get_length(&p->pending));
+	if (p->dir_tls[DIR_TO_SERVER])
+		return; /* the client began TLS already: its start is known */
+	if (lb->active && lb->wire > 0) {
+		/* Client bytes after STLS, not yet a line: the start of its TLS. */
+		p->s->tls_start[DIR_TO_SERVER] = lb->start;
+		tls_first_bytes(p, DIR_TO_SERVER, lb->buf->data, lb->buf->len, lb->start);
+		opaque_bytes(p, DIR_TO_SERVER, lb->start, lb->wire);
+		lb->active = false;
+		g_byte_array_set_size(lb->buf, 0);
+	} else {
+		p->s->tls_start[DIR_TO_SERVER] = p->pos[DIR_TO_SERVER];
+	}
 }
 
 static void
@@ -464,18 +915,61 @@ on_reply_ok(struct pop3 *p, struct txn *t)
 			p->state = POP3_ST_UPDATE; /* RFC 1939 section 6 */
 		break;
 	case POP3_CMD_STLS:
-		/* RFC 2595 section 4: TLS starts right after this line's CRLF. */
-		p->state = POP3_ST_TLS;
-		p->s->proto = PROTO_TLS;
-		if (!g_queue_is_empty(&p->pending))
-			session_anomaly(p->s, ANOM_PLAINTEXT_AFTER_STLS, DIR_TO_SERVER,
-			    UINT64_MAX, t,
-			    "%u command(s) sent in cleartext after STLS, before TLS began",
-			    g_queue_get_length(&p->pending));
+		/* RFC 2595 section 4: TLS starts right after this line's CRLF, with or without text. */
+		stls_accepted(p, t);
+		break;
+	case POP3_CMD_UTF8:
+		p->s->utf8 = true; /* RFC 6856 section 2 */
+		break;
+	case POP3_CMD_LANG:
+		/* RFC 6856 section 3: "LANG tag" switches the language of the replies. */
+		if (t->arg_len > 0) {
+			char *tag = g_strndup(t->arg, t->arg_len < 64 ? t->arg_len : 64);
+			g_ptr_array_add(p->strs, tag);
+			p->s->lang = tag;
+		}
 		break;
 	default:
 		if (p->state == POP3_ST_UNKNOWN && pop3_cmd_states(t->cmd) == POP3_IN_T)
 			p->state = POP3_ST_TRANSACTION;
+		break;
+	}
+}
+
+/* What a +OK tells besides the status: STAT/LIST/UIDL figures; a body or a CAPA listing begins. */
+static void
+reply_details(struct pop3 *p, struct txn *t)
+{
+	const char *q = t->text, *end = t->text + t->text_len;
+	guint64 a, b;
+
+	switch (t->cmd) {
+	case POP3_CMD_STAT:
+		/* RFC 1939 section 5: "+OK nn mm", count and size of the maildrop. */
+		if (scan_num(&q, end, &a) && scan_num(&q, end, &b) && a <= G_MAXINT64 &&
+		    b <= G_MAXINT64) {
+			p->stat_count = (gint64)a;
+			p->stat_size = (gint64)b;
+		}
+		break;
+	case POP3_CMD_LIST:
+	case POP3_CMD_UIDL:
+		if (!t->multiline)
+			listing_entry(p, t->cmd, t->text, t->text_len);
+		break;
+	case POP3_CMD_RETR:
+	case POP3_CMD_TOP:
+		/* A UIDL pipelined before it is answered before it. */
+		if (t->uidl == NULL)
+			t->uidl = known_uid(p, t->msgno);
+		mail_begin(p, t);
+		break;
+	case POP3_CMD_CAPA:
+		p->capa = capa_new();
+		g_ptr_array_add(p->capas, p->capa);
+		t->capa = p->capa;
+		break;
+	default:
 		break;
 	}
 }
@@ -495,7 +989,7 @@ on_server_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_
 
 	if (p->body != NULL) {
 		if (wire == 1 && keep == 1 && line[0] == '.') {
-			body_end(p, off + wire + eol);
+			body_end(p, off, off + wire + eol);
 			return;
 		}
 		if (!listing_cut(p, line, keep, off)) {
@@ -554,7 +1048,7 @@ on_server_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_
 			m->text_len = keep;
 			m->wire_len = wire;
 			m->end = off + wire + eol;
-			check_line(p, DIR_TO_CLIENT, line, keep, wire, eol, off, p->sasl);
+			check_sasl_line(p, DIR_TO_CLIENT, line, keep, eol, off, p->sasl);
 			return;
 		}
 		session_anomaly(s, ANOM_UNEXPECTED_CONTINUATION, DIR_TO_CLIENT, off, NULL,
@@ -612,6 +1106,7 @@ on_server_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_
 	check_line(p, DIR_TO_CLIENT, line, keep, wire, eol, off, t);
 	if (t == p->sasl)
 		p->sasl = NULL;
+	sasl_at_head(p);
 	if (t->cmd == POP3_CMD_GREETING)
 		return;
 	if (st == POP3_STATUS_OK) {
@@ -623,6 +1118,7 @@ on_server_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_
 			p->body_keep = (t->cmd != POP3_CMD_RETR && t->cmd != POP3_CMD_TOP) ||
 			    p->cfg->keep_bodies;
 		}
+		reply_details(p, t);
 		on_reply_ok(p, t);
 	}
 }
@@ -656,7 +1152,8 @@ flush_body_piece(struct pop3 *p, enum dir d)
 	/* Hold back a trailing CR: it may be the first half of CRLF. */
 	if (n > 0 && lb->buf->data[n - 1] == '\r')
 		n--;
-	body_line(p, (const char *)lb->buf->data, n, n, 0, lb->start, !lb->flushed, false);
+	body_line(p, (const char *)lb->buf->data, n, lb->wire - (lb->buf->len - n), 0, lb->start,
+	    !lb->flushed, false);
 	lb->flushed = true;
 	g_byte_array_remove_range(lb->buf, 0, (guint)n);
 }
@@ -665,6 +1162,39 @@ static bool
 parsing(const struct pop3 *p)
 {
 	return p->state != POP3_ST_TLS && p->state != POP3_ST_OPAQUE;
+}
+
+static bool
+parsing_dir(const struct pop3 *p, enum dir d)
+{
+	return parsing(p) && !p->dir_tls[d];
+}
+
+/*
+ * At the start of a line: TLS where POP3 text belongs?  From the first
+ * byte of the connection it is implicit TLS (POP3S on another port, or a
+ * capture that starts after STLS); from the client while its STLS awaits
+ * a reply, the client did not wait for the +OK.
+ */
+static void
+sniff_line_start(struct pop3 *p, enum dir d, uint8_t c, uint64_t off)
+{
+	if (c < 0x14 || c > 0x18)
+		return; /* not a TLS record's content type: no line of POP3 starts so */
+	if ((p->state == POP3_ST_GREETING || p->state == POP3_ST_UNKNOWN) &&
+	    p->s->greeting == NULL && p->s->txns->len == 0 && !p->lb[!d].active &&
+	    !(p->s->candidate && !p->s->confirmed)) {
+		enter_implicit_tls(p, true);
+		p->s->tls_start[d] = off; /* pos[d] already counts this chunk */
+		return;
+	}
+	if (d == DIR_TO_SERVER && stls_pending(p)) {
+		p->dir_tls[d] = true;
+		p->tls_sniffed[d] = true;
+		p->s->tls_start[d] = off;
+		session_anomaly(p->s, ANOM_TLS_BEFORE_STLS_REPLY, d, off, NULL,
+		    "TLS from the client before the server answered STLS");
+	}
 }
 
 static void on_cut_line_parse(struct pop3 *p, enum dir d);
@@ -687,7 +1217,14 @@ on_cut_line_parse(struct pop3 *p, enum dir d)
 	struct linebuf *lb = &p->lb[d];
 	struct txn *last;
 
-	if (d == DIR_TO_CLIENT && p->body != NULL) {
+	/*
+	 * A cut line inside a body is body, unless it is a status line for a
+	 * command already sent while the body itself lost bytes (listing_cut()):
+	 * then the gap swallowed the body's ".", and the line is that reply.
+	 */
+	if (d == DIR_TO_CLIENT && p->body != NULL &&
+	    (lb->flushed ||
+		!listing_cut(p, (const char *)lb->buf->data, lb->buf->len, lb->start))) {
 		body_line(p, (const char *)lb->buf->data, lb->buf->len, lb->wire, 0, lb->start,
 		    !lb->flushed, false);
 		return;
@@ -726,7 +1263,7 @@ pop3_gap(struct pop3 *p, enum dir d, uint64_t off, uint64_t len)
 	 * command keeps its pairing); what follows the gap starts a line,
 	 * as servers and clients write whole lines per segment.
 	 */
-	if (lb->active && lb->wire > 0 && parsing(p))
+	if (lb->active && lb->wire > 0 && parsing_dir(p, d))
 		on_cut_line(p, d);
 	lb->active = false;
 	lb->flushed = false;
@@ -765,9 +1302,15 @@ pop3_feed(struct pop3 *p, enum dir d, const uint8_t *buf, size_t len, uint64_t o
 	}
 	p->pos[d] = off + len;
 	while (len > 0) {
-		if (!parsing(p)) {
-			opaque_bytes(p, d, off, len);
-			return;
+		if (!lb->active && parsing_dir(p, d))
+			sniff_line_start(p, d, buf[0], off);
+		if (!parsing_dir(p, d)) {
+			if (p->state == POP3_ST_TLS && !p->dir_tls[d])
+				tls_first_bytes(p, d, buf, len, off);
+			if (!parsing_dir(p, d)) {
+				opaque_bytes(p, d, off, len);
+				return;
+			}
 		}
 		if (!lb->active) {
 			lb->active = true;
@@ -822,6 +1365,24 @@ pop3_feed(struct pop3 *p, enum dir d, const uint8_t *buf, size_t len, uint64_t o
 	}
 }
 
+/* Segments that carried TLS bytes, per direction (the segment log may be capped). */
+static void
+count_tls_segments(struct pop3 *p)
+{
+	struct session *s = p->s;
+	guint i;
+
+	s->tls_segments[0] = s->tls_segments[1] = 0;
+	if (s->proto != PROTO_TLS && s->proto != PROTO_POP3S)
+		return;
+	for (i = 0; i < s->segs->len; i++) {
+		const struct seg_rec *r = &g_array_index(s->segs, struct seg_rec, i);
+		if (r->len > 0 && !(r->marks & SEG_SYNTHETIC) &&
+		    r->off + r->len > s->tls_start[r->dir])
+			s->tls_segments[r->dir]++;
+	}
+}
+
 void
 pop3_end(struct pop3 *p)
 {
@@ -831,7 +1392,7 @@ pop3_end(struct pop3 *p)
 
 	for (d = 0; d < 2; d++) {
 		struct linebuf *lb = &p->lb[d];
-		if (!lb->active || lb->wire == 0 || !parsing(p))
+		if (!lb->active || lb->wire == 0 || !parsing_dir(p, (enum dir)d))
 			continue;
 		session_anomaly(s, ANOM_UNTERMINATED_LINE, (enum dir)d, lb->start, NULL,
 		    "the connection ended inside a line of %zu octets", lb->wire);
@@ -850,6 +1411,8 @@ pop3_end(struct pop3 *p)
 		session_anomaly(s, ANOM_BODY_CUT, DIR_TO_CLIENT, UINT64_MAX, t,
 		    "%s reply ended after %llu octets without its final '.'", t->verb,
 		    (unsigned long long)t->body_octets);
+		if (t->cmd == POP3_CMD_RETR || t->cmd == POP3_CMD_TOP)
+			mail_end(p, t, false);
 		p->body = NULL;
 	}
 	while ((t = g_queue_pop_head(&p->pending)) != NULL) {
@@ -859,4 +1422,15 @@ pop3_end(struct pop3 *p)
 			    "%s got no reply before the connection ended", t->verb);
 	}
 	p->sasl = NULL;
+	count_tls_segments(p);
+	/* Login attempts, then (--redact) the secrets out of the model for every emitter. */
+	g_ptr_array_set_size(p->creds, 0);
+	creds_collect(s, p->creds);
+	s->creds = p->creds->len > 0 ? p->creds : NULL;
+	if (p->cfg->redact) {
+		guint i;
+		creds_redact_session(s);
+		for (i = 0; i < p->creds->len; i++)
+			creds_redact(g_ptr_array_index(p->creds, i));
+	}
 }

@@ -7,6 +7,8 @@
 
 /* Holes we remember per direction to tell out-of-order from retransmitted segments. */
 #define SESSION_MAX_HOLES 32
+/* How far back a retransmission is compared with the segment it repeats. */
+#define SESSION_RETRANS_LOOKBACK 1024
 /* How far back session_frame_at() looks, so anomalies stay cheap. */
 #define SESSION_FRAME_LOOKBACK 65536
 
@@ -302,12 +304,11 @@ msg_first_frame(const struct session *s, const struct msg *m)
 	return g_array_index(s->segs, struct seg_rec, g_array_index(m->segs, guint, 0)).frame;
 }
 
-void
-session_anomaly(struct session *s, enum anom kind, enum dir d, uint64_t off,
-    const struct txn *t, const char *fmt, ...)
+static void
+anomaly_add(struct session *s, enum anom kind, enum dir d, uint64_t frame, const struct txn *t,
+    const char *fmt, va_list ap)
 {
 	struct anomaly a;
-	va_list ap;
 	char buf[512];
 	size_t i;
 
@@ -326,17 +327,38 @@ session_anomaly(struct session *s, enum anom kind, enum dir d, uint64_t off,
 	}
 	a.kind = kind;
 	a.dir = d;
-	a.frame = off == UINT64_MAX ? s->last_frame : session_frame_at(s, d, off);
+	a.frame = frame;
 	a.txn = t != NULL ? t->id : 0;
-	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
 	/* Details may quote packet bytes: keep them printable ASCII. */
 	for (i = 0; buf[i] != '\0'; i++)
 		if ((unsigned char)buf[i] < 0x20 || (unsigned char)buf[i] > 0x7e)
 			buf[i] = '?';
 	a.detail = g_strdup(buf);
 	g_array_append_val(s->anomalies, a);
+}
+
+void
+session_anomaly(struct session *s, enum anom kind, enum dir d, uint64_t off,
+    const struct txn *t, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	anomaly_add(s, kind, d, off == UINT64_MAX ? s->last_frame : session_frame_at(s, d, off), t,
+	    fmt, ap);
+	va_end(ap);
+}
+
+void
+session_anomaly_at(struct session *s, enum anom kind, enum dir d, uint64_t frame,
+    const struct txn *t, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	anomaly_add(s, kind, d, frame, t, fmt, ap);
+	va_end(ap);
 }
 
 int
@@ -411,6 +433,38 @@ msg_search(GPtrArray *msgs, uint64_t off)
 	return lo;
 }
 
+/* Retransmitted and out-of-order data, once per session (each segment is marked too). */
+static void
+note_tcp_events(struct session *s)
+{
+	guint i, nre = 0, nooo = 0;
+	uint64_t fre = 0, fooo = 0;
+	enum dir dre = DIR_TO_SERVER, dooo = DIR_TO_SERVER;
+	const struct seg_rec *r;
+
+	for (i = 0; i < s->segs->len; i++) {
+		r = &g_array_index(s->segs, struct seg_rec, i);
+		if (r->len == 0)
+			continue;
+		if ((r->marks & SEG_RETRANS) && nre++ == 0) {
+			fre = r->frame;
+			dre = (enum dir)r->dir;
+		}
+		if ((r->marks & SEG_OOO) && nooo++ == 0) {
+			fooo = r->frame;
+			dooo = (enum dir)r->dir;
+		}
+	}
+	if (nre > 0)
+		session_anomaly_at(s, ANOM_RETRANSMISSION, dre, fre, NULL,
+		    "%u data segment(s) retransmitted, from this frame on (each is marked in the "
+		    "segment list)", nre);
+	if (nooo > 0)
+		session_anomaly_at(s, ANOM_OUT_OF_ORDER, dooo, fooo, NULL,
+		    "%u data segment(s) out of order, from this frame on (each is marked in the "
+		    "segment list)", nooo);
+}
+
 void
 session_finalize(struct session *s)
 {
@@ -427,6 +481,7 @@ session_finalize(struct session *s)
 				return; /* already done */
 			m->segs = g_array_new(FALSE, FALSE, sizeof(guint));
 		}
+	note_tcp_events(s);
 	for (i = 0; i < s->segs->len; i++) {
 		r = &g_array_index(s->segs, struct seg_rec, i);
 		r->msg_first = r->msg_count = 0;
@@ -437,7 +492,7 @@ session_finalize(struct session *s)
 		r->msg_first = j;
 		for (; j < s->msgs[r->dir]->len; j++) {
 			m = g_ptr_array_index(s->msgs[r->dir], j);
-			if (m->off >= end || m->end == m->off)
+			if (m->off >= end)
 				break;
 			g_array_append_val(m->segs, i);
 			if (m->segs->len == 1)
@@ -448,6 +503,46 @@ session_finalize(struct session *s)
 }
 
 /* ---- TCP sequence tracking ---- */
+
+static uint32_t
+payload_hash(const uint8_t *p, size_t n)
+{
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ p[i]) * 16777619u;
+	return h;
+}
+
+/*
+ * A retransmission of exactly the bytes range of an earlier segment is
+ * compared with it: different bytes are a conflict (libnids, like
+ * popflow's transcript, keeps the first copy).  Other overlaps are not
+ * compared.
+ */
+static void
+check_conflict(struct session *s, struct seg_rec *r)
+{
+	guint i, n = s->segs->len, stop;
+	const struct seg_rec *o;
+
+	stop = n > SESSION_RETRANS_LOOKBACK ? n - SESSION_RETRANS_LOOKBACK : 0;
+	for (i = n; i > stop; i--) {
+		o = &g_array_index(s->segs, struct seg_rec, i - 1);
+		if (o->dir != r->dir || o->off != r->off || o->len != r->len ||
+		    o->caplen != o->len || (o->marks & (SEG_RETRANS | SEG_SYNTHETIC)))
+			continue;
+		if (o->hash != r->hash) {
+			r->marks |= SEG_CONFLICT;
+			session_anomaly_at(s, ANOM_CONFLICTING_RETRANSMISSION, (enum dir)r->dir,
+			    r->frame, NULL,
+			    "other bytes than frame %llu for the same %u octets; the first copy is "
+			    "kept", (unsigned long long)o->frame, r->len);
+		}
+		return;
+	}
+}
 
 /* 32-bit relative sequence -> 64-bit stream offset near the last one. */
 static uint64_t
@@ -517,6 +612,8 @@ track_segment(struct session *s, const struct segment *seg, enum dir d)
 	r.dir = (uint8_t)d;
 	r.len = seg->payload_len;
 	r.caplen = seg->payload_caplen;
+	if (r.caplen > 0)
+		r.hash = payload_hash(seg->payload, r.caplen);
 	s->last = seg->ts;
 	s->last_frame = seg->frame;
 
@@ -551,10 +648,13 @@ track_segment(struct session *s, const struct segment *seg, enum dir d)
 			}
 			s->seen_end[d] = end;
 		} else {
-			if (hole_fill(s->holes[d], r.off, end))
+			if (hole_fill(s->holes[d], r.off, end)) {
 				r.marks |= SEG_OOO;
-			else
+			} else {
 				r.marks |= SEG_RETRANS;
+				if (r.caplen == r.len && !s->ignored)
+					check_conflict(s, &r);
+			}
 			if (end > s->seen_end[d])
 				s->seen_end[d] = end;
 		}

@@ -3,6 +3,7 @@
 
 #include <glib.h>
 
+#include "capa.h"
 #include "pop3.h"
 #include "session.h"
 #include "testlib.h"
@@ -68,7 +69,7 @@ new_session(enum handshake hs)
 static char *
 run(const struct part *parts, size_t n, size_t step, size_t cut_at, bool keep)
 {
-	struct pop3_config cfg = { keep, 1 << 20 };
+	struct pop3_config cfg = { .keep_bodies = keep, .max_body_keep = 1 << 20 };
 	struct session *s = new_session(HS_SEEN);
 	struct pop3 *p = pop3_new(s, &cfg);
 	uint64_t off[2] = { 0, 0 };
@@ -146,7 +147,7 @@ static const struct part seed[] = {
 	{ DIR_TO_SERVER, "UIDL\r\n", 0 },
 	{ DIR_TO_CLIENT, "+OK 1 messages (1317 octets)\r\n1 390953946\r\n.\r\n", 0 },
 	{ DIR_TO_SERVER, "LIST 1\r\n", 0 },
-	{ DIR_TO_CLIENT, "+OK 1 1317\r\n", 0 },
+	{ DIR_TO_CLIENT, "+OK 1 20\r\n", 0 }, /* the size of the message below */
 	{ DIR_TO_SERVER, "RETR 1\r\n", 0 },
 	{ DIR_TO_CLIENT, "+OK 20 octets\r\nSubject: x\r\n\r\n..dot\r\n.\r\n", 0 },
 	{ DIR_TO_SERVER, "RETR 9\r\n", 0 },
@@ -158,7 +159,7 @@ static const struct part seed[] = {
 static void
 test_seed(void)
 {
-	struct pop3_config cfg = { true, 1 << 20 };
+	struct pop3_config cfg = { .keep_bodies = true, .max_body_keep = 1 << 20 };
 	struct session *s = new_session(HS_SEEN);
 	struct pop3 *p = pop3_new(s, &cfg);
 	uint64_t off[2] = { 0, 0 };
@@ -205,7 +206,7 @@ static const struct part pipelined[] = {
 	{ DIR_TO_SERVER, "CAPA\r\n", 0 },
 	{ DIR_TO_CLIENT, "+OK\r\nUSER\r\nPIPELINING\r\n.\r\n", 0 },
 	{ DIR_TO_SERVER, "USER a\r\nPASS b\r\nSTAT\r\nLIST\r\nRETR 1\r\nQUIT\r\n", 0 },
-	{ DIR_TO_CLIENT, "+OK\r\n+OK in\r\n+OK 1 5\r\n+OK\r\n1 5\r\n.\r\n+OK\r\nab\r\n.\r\n+OK bye\r\n", 0 },
+	{ DIR_TO_CLIENT, "+OK\r\n+OK in\r\n+OK 1 5\r\n+OK\r\n1 5\r\n.\r\n+OK\r\nabc\r\n.\r\n+OK bye\r\n", 0 },
 };
 
 static void
@@ -216,7 +217,7 @@ test_pipelined(void)
 	/* FIFO pairing: every reply with its own command, no anomaly (PIPELINING announced). */
 	CHECK(strstr(sum, "verb=STAT arg=[] st=1 text=[1 5]") != NULL);
 	CHECK(strstr(sum, "verb=LIST arg=[] st=1 text=[] ml=1 oct=5 lines=1") != NULL);
-	CHECK(strstr(sum, "verb=RETR arg=[1] st=1 text=[] ml=1 oct=4 lines=1") != NULL);
+	CHECK(strstr(sum, "verb=RETR arg=[1] st=1 text=[] ml=1 oct=5 lines=1") != NULL);
 	CHECK(strstr(sum, "verb=QUIT arg=[] st=1 text=[bye]") != NULL);
 	CHECK(strstr(sum, "anomaly") == NULL);
 	g_free(sum);
@@ -358,6 +359,252 @@ test_auth_stls(void)
 	check_invariance("stls", stls, G_N_ELEMENTS(stls));
 }
 
+/* RFC 2595 section 4: TLS right after the +OK's CRLF; plaintext after it is the CVE-2011-0411 class. */
+static const struct part stls_inject[] = {
+	{ DIR_TO_CLIENT, "+OK ready\r\n", 0 },
+	{ DIR_TO_SERVER, "STLS\r\nUSER victim\r\n", 0 }, /* pipelined in cleartext */
+	{ DIR_TO_CLIENT, "+OK\r\n", 0 },		  /* any +OK, without text */
+	{ DIR_TO_SERVER, "\x16\x03\x01\x00\x05hello", 0 },
+	{ DIR_TO_CLIENT, "+OK injected answer\r\n", 0 }, /* the server answers in cleartext */
+};
+
+static const struct part stls_early[] = {
+	{ DIR_TO_CLIENT, "+OK ready\r\n", 0 },
+	{ DIR_TO_SERVER, "STLS\r\n\x16\x03\x01\x00\x02\n\x01", 0 }, /* TLS before the reply */
+	{ DIR_TO_CLIENT, "+OK Begin TLS\r\n\x16\x03\x03\x00\x01\x02", 0 },
+};
+
+static const struct part stls_refused[] = {
+	{ DIR_TO_CLIENT, "+OK ready\r\n", 0 },
+	{ DIR_TO_SERVER, "STLS\r\n", 0 },
+	{ DIR_TO_CLIENT, "-ERR TLS not available\r\n", 0 },
+	{ DIR_TO_SERVER, "USER a\r\n", 0 },
+	{ DIR_TO_CLIENT, "+OK\r\n", 0 },
+};
+
+static void
+test_stls(void)
+{
+	char *sum = run(stls_inject, G_N_ELEMENTS(stls_inject), 0, 0, true);
+
+	CHECK(strstr(sum, "verb=STLS arg=[] st=1 text=[]") != NULL);
+	CHECK(strstr(sum, "verb=USER arg=[victim] st=0") != NULL); /* no cleartext reply to it */
+	CHECK(strstr(sum, "proto=1") != NULL);
+	/* once for the pipelined USER, once for the server's cleartext after its +OK */
+	CHECK(strstr(sum, "anomaly plaintext_after_stls txn=1\nanomaly plaintext_after_stls txn=0") !=
+	    NULL);
+	CHECK(strstr(sum, "anomaly no_reply") == NULL);
+	g_free(sum);
+	check_invariance("stls-inject", stls_inject, G_N_ELEMENTS(stls_inject));
+
+	sum = run(stls_early, G_N_ELEMENTS(stls_early), 0, 0, true);
+	CHECK(strstr(sum, "anomaly tls_before_stls_reply") != NULL);
+	CHECK(strstr(sum, "anomaly plaintext") == NULL);
+	CHECK(strstr(sum, "anomaly unknown_command") == NULL); /* TLS bytes are no commands */
+	CHECK(strstr(sum, "txn 2") == NULL);
+	CHECK(strstr(sum, "proto=1") != NULL);
+	g_free(sum);
+	check_invariance("stls-early", stls_early, G_N_ELEMENTS(stls_early));
+
+	sum = run(stls_refused, G_N_ELEMENTS(stls_refused), 0, 0, true);
+	CHECK(strstr(sum, "verb=USER arg=[a] st=1") != NULL); /* -ERR: plaintext goes on */
+	CHECK(strstr(sum, "proto=0") != NULL);
+	CHECK(strstr(sum, "anomaly") == NULL);
+	g_free(sum);
+}
+
+/* Port 995 (RFC 8314): TLS from the first byte; plaintext there is parsed as POP3 after all. */
+static char *
+run_pop3s(const struct part *parts, size_t n)
+{
+	struct pop3_config cfg = { .max_body_keep = 1 << 20 };
+	struct session *s = new_session(HS_SEEN);
+	struct pop3 *p;
+	uint64_t off[2] = { 0, 0 };
+	struct ts now = { 0, 0 };
+	size_t i, len;
+	char *out;
+
+	s->proto = PROTO_POP3S;
+	p = pop3_new(s, &cfg);
+	for (i = 0; i < n; i++) {
+		len = parts[i].len ? parts[i].len : strlen(parts[i].bytes);
+		pop3_feed(p, parts[i].d, (const uint8_t *)parts[i].bytes, len, off[parts[i].d], now);
+		off[parts[i].d] += len;
+	}
+	pop3_end(p);
+	out = summarize(s);
+	pop3_free(p);
+	session_free(s);
+	return out;
+}
+
+static const struct part pop3s_tls[] = {
+	{ DIR_TO_SERVER, "\x16\x03\x01\x00\x04USER", 0 },
+	{ DIR_TO_CLIENT, "\x16\x03\x03\x00\x03+OK", 0 },
+};
+
+static const struct part pop3s_plain[] = {
+	{ DIR_TO_CLIENT, "+OK plain POP3 on 995\r\n", 0 },
+	{ DIR_TO_SERVER, "QUIT\r\n", 0 },
+	{ DIR_TO_CLIENT, "+OK\r\n", 0 },
+};
+
+static const struct part implicit_tls[] = {
+	{ DIR_TO_SERVER, "\x16\x03\x01\x00\x04\r\nUS", 0 },
+	{ DIR_TO_CLIENT, "\x16\x03\x03\x00\x03+OK\r\n", 0 },
+};
+
+static void
+test_pop3s(void)
+{
+	char *sum = run_pop3s(pop3s_tls, G_N_ELEMENTS(pop3s_tls));
+
+	CHECK(strstr(sum, "proto=2") != NULL);
+	CHECK(strstr(sum, "txn ") == NULL && strstr(sum, "greeting") == NULL);
+	CHECK(strstr(sum, "anomaly") == NULL);
+	g_free(sum);
+	sum = run_pop3s(pop3s_plain, G_N_ELEMENTS(pop3s_plain));
+	CHECK(strstr(sum, "proto=0") != NULL);
+	CHECK(strstr(sum, "greeting 1 [plain POP3 on 995]") != NULL);
+	CHECK(strstr(sum, "verb=QUIT arg=[] st=1") != NULL);
+	CHECK(strstr(sum, "anomaly plaintext_on_tls_port") != NULL);
+	g_free(sum);
+	/* TLS on port 110 from the first byte: counted as TLS, not parsed as junk. */
+	sum = run(implicit_tls, G_N_ELEMENTS(implicit_tls), 0, 0, true);
+	CHECK(strstr(sum, "proto=2") != NULL);
+	CHECK(strstr(sum, "anomaly implicit_tls") != NULL);
+	CHECK(strstr(sum, "txn ") == NULL);
+	g_free(sum);
+	check_invariance("implicit-tls", implicit_tls, G_N_ELEMENTS(implicit_tls));
+}
+
+/* RFC 6856 UTF8 and LANG, AUTH without argument (a listing), AUTH pipelined behind CAPA. */
+static const struct part ext[] = {
+	{ DIR_TO_CLIENT, "+OK ready\r\n", 0 },
+	{ DIR_TO_SERVER, "CAPA\r\nAUTH\r\nLANG\r\nLANG fr\r\nUTF8\r\nAUTH PLAIN\r\n", 0 },
+	{ DIR_TO_CLIENT, "+OK\r\nPIPELINING\r\nSASL PLAIN\r\nLANG\r\nUTF8 USER\r\nLOGIN-DELAY x\r\n.\r\n"
+			 "+OK\r\nPLAIN\r\nLOGIN\r\n.\r\n"
+			 "+OK Language listing follows\r\nen English\r\nfr Fran\xc3\xa7\x61is\r\n.\r\n"
+			 "+OK [UTF8] Bonjour\r\n"
+			 "+OK UTF8 enabled\r\n"
+			 "+ \r\n", 0 },
+	{ DIR_TO_SERVER, "AGEAYg==\r\n", 0 },
+	{ DIR_TO_CLIENT, "+OK\r\n", 0 },
+};
+
+static void
+test_extensions(void)
+{
+	char *sum = run(ext, G_N_ELEMENTS(ext), 0, 0, true);
+	struct pop3_config cfg = { .max_body_keep = 1 << 20 };
+	struct session *s = new_session(HS_SEEN);
+	struct pop3 *p = pop3_new(s, &cfg);
+	uint64_t off[2] = { 0, 0 };
+	struct ts now = { 0, 0 };
+	const struct txn *t;
+	size_t i, n;
+
+	CHECK(strstr(sum, "verb=AUTH arg=[] st=1 text=[] ml=1 oct=14 lines=2") != NULL);
+	CHECK(strstr(sum, "verb=LANG arg=[] st=1 text=[Language listing follows] ml=1") != NULL);
+	CHECK(strstr(sum, "verb=LANG arg=[fr] st=1 text=[[UTF8] Bonjour] ml=0") != NULL);
+	CHECK(strstr(sum, "code=UTF8") != NULL);
+	/* the AUTH pipelined last still gets its challenge and response */
+	CHECK(strstr(sum, "verb=AUTH arg=[PLAIN] st=1") != NULL);
+	CHECK(strstr(sum, "anomaly unexpected_continuation") == NULL);
+	CHECK(strstr(sum, "anomaly capa_malformed") != NULL);
+	g_free(sum);
+	check_invariance("extensions", ext, G_N_ELEMENTS(ext));
+
+	for (i = 0; i < G_N_ELEMENTS(ext); i++) {
+		n = strlen(ext[i].bytes);
+		pop3_feed(p, ext[i].d, (const uint8_t *)ext[i].bytes, n, off[ext[i].d], now);
+		off[ext[i].d] += n;
+	}
+	pop3_end(p);
+	CHECK(s->utf8);
+	CHECK_STR(s->lang, "fr");
+	t = g_ptr_array_index(s->txns, 0);
+	CHECK(t->capa != NULL && t->capa->pipelining && t->capa->utf8_user && t->capa->lang);
+	CHECK(t->capa != NULL && capa_has_mech(t->capa, "PLAIN"));
+	CHECK(s->creds != NULL && s->creds->len == 1);
+	pop3_free(p);
+	session_free(s);
+}
+
+/* RFC 1939 section 11: sizes are cross-checked, never used for framing. */
+static const struct part sizes[] = {
+	{ DIR_TO_CLIENT, "+OK ready\r\n", 0 },
+	{ DIR_TO_SERVER, "STAT\r\nRETR 1\r\nLIST 2\r\nRETR 2\r\nRETR 3\r\n", 0 },
+	{ DIR_TO_CLIENT, "+OK 1 10\r\n"			  /* STAT: one message of 10 */
+			 "+OK 7 octets\r\nabcde\r\n.\r\n"	  /* 7 = 7, STAT's 10 is not */
+			 "+OK 2 3\r\n"
+			 "+OK\r\nabcdef\r\n.\r\n"		  /* LIST said 3 */
+			 "+OK 5 octets\r\n.\r\n", 0 },		  /* an empty message said 5 */
+};
+
+static void
+test_sizes(void)
+{
+	struct pop3_config cfg = { .max_body_keep = 1 << 20 };
+	struct session *s = new_session(HS_SEEN);
+	struct pop3 *p = pop3_new(s, &cfg);
+	uint64_t off[2] = { 0, 0 };
+	struct ts now = { 0, 0 };
+	const struct txn *t;
+	size_t i, n;
+
+	for (i = 0; i < G_N_ELEMENTS(sizes); i++) {
+		n = strlen(sizes[i].bytes);
+		pop3_feed(p, sizes[i].d, (const uint8_t *)sizes[i].bytes, n, off[sizes[i].d], now);
+		off[sizes[i].d] += n;
+	}
+	pop3_end(p);
+	t = g_ptr_array_index(s->txns, 1);
+	CHECK_EQ_U(t->msgno, 1);
+	CHECK_STR(t->announced_by, "reply");
+	CHECK_EQ_U(t->announced_octets, 7);
+	t = g_ptr_array_index(s->txns, 3);
+	CHECK_STR(t->announced_by, "LIST");
+	CHECK_EQ_U(t->announced_octets, 3);
+	CHECK_EQ_U(t->body_octets, 8);
+	t = g_ptr_array_index(s->txns, 4);
+	CHECK_EQ_U(t->body_octets, 0);
+	/* STAT's size belongs to message 1 of a maildrop of one: 10 vs 7; LIST 3 vs 8; reply 5 vs 0 */
+	CHECK_EQ_U(session_anomaly_count(s, ANOM_SIZE_MISMATCH), 3);
+	pop3_free(p);
+	session_free(s);
+	check_invariance("sizes", sizes, G_N_ELEMENTS(sizes));
+}
+
+/* RFC 2449 section 8: resp-code syntax; anything else is text, not a code. */
+static const struct part codes[] = {
+	{ DIR_TO_CLIENT, "+OK ready\r\n", 0 },
+	{ DIR_TO_SERVER, "USER a\r\n", 0 },
+	{ DIR_TO_CLIENT, "-ERR [SYS//TEMP] empty level\r\n", 0 },
+	{ DIR_TO_SERVER, "USER b\r\n", 0 },
+	{ DIR_TO_CLIENT, "-ERR [] nothing\r\n", 0 },
+	{ DIR_TO_SERVER, "USER c\r\n", 0 },
+	{ DIR_TO_CLIENT, "-ERR [LOGIN-DELAY] wait\r\n", 0 },
+	{ DIR_TO_SERVER, "USER d\r\n", 0 },
+	{ DIR_TO_CLIENT, "-ERR [AUTH/X-VENDOR] wait\r\n", 0 },
+	{ DIR_TO_SERVER, "USER e\r\n", 0 },
+	{ DIR_TO_CLIENT, "-ERR [not closed\r\n", 0 },
+};
+
+static void
+test_resp_codes(void)
+{
+	char *sum = run(codes, G_N_ELEMENTS(codes), 0, 0, true);
+
+	CHECK(strstr(sum, "arg=[a] st=2 text=[[SYS//TEMP] empty level] ml=0 oct=0 lines=0 partial=0 code=-") != NULL);
+	CHECK(strstr(sum, "arg=[b] st=2 text=[[] nothing] ml=0 oct=0 lines=0 partial=0 code=-") != NULL);
+	CHECK(strstr(sum, "code=LOGIN-DELAY") != NULL);
+	CHECK(strstr(sum, "code=AUTH/X-VENDOR") != NULL);
+	CHECK(strstr(sum, "arg=[e] st=2 text=[[not closed] ml=0 oct=0 lines=0 partial=0 code=-") != NULL);
+	g_free(sum);
+}
+
 int
 main(void)
 {
@@ -367,5 +614,10 @@ main(void)
 	test_long_lines();
 	test_not_pop3();
 	test_auth_stls();
+	test_stls();
+	test_pop3s();
+	test_extensions();
+	test_sizes();
+	test_resp_codes();
 	return tl_done();
 }

@@ -1,0 +1,339 @@
+/* test_extract.c - bodies to .eml files and mboxrd, byte for byte, and their headers (GMime). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "extract.h"
+#include "mime.h"
+#include "pop3.h"
+#include "session.h"
+#include "testlib.h"
+
+/* mboxrd of one message, as a string. */
+static char *
+mboxrd(const char *msg, size_t len, size_t chunk)
+{
+	char *buf = NULL;
+	size_t n = 0, i;
+	FILE *f = open_memstream(&buf, &n);
+	struct mboxrd w;
+
+	mboxrd_begin(&w, f);
+	for (i = 0; i < len; i += chunk)
+		mboxrd_write(&w, (const uint8_t *)msg + i, len - i < chunk ? len - i : chunk);
+	mboxrd_end(&w);
+	fclose(f);
+	return buf;
+}
+
+static void
+check_mboxrd(const char *in, const char *want)
+{
+	size_t len = strlen(in), chunk;
+
+	/* The same output whatever the pieces the body comes in. */
+	for (chunk = 1; chunk <= len + 1; chunk++) {
+		char *got = mboxrd(in, len, chunk);
+		if (strcmp(got, want) != 0) {
+			fprintf(stderr, "mboxrd chunk %zu: got [%s] want [%s]\n", chunk, got, want);
+			CHECK(0);
+			free(got);
+			return;
+		}
+		free(got);
+	}
+	CHECK(1);
+}
+
+static void
+test_mboxrd(void)
+{
+	check_mboxrd("", "\n"); /* an empty message: only the separating empty line */
+	check_mboxrd("a\r\nb\r\n", "a\nb\n\n");
+	check_mboxrd("From me\r\n>From you\r\n>>From x\r\nFrom\r\n From y\r\n",
+	    ">From me\n>>From you\n>>>From x\nFrom\n From y\n\n");
+	check_mboxrd("no end", "no end\n\n");
+	check_mboxrd("cr\ralone\r", "cr\ralone\r\n\n");
+	check_mboxrd(".\r\n", ".\n\n");
+	check_mboxrd(">>>\r\n>Fro\r\n", ">>>\n>Fro\n\n");
+}
+
+static void
+test_names(void)
+{
+	struct endpoint c = { { 4, { 10, 0, 0, 1 } }, 40000 }, v = { { 4, { 10, 0, 0, 2 } }, 110 };
+	struct session *s = session_new(7, &c, &v);
+	struct txn t;
+	char *n;
+
+	memset(&t, 0, sizeof(t));
+	t.cmd = POP3_CMD_RETR;
+	t.arg = "3";
+	t.arg_len = 1;
+	t.msgno = 3;
+	n = extract_name(s, &t, true);
+	CHECK_STR(n, "session7-msg3.eml");
+	g_free(n);
+	t.uidl = "a/b c%";
+	n = extract_name(s, &t, false);
+	CHECK_STR(n, "session7-msg3-uid-a%2Fb%20c%25-partial.eml");
+	g_free(n);
+	t.cmd = POP3_CMD_TOP;
+	t.arg = "3 10";
+	t.arg_len = 4;
+	t.uidl = NULL;
+	n = extract_name(s, &t, true);
+	CHECK_STR(n, "session7-msg3-top10.eml");
+	g_free(n);
+	session_free(s);
+
+	n = extract_from_line(NULL, (struct ts){ 1700000000, 5 });
+	CHECK_STR(n, "From MAILER-DAEMON Tue Nov 14 22:13:20 2023\n");
+	g_free(n);
+	n = extract_from_line("a b@c", (struct ts){ 0, 0 });
+	CHECK_STR(n, "From MAILER-DAEMON Thu Jan  1 00:00:00 1970\n");
+	g_free(n);
+	n = extract_from_line("alice@example.org", (struct ts){ 1700000000, 0 });
+	CHECK_STR(n, "From alice@example.org Tue Nov 14 22:13:20 2023\n");
+	g_free(n);
+}
+
+static void
+test_mime(void)
+{
+	const char *m1 = "From: =?UTF-8?Q?Erwin_M=C3=BCller?= <erwin@example.org>\r\n"
+			 "To: Alice <alice@example.org>, bob@example.org\r\n"
+			 "Subject: =?UTF-8?B?R3LDvMOfZQ==?= und mehr\r\n"
+			 "Date: Mon, 03 Mar 2025 10:45:00 +0100\r\n"
+			 "Message-ID: <x1@example.org>\r\n"
+			 "Return-Path: <bounce@example.org>\r\n"
+			 "\r\n"
+			 "body\r\n";
+	const char *m2 = "From: J\xc3\xbcrgen <j@example.org>\r\n" /* raw 8-bit UTF-8 */
+			 "Subject: caf\xc3\xa9\r\n"
+			 "MIME-Version: 1.0\r\n"
+			 "Content-Type: multipart/mixed; boundary=\"b\"\r\n"
+			 "\r\n"
+			 "--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
+			 "--b\r\nContent-Type: application/pdf\r\n"
+			 "Content-Disposition: attachment; filename=\"a.pdf\"\r\n\r\nJVBERi0=\r\n"
+			 "--b\r\nContent-Type: image/png; name=\"x.png\"\r\n\r\niVBO\r\n"
+			 "--b\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\nx\r\n"
+			 "--b--\r\n";
+	struct mail_info *mi = mime_parse_mem((const uint8_t *)m1, strlen(m1));
+
+	CHECK_STR(mi->from, "Erwin Müller <erwin@example.org>");
+	CHECK_STR(mi->to, "Alice <alice@example.org>, bob@example.org");
+	CHECK_STR(mi->subject, "Grüße und mehr");
+	CHECK_STR(mi->date, "Mon, 03 Mar 2025 10:45:00 +0100");
+	CHECK_STR(mi->message_id, "<x1@example.org>");
+	CHECK_STR(mi->return_path, "bounce@example.org");
+	CHECK_EQ_U(mi->attachments, 0);
+	CHECK_EQ_U(mi->parts, 1);
+	mail_info_free(mi);
+	mi = mime_parse_mem((const uint8_t *)m2, strlen(m2));
+	CHECK_STR(mi->from, "Jürgen <j@example.org>");
+	CHECK_STR(mi->subject, "café");
+	CHECK_STR(mi->content_type, "multipart/mixed");
+	CHECK_EQ_U(mi->parts, 4);
+	CHECK_EQ_U(mi->attachments, 3); /* the PDF, the named PNG, the attached message */
+	CHECK(mi->to == NULL && mi->message_id == NULL);
+	mail_info_free(mi);
+	mi = mime_parse_mem((const uint8_t *)"", 0);
+	CHECK(mi->from == NULL && mi->subject == NULL && mi->attachments == 0);
+	mail_info_free(mi);
+}
+
+/* The dissector and the sink together: bodies on disk exactly as unstuffed. */
+struct conv {
+	struct session *s;
+	struct pop3 *p;
+	struct pop3_config cfg;
+	uint64_t off[2];
+	struct ts now;
+};
+
+static void
+say(struct conv *c, enum dir d, const char *b, size_t n, size_t chunk)
+{
+	size_t i, k;
+
+	for (i = 0; i < n; i += k) {
+		k = n - i < chunk ? n - i : chunk;
+		pop3_feed(c->p, d, (const uint8_t *)b + i, k, c->off[d], c->now);
+		c->off[d] += k;
+	}
+	c->now.sec++;
+}
+
+static char *
+slurp(const char *dir, const char *name, size_t *len)
+{
+	char *path = g_build_filename(dir, name, NULL), *data = NULL;
+	gsize n = 0;
+
+	if (!g_file_get_contents(path, &data, &n, NULL))
+		data = NULL;
+	*len = n;
+	g_free(path);
+	return data;
+}
+
+static void
+rmtree(const char *dir)
+{
+	GDir *d = g_dir_open(dir, 0, NULL);
+	const char *n;
+
+	while (d != NULL && (n = g_dir_read_name(d)) != NULL) {
+		char *p = g_build_filename(dir, n, NULL);
+		g_unlink(p);
+		g_free(p);
+	}
+	if (d != NULL)
+		g_dir_close(d);
+	g_rmdir(dir);
+}
+
+static void
+run_extract(size_t chunk)
+{
+	char *dir = g_dir_make_tmp("popflow-test-XXXXXX", NULL), *mbox, *data;
+	struct extract_config xc = { dir, NULL, true };
+	struct extract *x;
+	char err[ERRBUF_SIZE];
+	struct conv c;
+	struct endpoint cl = { { 4, { 10, 0, 0, 1 } }, 40000 }, sv = { { 4, { 10, 0, 0, 2 } }, 110 };
+	GString *big = g_string_new("Subject: big\r\n\r\n");
+	GString *wire = g_string_new(NULL);
+	size_t n, i;
+	const struct txn *t;
+	const char *server;
+
+	mbox = g_build_filename(dir, "all.mbox", NULL);
+	xc.mbox = mbox;
+	x = extract_new(&xc, err);
+	CHECK(x != NULL);
+	memset(&c, 0, sizeof(c));
+	c.cfg.max_body_keep = 1 << 20;
+	c.cfg.sink = &extract_sink;
+	c.cfg.sink_arg = x;
+	c.now.sec = 1700000000;
+	c.s = session_new(1, &cl, &sv);
+	c.s->handshake = HS_SEEN;
+	c.p = pop3_new(c.s, &c.cfg);
+	/* A 1.5 MB message: spooled from memory to a file on the way. */
+	for (i = 0; big->len < 1500000; i++)
+		g_string_append_printf(big, "%s%06zu abcdefghijklmnopqrstuvwxyz\r\n",
+		    i % 1000 == 0 ? "." : "", i);
+	for (i = 0; i < big->len; i = n + 1) {
+		n = (size_t)(strchr(big->str + i, '\n') - big->str);
+		if (big->str[i] == '.')
+			g_string_append_c(wire, '.');
+		g_string_append_len(wire, big->str + i, (gssize)(n + 1 - i));
+	}
+	server = "+OK ready\r\n";
+	say(&c, DIR_TO_CLIENT, server, strlen(server), chunk);
+	say(&c, DIR_TO_SERVER, "CAPA\r\n", 6, chunk);
+	server = "+OK\r\nPIPELINING\r\nUIDL\r\n.\r\n";
+	say(&c, DIR_TO_CLIENT, server, strlen(server), chunk);
+	server = "USER a\r\nPASS b\r\nUIDL\r\nLIST\r\nRETR 1\r\nRETR 2\r\nRETR 3\r\nTOP 3 0\r\nRETR 4\r\n";
+	say(&c, DIR_TO_SERVER, server, strlen(server), chunk);
+	server = "+OK\r\n+OK\r\n"
+		 "+OK\r\n1 u-1\r\n2 u/2\r\n3 u3\r\n4 u4\r\n.\r\n"
+		 "+OK\r\n1 0\r\n2 3\r\n3 99\r\n4 1\r\n.\r\n"
+		 "+OK 0 octets\r\n.\r\n"		 /* an empty message */
+		 "+OK\r\n..\r\n.\r\n"			 /* a message of one "." line */
+		 "+OK\r\nFrom: x@y\r\n\r\n..a\r\n...\r\nb\r\n.\r\n" /* dot-stuffed */
+		 "+OK\r\nFrom: x@y\r\n\r\n.\r\n";	 /* TOP 3 0 */
+	say(&c, DIR_TO_CLIENT, server, strlen(server), chunk);
+	server = "+OK\r\n";
+	say(&c, DIR_TO_CLIENT, server, strlen(server), chunk);
+	say(&c, DIR_TO_CLIENT, wire->str, wire->len, chunk > 1 ? chunk * 977 : 65536);
+	say(&c, DIR_TO_CLIENT, ".\r\n", 3, chunk);
+	say(&c, DIR_TO_SERVER, "RETR 2\r\n", 8, chunk);
+	server = "+OK\r\ncut sh"; /* the connection ends inside it */
+	say(&c, DIR_TO_CLIENT, server, strlen(server), chunk);
+	pop3_end(c.p);
+	CHECK(extract_finish(x, err) == 0);
+	CHECK_EQ_U(extract_files(x), 6);
+	CHECK_EQ_U(extract_mbox_count(x), 5);
+
+	data = slurp(dir, "session1-msg1-uid-u-1.eml", &n);
+	CHECK(data != NULL && n == 0);
+	g_free(data);
+	data = slurp(dir, "session1-msg2-uid-u%2F2.eml", &n);
+	CHECK(data != NULL && n == 3 && memcmp(data, ".\r\n", 3) == 0);
+	g_free(data);
+	data = slurp(dir, "session1-msg3-uid-u3.eml", &n);
+	CHECK(data != NULL && n == 24 && memcmp(data, "From: x@y\r\n\r\n.a\r\n..\r\nb\r\n", 24) == 0);
+	g_free(data);
+	data = slurp(dir, "session1-msg3-uid-u3-top0.eml", &n);
+	CHECK(data != NULL && n == 13);
+	g_free(data);
+	data = slurp(dir, "session1-msg4-uid-u4.eml", &n);
+	CHECK(data != NULL && n == big->len && memcmp(data, big->str, n) == 0);
+	g_free(data);
+	data = slurp(dir, "session1-msg2-uid-u%2F2-partial.eml", &n);
+	CHECK(data != NULL && n == 6 && memcmp(data, "cut sh", 6) == 0);
+	g_free(data);
+	data = slurp(dir, "all.mbox", &n);
+	CHECK(data != NULL && g_str_has_prefix(data, "From MAILER-DAEMON Tue Nov 14 22:13:2"));
+	CHECK(data != NULL && strstr(data, "\n\nFrom x@y ") != NULL); /* the sender from From: */
+	g_free(data);
+	/* Headers, the sizes announced, the UID, the file. */
+	t = g_ptr_array_index(c.s->txns, 7); /* RETR 3 */
+	CHECK_STR(t->uidl, "u3");
+	CHECK(t->mail != NULL && t->mail->from != NULL);
+	CHECK(t->extracted != NULL && g_str_has_suffix(t->extracted, "session1-msg3-uid-u3.eml"));
+	CHECK_STR(t->announced_by, "LIST");
+	CHECK_EQ_U(t->announced_octets, 99);
+	CHECK(session_anomaly_count(c.s, ANOM_SIZE_MISMATCH) == 2); /* msgs 3 and 4 */
+	t = g_ptr_array_index(c.s->txns, 5); /* RETR 1 */
+	CHECK_EQ_U(t->body_octets, 0);
+	CHECK(t->mail != NULL && t->mail->subject == NULL);
+
+	pop3_free(c.p);
+	session_free(c.s);
+	extract_free(x);
+	rmtree(dir);
+	g_free(dir);
+	g_free(mbox);
+	g_string_free(big, TRUE);
+	g_string_free(wire, TRUE);
+}
+
+static void
+test_extract(void)
+{
+	run_extract(1 << 20);
+	run_extract(7);
+}
+
+static void
+test_errors(void)
+{
+	struct extract_config xc = { "/nonexistent/popflow", NULL, true };
+	char err[ERRBUF_SIZE];
+
+	CHECK(extract_new(&xc, err) == NULL);
+	CHECK(strstr(err, "--extract: /nonexistent/popflow") != NULL);
+	xc.dir = NULL;
+	xc.mbox = "/nonexistent/popflow/x.mbox";
+	CHECK(extract_new(&xc, err) == NULL);
+	CHECK(strstr(err, "--mbox") != NULL);
+}
+
+int
+main(void)
+{
+	test_mboxrd();
+	test_names();
+	test_mime();
+	test_extract();
+	test_errors();
+	return tl_done();
+}

@@ -130,7 +130,7 @@ struct txn {
 	uint32_t msgno;		/* RETR/TOP/LIST/UIDL/DELE: the message number argument, 0 if none */
 	int64_t announced_octets; /* RETR: size the server announced, -1 if none (never used for framing) */
 	const char *announced_by; /* where that size came from: "LIST", "STAT", "reply" */
-	const char *uidl;	/* the message's unique id, when UIDL told it before */
+	char *uidl;		/* the message's unique id, when UIDL told it before (owned) */
 	struct capa *capa;	/* CAPA: the parsed listing (capa.h) */
 	struct mail_info *mail;	/* RETR/TOP: headers of the message (mime.h) */
 	const char *extracted;	/* --extract: the file the body was written to */

@@ -317,7 +317,7 @@ command_details(struct pop3 *p, struct txn *t, uint64_t off)
 		if (scan_num(&q, end, &n) && n <= G_MAXUINT32)
 			t->msgno = (uint32_t)n;
 		if (t->cmd == POP3_CMD_RETR || t->cmd == POP3_CMD_TOP)
-			t->uidl = known_uid(p, t->msgno);
+			t->uidl = g_strdup(known_uid(p, t->msgno));
 		break;
 	case POP3_CMD_APOP:
 		/* RFC 1939 section 7: APOP needs the greeting's <timestamp>. */
@@ -961,7 +961,7 @@ reply_details(struct pop3 *p, struct txn *t)
 	case POP3_CMD_TOP:
 		/* A UIDL pipelined before it is answered before it. */
 		if (t->uidl == NULL)
-			t->uidl = known_uid(p, t->msgno);
+			t->uidl = g_strdup(known_uid(p, t->msgno));
 		mail_begin(p, t);
 		break;
 	case POP3_CMD_CAPA:

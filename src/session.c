@@ -197,6 +197,7 @@ txn_free(struct txn *t)
 	g_free(t->arg);
 	g_free(t->text);
 	g_free(t->resp_code);
+	g_free(t->uidl);
 	g_free(t);
 }
 

@@ -32,6 +32,12 @@ void util_append_printable(GString *out, const char *s, size_t n);
  * (the JSON encoder writes them as \u0000).  Returns a GString (free it).
  */
 GString *util_utf8(const char *s, size_t n);
+/*
+ * Steps through the lines of kept body data (each ending in LF or CRLF,
+ * the last one maybe in neither): *line and *len get the next line
+ * without its line ending.  Returns false when none is left.
+ */
+bool util_next_line(const GByteArray *data, size_t *pos, const char **line, size_t *len);
 /* True if s holds n bytes of valid UTF-8 without NUL. */
 bool util_is_utf8(const char *s, size_t n);
 

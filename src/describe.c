@@ -31,24 +31,19 @@ append_capped(GString *out, const char *s, size_t n, size_t start_len)
 static void
 append_listing(GString *out, const struct msg *m)
 {
-	size_t start = out->len, i, b;
-	const char *d;
+	size_t start = out->len, pos = 0, n;
+	const char *line;
+	bool first = true;
 
-	if (m->data == NULL || m->data->len == 0)
+	if (m->data == NULL)
 		return;
-	d = (const char *)m->data->data;
-	for (i = 0; i < m->data->len; i = b) {
-		for (b = i; b < m->data->len && d[b] != '\n'; b++)
-			;
-		if (b > i && d[b - 1] == '\r' && b < m->data->len)
-			util_append_printable(out, d + i, b - i - 1);
-		else
-			util_append_printable(out, d + i, b - i);
-		if (b < m->data->len) {
-			b++;
-			if (b < m->data->len)
-				g_string_append(out, "<cr><nl>");
-		}
+	while (util_next_line(m->data, &pos, &line, &n)) {
+		if (!first)
+			g_string_append(out, "<cr><nl>");
+		first = false;
+		if (n > 0 && line[0] == '.')
+			g_string_append_c(out, '.'); /* as on the wire: stuffed */
+		util_append_printable(out, line, n);
 		if (out->len - start > DESCRIBE_MAX_LABEL) {
 			g_string_truncate(out, start + DESCRIBE_MAX_LABEL);
 			g_string_append(out, "...");

@@ -11,6 +11,21 @@
 #include "pop3.h"
 #include "util.h"
 
+/* Writes one object as a line, flushed (JSON Lines, streamed), and frees it. */
+static int
+put_object(FILE *f, json_t *j, char *errbuf)
+{
+	int rc = 0;
+
+	if (json_dumpf(j, f, JSON_COMPACT | JSON_PRESERVE_ORDER) < 0 || fputc('\n', f) == EOF ||
+	    fflush(f) != 0) {
+		g_strlcpy(errbuf, "write error", ERRBUF_SIZE);
+		rc = -1;
+	}
+	json_decref(j);
+	return rc;
+}
+
 /* Any bytes -> a JSON string (invalid UTF-8 becomes U+FFFD; NUL stays, as \u0000). */
 static json_t *
 jstr(const char *s, size_t n)
@@ -66,17 +81,11 @@ static json_t *
 jlines(const struct msg *m)
 {
 	json_t *a = json_array();
-	const char *d = (const char *)m->data->data;
-	size_t i, b, n;
+	const char *line;
+	size_t pos = 0, n;
 
-	for (i = 0; i < m->data->len; i = b + 1) {
-		for (b = i; b < m->data->len && d[b] != '\n'; b++)
-			;
-		n = b - i;
-		if (n > 0 && d[i + n - 1] == '\r' && b < m->data->len)
-			n--;
-		json_array_append_new(a, jstr(d + i, n));
-	}
+	while (util_next_line(m->data, &pos, &line, &n))
+		json_array_append_new(a, jstr(line, n));
 	return a;
 }
 
@@ -296,7 +305,6 @@ json_session(FILE *f, const struct session *s, const struct emit_opts *o, char *
 	const struct anomaly *an;
 	int64_t us = ts_diff_us(s->start, s->last);
 	guint i;
-	int rc = 0;
 
 	json_object_set_new(j, "type", json_string("session"));
 	json_object_set_new(j, "session", json_integer((json_int_t)s->id));
@@ -360,20 +368,13 @@ json_session(FILE *f, const struct session *s, const struct emit_opts *o, char *
 			json_object_set_new(j, "segments_not_listed",
 			    json_integer((json_int_t)s->segs_dropped));
 	}
-	if (json_dumpf(j, f, JSON_COMPACT | JSON_PRESERVE_ORDER) < 0 || fputc('\n', f) == EOF ||
-	    fflush(f) != 0) {
-		g_strlcpy(errbuf, "write error", ERRBUF_SIZE);
-		rc = -1;
-	}
-	json_decref(j);
-	return rc;
+	return put_object(f, j, errbuf);
 }
 
 static int
 json_end(FILE *f, const struct run_stats *st, const struct emit_opts *o, char *errbuf)
 {
 	json_t *j = json_object();
-	int rc = 0;
 
 	(void)o;
 	json_object_set_new(j, "type", json_string("summary"));
@@ -398,13 +399,7 @@ json_end(FILE *f, const struct run_stats *st, const struct emit_opts *o, char *e
 		json_object_set_new(j, "last", jts(st->last));
 	}
 	json_object_set_new(j, "damaged", json_boolean(st->damaged));
-	if (json_dumpf(j, f, JSON_COMPACT | JSON_PRESERVE_ORDER) < 0 || fputc('\n', f) == EOF ||
-	    fflush(f) != 0) {
-		g_strlcpy(errbuf, "write error", ERRBUF_SIZE);
-		rc = -1;
-	}
-	json_decref(j);
-	return rc;
+	return put_object(f, j, errbuf);
 }
 
 const struct emitter emit_json = {

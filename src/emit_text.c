@@ -31,19 +31,14 @@ put_msg(GString *out, const char *who, const struct msg *m)
 static void
 put_body_lines(GString *out, const struct msg *m)
 {
-	const char *d = (const char *)m->data->data;
-	size_t i, b, n;
+	const char *line;
+	size_t pos = 0, n;
 
-	for (i = 0; i < m->data->len; i = b + 1) {
-		for (b = i; b < m->data->len && d[b] != '\n'; b++)
-			;
-		n = b - i;
-		if (n > 0 && d[i + n - 1] == '\r' && b < m->data->len)
-			n--;
+	while (util_next_line(m->data, &pos, &line, &n)) {
 		g_string_append(out, "Server: ");
-		if (n > 0 && d[i] == '.')
+		if (n > 0 && line[0] == '.')
 			g_string_append_c(out, '.');
-		util_append_printable(out, d + i, n);
+		util_append_printable(out, line, n);
 		g_string_append_c(out, '\n');
 	}
 }

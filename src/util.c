@@ -152,6 +152,24 @@ util_utf8(const char *s, size_t n)
 }
 
 bool
+util_next_line(const GByteArray *data, size_t *pos, const char **line, size_t *len)
+{
+	const char *d = (const char *)data->data;
+	size_t i = *pos, b;
+
+	if (i >= data->len)
+		return false;
+	for (b = i; b < data->len && d[b] != '\n'; b++)
+		;
+	*line = d + i;
+	*len = b - i;
+	if (b < data->len && *len > 0 && d[b - 1] == '\r')
+		(*len)--;
+	*pos = b < data->len ? b + 1 : b;
+	return true;
+}
+
+bool
 util_is_utf8(const char *s, size_t n)
 {
 	return g_utf8_validate_len(s, n, NULL);

@@ -36,7 +36,7 @@ UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnids
 
-.PHONY: all deps demo test unit golden public cli fuzz diagram extract asan build-asan-unit bench format clean live
+.PHONY: all deps demo test unit golden public cli fuzz diagram extract asan build-asan-unit bench format clean live install
 all: popflow
 
 deps:
@@ -117,6 +117,12 @@ popflow-asan: $(LIB_OBJS) $(MAIN_OBJ)
 
 bench: popflow
 	./bench/run.sh
+
+# make install [PREFIX=/usr/local] [DESTDIR=...]: the program and its default remark templates.
+install: popflow
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(DATADIR)/templates
+	install -m 755 popflow $(DESTDIR)$(PREFIX)/bin/popflow
+	install -m 644 templates/*.tmpl $(DESTDIR)$(DATADIR)/templates/
 
 format:
 	clang-format -i src/*.c include/*.h tests/unit/*.c tests/unit/*.h

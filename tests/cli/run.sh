@@ -96,5 +96,14 @@ expect 0 "malformed frames" -- "$POPFLOW" -r tests/golden/malformed.pcap
 has "$tmp/err" "malformed.pcap: frame 13: TCP data offset below 5" "malformed frame message"
 has "$tmp/out" "Client: RETR 1" "session among malformed frames analysed"
 
+# Installed (make install DESTDIR=...): the default templates are found without --templates,
+# whatever the working directory.
+make -s install DESTDIR="$tmp/root" PREFIX=/usr >/dev/null 2>"$tmp/err" || bad "make install failed"
+cp "$POPFLOW" "$tmp/root/usr/bin/popflow"
+(cd / && "$tmp/root/usr/bin/popflow" -r "$OLDPWD/$seed" -T flow --ascii >"$tmp/out" 2>"$tmp/err")
+rc=$?
+[ $rc -eq 0 ] && ok || { bad "installed popflow -T flow: exit $rc"; head -3 "$tmp/err"; }
+has "$tmp/out" "The POP3 client performs the three" "installed popflow finds its remark templates"
+
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]

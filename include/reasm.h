@@ -50,12 +50,13 @@ void reasm_feed_filler(const struct endpoint *src, const struct endpoint *dst, u
 /* Hands an IPv4 fragment to libnids' defragmenter. */
 void reasm_feed_fragment(const struct segment *seg, struct ts ts);
 /*
- * For a connection whose handshake was not captured: gives libnids a
- * SYN, SYN-ACK and ACK so it follows the connection from the client's
- * next sequence number cseq and the server's sseq.
+ * For a connection whose handshake was not captured, or that libnids
+ * gave up: gives libnids a SYN, SYN-ACK and ACK so it follows the
+ * connection from the client's next sequence number cseq and the
+ * server's sseq, whose bytes are at stream offsets coff and soff.
  */
 void reasm_synth_handshake(const struct endpoint *client, const struct endpoint *server,
-    uint32_t cseq, uint32_t sseq, struct ts ts);
+    uint32_t cseq, uint32_t sseq, uint64_t coff, uint64_t soff, struct ts ts);
 /* Hands libnids a bare ACK from the client (a handshake's third step). */
 void reasm_feed_ack(const struct endpoint *client, const struct endpoint *server, uint32_t seq,
     uint32_t ack, struct ts ts);

@@ -35,5 +35,7 @@ void reorder_flush(struct reorder *r, struct session *s);
 void reorder_deliver(struct reorder *r, enum dir d, const uint8_t *buf, size_t len, uint64_t off,
     reorder_deliver_fn fn, reorder_gap_fn gap, void *arg);
 uint64_t reorder_held_bytes(const struct reorder *r);
+/* Stream bytes of direction d handed to libnids in order so far. */
+uint64_t reorder_contig(const struct reorder *r, enum dir d);
 
 #endif

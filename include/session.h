@@ -29,6 +29,7 @@ enum end_reason {
 	END_TIMEOUT,	     /* idle too long, or evicted by the reassembler */
 	END_EOF,	     /* the capture ended with the connection open */
 	END_INTERRUPTED,     /* live capture stopped by a signal */
+	END_REUSED,	     /* a new connection took its 4-tuple */
 };
 const char *end_reason_name(enum end_reason r);
 

@@ -280,13 +280,17 @@ main(int argc, char **argv)
 			user = optarg;
 			break;
 		case OPT_MAX_CONN:
-			/* libnids follows 3/4 of its table size at once. */
-			if (parse_uint(optarg, 1u << 24, &v) < 0 || v < 1) {
-				fprintf(stderr, "popflow: --max-connections: '%s' is not a count\n",
+			/*
+			 * libnids follows 3 * size / 4 + 1 connections at once
+			 * (it evicts when more than 3 * size / 4 are open).
+			 */
+			if (parse_uint(optarg, 1u << 24, &v) < 0 || v < 2) {
+				fprintf(stderr,
+				    "popflow: --max-connections: '%s' is not a count from 2 up\n",
 				    optarg);
 				return EXIT_USAGE;
 			}
-			pc.max_streams = (int)(v * 4 / 3 + 1);
+			pc.max_streams = (int)((4 * (v - 1) + 2) / 3);
 			break;
 		case OPT_REDACT:
 			pc.pop3.redact = true;

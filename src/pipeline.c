@@ -16,6 +16,8 @@ struct wire {
 	bool reasm_closing;	/* ended by libnids: it frees the stream itself */
 	bool busy;		/* being fed: libnids' close is deferred */
 	bool ending;		/* being ended: libnids' close only noted */
+	bool evicted;		/* libnids gave it up: follow it again at the next data */
+	bool followed;		/* libnids followed it at some time */
 	enum end_reason close_pending; /* END_OPEN: none */
 };
 
@@ -26,6 +28,7 @@ struct pipeline {
 	struct ts now;
 	struct ts last_expire;
 	int max_streams;
+	uint64_t frame;		/* the frame being processed */
 	uint8_t pkt[REASM_MAX_PACKET];
 };
 
@@ -94,7 +97,7 @@ session_closing(void *arg, struct session *s)
 			reasm_forget(&s->client, &s->server);
 	}
 	pop3_end(w->pop3);
-	if (!s->reassembled && !s->ignored && (s->payload[0] > 0 || s->payload[1] > 0))
+	if (!w->followed && !s->ignored && (s->payload[0] > 0 || s->payload[1] > 0))
 		session_anomaly(s, ANOM_NOT_REASSEMBLED, DIR_TO_SERVER, UINT64_MAX, NULL,
 		    "%llu payload bytes to the server and %llu to the client were not analysed",
 		    (unsigned long long)s->payload[0], (unsigned long long)s->payload[1]);
@@ -148,6 +151,7 @@ reasm_established(void *arg, const struct endpoint *client, const struct endpoin
 	w = s->user;
 	w->flipped = !endpoint_equal(client, &s->client);
 	s->reassembled = true;
+	w->followed = true;
 	return s;
 }
 
@@ -198,11 +202,20 @@ reasm_closed(void *arg, void *user, enum reasm_end how)
 		why = END_RST;
 		break;
 	case REASM_TIMEOUT:
+		/*
+		 * libnids' table was full and it gave this connection up.  The
+		 * session stays; its next data segment makes libnids follow it again.
+		 */
+		session_anomaly_at(s, ANOM_EVICTED, DIR_TO_SERVER, pl->frame, NULL,
+		    "the reassembler's table was full (%d connections at once): a new connection "
+		    "in this frame made it let this one go",
+		    pl->max_streams * 3 / 4 + 1);
+		if (!w->ending) {
+			s->reassembled = false;
+			w->evicted = true;
+			return;
+		}
 		why = END_TIMEOUT;
-		session_anomaly(s, ANOM_EVICTED, DIR_TO_SERVER, UINT64_MAX, NULL,
-		    "the reassembler's table was full (%d connections at once): this connection "
-		    "was given up; later packets start a new session",
-		    pl->max_streams * 3 / 4);
 		break;
 	default:
 		why = s->rst ? END_RST : (s->fin[0] && s->fin[1]) ? END_FIN : END_EOF;
@@ -253,15 +266,29 @@ pipeline_new(const struct pipeline_config *cfg, char *errbuf)
 static void
 maybe_synthesize(struct session *s, const struct segment *seg)
 {
+	struct wire *w = s->user;
 	struct seg_rec syn[3];
+	uint64_t coff = 0, soff = 0;
 	int i;
 
-	if (s->handshake != HS_MISSING || s->reassembled || seg->payload_len == 0 ||
-	    !(seg->flags & TH_ACK) || (seg->flags & (TH_SYN | TH_RST)) ||
+	if ((s->handshake != HS_MISSING && !w->evicted) || s->reassembled ||
+	    seg->payload_len == 0 || !(seg->flags & TH_ACK) || (seg->flags & (TH_SYN | TH_RST)) ||
 	    !s->isn_known[0] || !s->isn_known[1] || reasm_follows(&s->client, &s->server))
 		return;
+	if (w->evicted) {
+		/* Followed again from where libnids let it go (libnids-notes L16). */
+		coff = reorder_contig(w->order, DIR_TO_SERVER);
+		soff = reorder_contig(w->order, DIR_TO_CLIENT);
+		w->evicted = false;
+		reasm_synth_handshake(&s->client, &s->server,
+		    s->isn[DIR_TO_SERVER] + 1 + (uint32_t)coff,
+		    s->isn[DIR_TO_CLIENT] + 1 + (uint32_t)soff, coff, soff, seg->ts);
+		session_anomaly_at(s, ANOM_SYNTHETIC_HANDSHAKE, DIR_TO_SERVER, seg->frame, NULL,
+		    "followed again after the eviction, through a synthetic handshake");
+		return;
+	}
 	reasm_synth_handshake(&s->client, &s->server, s->isn[DIR_TO_SERVER] + 1,
-	    s->isn[DIR_TO_CLIENT] + 1, seg->ts);
+	    s->isn[DIR_TO_CLIENT] + 1, 0, 0, seg->ts);
 	s->handshake = HS_SYNTHETIC;
 	memset(syn, 0, sizeof(syn));
 	for (i = 0; i < 3; i++) {
@@ -329,6 +356,7 @@ pipeline_frame(void *arg, uint64_t frame_no, const struct pcap_pkthdr *h, const 
 	enum dir d;
 	char why[128];
 
+	pl->frame = frame_no;
 	pl->now.sec = h->ts.tv_sec;
 	pl->now.usec = (int32_t)h->ts.tv_usec;
 	if (pl->st.packets == 0)

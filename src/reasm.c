@@ -34,6 +34,8 @@ static struct {
 	GHashTable *by_fake; /* GUINT_TO_POINTER(fake) -> struct v6map * */
 	uint32_t next_fake;
 	uint64_t warnings;
+	bool have_base;		/* the next stream established starts at these offsets */
+	uint64_t base[2];
 	uint8_t pkt[REASM_MAX_PACKET];
 	bool ready;
 } R;
@@ -181,6 +183,12 @@ tcp_callback(struct tcp_stream *a, void **param)
 			return;
 		rs = g_new0(struct rstream, 1);
 		rs->user = user;
+		if (R.have_base) {
+			/* A connection followed again: its bytes go on from where they were. */
+			rs->delivered[0] = R.base[0];
+			rs->delivered[1] = R.base[1];
+			R.have_base = false;
+		}
 		if (mc != NULL) {
 			mc->refs++;
 			rs->mapped[0] = g_memdup2(&mc->real, sizeof(mc->real));
@@ -406,15 +414,19 @@ synth(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, uint32_t seq, 
 
 void
 reasm_synth_handshake(const struct endpoint *client, const struct endpoint *server,
-    uint32_t cseq, uint32_t sseq, struct ts ts)
+    uint32_t cseq, uint32_t sseq, uint64_t coff, uint64_t soff, struct ts ts)
 {
 	uint32_t c = v4_of(&client->ip), s = v4_of(&server->ip);
 
 	if (!R.ready)
 		return;
+	R.have_base = true;
+	R.base[DIR_TO_SERVER] = coff;
+	R.base[DIR_TO_CLIENT] = soff;
 	synth(c, client->port, s, server->port, cseq - 1, 0, TH_SYN, ts);
 	synth(s, server->port, c, client->port, sseq - 1, cseq, TH_SYN | TH_ACK, ts);
 	synth(c, client->port, s, server->port, cseq, sseq, TH_ACK, ts);
+	R.have_base = false; /* used by the callback, or not at all */
 }
 
 void

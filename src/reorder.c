@@ -62,6 +62,12 @@ reorder_free(struct reorder *r)
 }
 
 uint64_t
+reorder_contig(const struct reorder *r, enum dir d)
+{
+	return r->contig[d];
+}
+
+uint64_t
 reorder_held_bytes(const struct reorder *r)
 {
 	return r->held_bytes;

@@ -67,6 +67,8 @@ end_reason_name(enum end_reason r)
 		return "eof";
 	case END_INTERRUPTED:
 		return "interrupted";
+	case END_REUSED:
+		return "reused";
 	}
 	return "?";
 }
@@ -761,7 +763,7 @@ session_table_segment(struct session_table *t, const struct segment *seg, enum d
 	    (!s->isn_known[DIR_TO_SERVER] || s->isn[DIR_TO_SERVER] != seg->seq) &&
 	    (s->seen_end[0] > 0 || s->seen_end[1] > 0 || s->fin[0] || s->fin[1] || s->rst)) {
 		/* A new connection on the same 4-tuple: the old one is over. */
-		session_table_end(t, s, reason_from_flags(s, END_TIMEOUT));
+		session_table_end(t, s, reason_from_flags(s, END_REUSED));
 		s = NULL;
 	}
 	if (s == NULL && !t->ops->is_pop3_port(t->arg, seg->src.port) &&

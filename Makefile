@@ -73,7 +73,7 @@ fuzz: popflow
 	@./tests/fuzz/run.sh
 
 diagram: popflow
-	@./tests/diagram/run.sh
+	@VALGRIND=1 ./tests/diagram/run.sh
 
 # Live capture against a real dovecot in network namespaces: needs root (CI runs as root).
 live: popflow

@@ -105,5 +105,17 @@ rc=$?
 [ $rc -eq 0 ] && ok || { bad "installed popflow -T flow: exit $rc"; head -3 "$tmp/err"; }
 has "$tmp/out" "The POP3 client performs the three" "installed popflow finds its remark templates"
 
+# Memcheck over the core (the sanitizer build covers the rest; valgrind cannot run on it).
+if command -v valgrind >/dev/null 2>&1 && ! nm "$POPFLOW" 2>/dev/null | grep -q __asan_init; then
+	for f in samples/dovecot-poplib.pcap tests/golden/malformed.pcap tests/golden/retrans-ooo.pcap \
+	    tests/golden/missing-segment.pcap tests/golden/auth-mechs.pcap; do
+		valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+		    "$POPFLOW" -r "$f" -T json -v --bodies >/dev/null 2>"$tmp/vg"
+		rc=$?
+		[ $rc -ne 9 ] && ! grep -q "ERROR SUMMARY: [1-9]" "$tmp/vg" && ok ||
+		    { bad "valgrind on $f (exit $rc)"; head -20 "$tmp/vg"; }
+	done
+fi
+
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -1055,6 +1055,17 @@ on_server_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_
 		    "'+ ' continuation outside an AUTH exchange");
 	}
 
+	if (!p->greeted && !g_queue_is_empty(&p->pending) &&
+	    ((struct txn *)g_queue_peek_head(&p->pending))->cmd == POP3_CMD_UNKNOWN) {
+		/*
+		 * The client spoke first, and not in POP3 (Redis answers "+OK"
+		 * to its own protocol): a POP3 server always speaks first.
+		 */
+		declare_not_pop3(p, DIR_TO_CLIENT, off,
+		    "the client spoke first, with no POP3 command");
+		opaque_bytes(p, DIR_TO_CLIENT, off, wire + eol);
+		return;
+	}
 	if (!p->greeted && !g_queue_is_empty(&p->pending)) {
 		/*
 		 * The client spoke before any server line: a server that never

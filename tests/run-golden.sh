@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # run-golden.sh [NAME...] - runs tests/golden/TESTLIST: capture + options -> expected output, compared with diff -u.
 # Each line: name  capture  expected  options...   (capture and expected relative to tests/golden/,
-# a capture starting with samples/ is relative to the repository root).
+# a capture starting with samples/ or tests/ is relative to the repository root).
 set -u
 cd "$(dirname "$0")/.." || exit 1
 POPFLOW=${POPFLOW:-./popflow}
@@ -13,7 +13,7 @@ while read -r name capture expected opts; do
 	if [ $# -gt 0 ]; then
 		case " $* " in *" $name "*) ;; *) continue ;; esac
 	fi
-	case "$capture" in samples/*) cap=$capture ;; *) cap=tests/golden/$capture ;; esac
+	case "$capture" in samples/* | tests/*) cap=$capture ;; *) cap=tests/golden/$capture ;; esac
 	# shellcheck disable=SC2086
 	$POPFLOW -r "$cap" $opts >"$tmp/out" 2>"$tmp/err"
 	rc=$?

@@ -9,7 +9,7 @@ export TZ=UTC
 while read -r name capture expected opts; do
 	case "$name" in ''|'#'*) continue ;; esac
 	case " $* " in *" $name "*) ;; *) continue ;; esac
-	case "$capture" in samples/*) cap=$capture ;; *) cap=tests/golden/$capture ;; esac
+	case "$capture" in samples/* | tests/*) cap=$capture ;; *) cap=tests/golden/$capture ;; esac
 	mkdir -p "$(dirname "tests/golden/$expected")"
 	# shellcheck disable=SC2086
 	$POPFLOW -r "$cap" $opts >"tests/golden/$expected" 2>tests/golden/.err || true

@@ -278,13 +278,9 @@ sasl_data_ok(const char *s, size_t n)
 	return dec != NULL;
 }
 
-/*
- * SASL lines (RFC 5034 section 4) are neither commands nor replies: the
- * 255/512-octet limits of RFC 2449 section 4 do not apply to them (an NTLM
- * or Kerberos token is longer), the line ending and NUL checks do.
- */
+/* Line endings and NUL bytes, for every line either side sends. */
 static void
-check_sasl_line(struct pop3 *p, enum dir d, const char *line, size_t keep, size_t eol,
+check_eol_nul(struct pop3 *p, enum dir d, const char *line, size_t keep, size_t eol,
     uint64_t off, const struct txn *t)
 {
 	if (eol == 1 && !p->warned_bare_lf[d]) {
@@ -295,6 +291,18 @@ check_sasl_line(struct pop3 *p, enum dir d, const char *line, size_t keep, size_
 	}
 	if (has_nul(line, keep))
 		session_anomaly(p->s, ANOM_NUL_BYTE, d, off, t, "line holds a NUL byte");
+}
+
+/*
+ * SASL lines (RFC 5034 section 4) are neither commands nor replies: the
+ * 255/512-octet limits of RFC 2449 section 4 do not apply to them (an NTLM
+ * or Kerberos token is longer), the line ending and NUL checks do.
+ */
+static void
+check_sasl_line(struct pop3 *p, enum dir d, const char *line, size_t keep, size_t eol,
+    uint64_t off, const struct txn *t)
+{
+	check_eol_nul(p, d, line, keep, eol, off, t);
 	if (d == DIR_TO_SERVER && keep < POP3_LINE_KEEP && !sasl_data_ok(line, keep))
 		session_anomaly(p->s, ANOM_SASL_BAD_BASE64, d, off, t,
 		    "a SASL response of %zu octets is not base64", keep);
@@ -344,14 +352,7 @@ check_line(struct pop3 *p, enum dir d, const char *line, size_t keep, size_t wir
 {
 	size_t limit = d == DIR_TO_SERVER ? POP3_MAX_CMD_LINE : POP3_MAX_RSP_LINE;
 
-	if (eol == 1 && !p->warned_bare_lf[d]) {
-		p->warned_bare_lf[d] = true;
-		session_anomaly(p->s, ANOM_BARE_LF, d, off, t,
-		    "%s line ends with a bare LF (further ones not reported)",
-		    d == DIR_TO_SERVER ? "client" : "server");
-	}
-	if (has_nul(line, keep))
-		session_anomaly(p->s, ANOM_NUL_BYTE, d, off, t, "line holds a NUL byte");
+	check_eol_nul(p, d, line, keep, eol, off, t);
 	if (wire + 2 > limit)
 		session_anomaly(p->s, ANOM_LINE_TOO_LONG, d, off, t,
 		    "%zu octets with CRLF, the limit is %zu", wire + 2, limit);

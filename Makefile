@@ -24,7 +24,7 @@ DEPS_BUILD := gcc make pkg-config libpcap-dev libnids-dev libglib2.0-dev libjans
 DEPS_TEST  := python3 tshark tcpdump iproute2 time poppler-utils qpdf valgrind dovecot-core dovecot-pop3d fetchmail openssl util-linux
 
 LIB_SRCS := src/cursor.c src/decode.c src/capture.c src/privdrop.c src/reasm.c src/session.c src/pop3.c \
-            src/pipeline.c src/reorder.c src/describe.c src/util.c src/emit.c src/emit_text.c src/emit_json.c \
+            src/pipeline.c src/defrag.c src/reorder.c src/describe.c src/util.c src/emit.c src/emit_text.c src/emit_json.c \
             src/creds.c src/capa.c src/mime.c src/extract.c \
             src/diagram.c src/remarks.c src/emit_dot.c src/emit_flow.c src/emit_mermaid.c \
             src/emit_plantuml.c src/emit_fdl.c

@@ -26,6 +26,7 @@ struct segment {
 	size_t tcp_caplen;	  /* TCP header + captured payload */
 	size_t tcp_hdrlen;
 	size_t uncaptured;	  /* bytes of the frame the snapshot length cut off */
+	size_t frag_hdr;	  /* DECODE_FRAGMENT: IPv4 header length, or offset of the IPv6 fragment header */
 };
 
 enum decode_rc {
@@ -42,7 +43,7 @@ enum decode_rc {
  * Decodes one frame of link type dlt (a DLT_* value from pcap_datalink),
  * caplen bytes captured of wirelen on the wire.
  * On DECODE_OK, out is filled and its pointers borrow from frame.  For
- * DECODE_FRAGMENT, out->ip/ip_caplen/ip_version are set.  For errors,
+ * DECODE_FRAGMENT, out->ip/ip_caplen/ip_version/frag_hdr are set.  For errors,
  * why (if not NULL) receives a short explanation.
  */
 enum decode_rc decode_frame(int dlt, const uint8_t *frame, size_t caplen, size_t wirelen,

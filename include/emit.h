@@ -14,6 +14,8 @@ struct run_stats {
 	uint64_t tcp;		/* TCP segments decoded */
 	uint64_t pop3_segments;	/* TCP segments on POP3 connections */
 	uint64_t not_ip, not_tcp, fragments, truncated, malformed;
+	uint64_t reassembled_datagrams;	/* IP datagrams put together from fragments */
+	uint64_t defrag_problems;	/* fragments that could not be put together */
 	uint64_t stray;		/* segments of no session (late ACKs, ...) */
 	uint64_t sessions;
 	uint64_t attempts;	/* connections refused or unanswered: no session */

@@ -47,8 +47,6 @@ void reasm_feed_packet(const uint8_t *pkt, size_t len, struct ts ts);
  */
 void reasm_feed_filler(const struct endpoint *src, const struct endpoint *dst, uint32_t seq,
     uint32_t ack, uint32_t len, struct ts ts);
-/* Hands an IPv4 fragment to libnids' defragmenter. */
-void reasm_feed_fragment(const struct segment *seg, struct ts ts);
 /*
  * For a connection whose handshake was not captured, or that libnids
  * gave up: gives libnids a SYN, SYN-ACK and ACK so it follows the

@@ -346,6 +346,7 @@ decode_ipv4(struct cursor *c, struct segment *seg, int depth, char *why, size_t 
 		return DECODE_TRUNCATED;
 	}
 	if ((frag & 0x3fff) != 0) { /* MF set or a non-zero offset */
+		seg->frag_hdr = ihl;
 		set_why(why, whylen, "IPv4 fragment");
 		return DECODE_FRAGMENT;
 	}
@@ -417,6 +418,8 @@ decode_ipv6(struct cursor *c, struct segment *seg, int depth, char *why, size_t 
 			}
 			break;
 		case 44:
+			/* Where the fragment header starts: the defragmenter needs it. */
+			seg->frag_hdr = 40 + hdrs;
 			set_why(why, whylen, "IPv6 fragment");
 			return DECODE_FRAGMENT;
 		case 17:

@@ -390,6 +390,9 @@ json_end(FILE *f, const struct run_stats *st, const struct emit_opts *o, char *e
 	json_object_set_new(j, "not_ip", json_integer((json_int_t)st->not_ip));
 	json_object_set_new(j, "not_tcp", json_integer((json_int_t)st->not_tcp));
 	json_object_set_new(j, "fragments", json_integer((json_int_t)st->fragments));
+	json_object_set_new(j, "reassembled_datagrams",
+	    json_integer((json_int_t)st->reassembled_datagrams));
+	json_object_set_new(j, "fragment_problems", json_integer((json_int_t)st->defrag_problems));
 	json_object_set_new(j, "truncated_frames", json_integer((json_int_t)st->truncated));
 	json_object_set_new(j, "malformed_frames", json_integer((json_int_t)st->malformed));
 	json_object_set_new(j, "stray_segments", json_integer((json_int_t)st->stray));

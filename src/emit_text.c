@@ -343,6 +343,9 @@ text_end(FILE *f, const struct run_stats *st, const struct emit_opts *o, char *e
 	    st->packets, st->pop3_segments, st->sessions, st->transactions, st->anomalies);
 	if (st->attempts > 0)
 		fprintf(f, ", %" PRIu64 " connection attempts refused or unanswered", st->attempts);
+	if (st->fragments > 0)
+		fprintf(f, ", %" PRIu64 " IP fragments (%" PRIu64 " datagrams put together, %" PRIu64
+		    " fragments unused)", st->fragments, st->reassembled_datagrams, st->defrag_problems);
 	if (st->truncated + st->malformed > 0)
 		fprintf(f, ", %" PRIu64 " undecodable frames", st->truncated + st->malformed);
 	if (st->damaged)

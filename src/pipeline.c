@@ -3,7 +3,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <pcap/dlt.h>
+
 #include "decode.h"
+#include "defrag.h"
 #include "pipeline.h"
 #include "reasm.h"
 #include "reorder.h"
@@ -28,6 +31,7 @@ struct pipeline {
 	struct ts now;
 	struct ts last_expire;
 	int max_streams;
+	struct defrag *defrag;
 	uint64_t frame;		/* the frame being processed */
 	uint8_t pkt[REASM_MAX_PACKET];
 };
@@ -259,6 +263,7 @@ pipeline_new(const struct pipeline_config *cfg, char *errbuf)
 		return NULL;
 	}
 	pl->tab = session_table_new(&pipeline_session_ops, pl);
+	pl->defrag = defrag_new();
 	return pl;
 }
 
@@ -346,25 +351,20 @@ settle_candidate(struct pipeline *pl, struct session *s)
 	session_clear_anomalies(s);
 }
 
-void
-pipeline_frame(void *arg, uint64_t frame_no, const struct pcap_pkthdr *h, const uint8_t *frame)
+/* Decodes one link-layer frame (or, with dlt DLT_RAW, a reassembled IP datagram) and follows it. */
+static void
+handle(struct pipeline *pl, int dlt, uint64_t frame_no, const uint8_t *frame, size_t caplen,
+    size_t wirelen)
 {
-	struct pipeline *pl = arg;
 	struct segment seg;
 	struct session *s;
 	enum decode_rc rc;
 	enum dir d;
 	char why[128];
+	const uint8_t *whole;
+	size_t wlen;
 
-	pl->frame = frame_no;
-	pl->now.sec = h->ts.tv_sec;
-	pl->now.usec = (int32_t)h->ts.tv_usec;
-	if (pl->st.packets == 0)
-		pl->st.first = pl->now;
-	pl->st.last = pl->now;
-	pl->st.packets++;
-	pl->st.bytes += h->caplen;
-	rc = decode_frame(pl->cfg.dlt, frame, h->caplen, h->len, &seg, why, sizeof(why));
+	rc = decode_frame(dlt, frame, caplen, wirelen, &seg, why, sizeof(why));
 	seg.frame = frame_no;
 	seg.ts = pl->now;
 	switch (rc) {
@@ -378,7 +378,16 @@ pipeline_frame(void *arg, uint64_t frame_no, const struct pcap_pkthdr *h, const 
 		return;
 	case DECODE_FRAGMENT:
 		pl->st.fragments++;
-		reasm_feed_fragment(&seg, pl->now);
+		if (seg.uncaptured > 0) {
+			pl->st.defrag_problems++; /* a fragment cut by snaplen cannot complete */
+			return;
+		}
+		whole = defrag_add(pl->defrag, &seg, pl->now, &wlen, &pl->st.defrag_problems);
+		if (whole != NULL) {
+			/* A datagram is whole: follow it as if it had come in one frame. */
+			pl->st.reassembled_datagrams++;
+			handle(pl, DLT_RAW, frame_no, whole, wlen, wlen);
+		}
 		return;
 	case DECODE_TRUNCATED:
 	case DECODE_MALFORMED:
@@ -417,6 +426,22 @@ pipeline_frame(void *arg, uint64_t frame_no, const struct pcap_pkthdr *h, const 
 		if (w->close_pending != END_OPEN)
 			session_table_end(pl->tab, s, w->close_pending);
 	}
+}
+
+void
+pipeline_frame(void *arg, uint64_t frame_no, const struct pcap_pkthdr *h, const uint8_t *frame)
+{
+	struct pipeline *pl = arg;
+
+	pl->frame = frame_no;
+	pl->now.sec = h->ts.tv_sec;
+	pl->now.usec = (int32_t)h->ts.tv_usec;
+	if (pl->st.packets == 0)
+		pl->st.first = pl->now;
+	pl->st.last = pl->now;
+	pl->st.packets++;
+	pl->st.bytes += h->caplen;
+	handle(pl, pl->cfg.dlt, frame_no, frame, h->caplen, h->len);
 	if (pl->cfg.idle_timeout > 0 && pl->now.sec - pl->last_expire.sec >= 1)
 		expire_idle(pl, pl->now);
 }
@@ -460,6 +485,8 @@ pipeline_finish(struct pipeline *pl, enum end_reason why)
 	session_table_end_all(pl->tab, why);
 	pl->st.stray = session_table_stray(pl->tab);
 	pl->st.reasm_warnings = reasm_warnings();
+	/* Fragments whose datagram never completed. */
+	pl->st.defrag_problems += defrag_pending(pl->defrag);
 }
 
 const struct run_stats *
@@ -480,5 +507,6 @@ pipeline_free(struct pipeline *pl)
 	if (pl == NULL)
 		return;
 	session_table_free(pl->tab);
+	defrag_free(pl->defrag);
 	g_free(pl);
 }

@@ -394,15 +394,6 @@ reasm_feed_filler(const struct endpoint *src, const struct endpoint *dst, uint32
 	feed_raw(R.pkt, 40 + len, ts);
 }
 
-void
-reasm_feed_fragment(const struct segment *seg, struct ts ts)
-{
-	if (!R.ready || seg->ip_version != 4 || seg->ip_caplen > sizeof(R.pkt))
-		return;
-	memcpy(R.pkt, seg->ip, seg->ip_caplen);
-	feed_raw(R.pkt, seg->ip_caplen, ts);
-}
-
 static void
 synth(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, uint32_t seq, uint32_t ack,
     uint8_t flags, struct ts ts)

@@ -10,7 +10,13 @@
 /* Caps that keep one session's memory bounded, whatever the capture holds. */
 #define SESSION_MAX_SEGMENTS (1u << 20)
 #define SESSION_MAX_ANOMALIES 1000
-#define SESSION_MAX_TXNS (1u << 20)
+/*
+ * Transactions kept per session: past SESSION_MAX_TXNS, settled ones after
+ * the first SESSION_KEEP_FIRST_TXNS are let go (counted), so a connection
+ * flooding commands cannot grow memory without bound.
+ */
+#define SESSION_MAX_TXNS 100000
+#define SESSION_KEEP_FIRST_TXNS 1000
 
 enum anom {
 #define ANOM(e, name, desc) ANOM_##e,
@@ -96,6 +102,7 @@ struct msg {
 	size_t text_len;	/* bytes in text (it may hold NULs) */
 	size_t wire_len;	/* length of the line on the wire, without EOL */
 	bool cut;		/* the line ends where bytes are missing (gap, snaplen) */
+	bool shed;		/* its transaction is being let go (SESSION_MAX_TXNS) */
 	/* MSG_BODY */
 	uint64_t octets;	/* dot-unstuffed, line endings included, without ".CRLF" */
 	uint64_t lines;
@@ -148,6 +155,8 @@ struct session {
 	enum proto proto;
 	struct txn *greeting;	/* NULL if none captured */
 	GPtrArray *txns;	/* struct txn *, owned */
+	uint32_t txn_next_id;
+	uint64_t txns_dropped;	/* settled transactions let go (SESSION_MAX_TXNS) */
 	GArray *anomalies;	/* struct anomaly */
 	uint64_t anomalies_dropped;
 	GArray *segs;		/* struct seg_rec */

@@ -215,6 +215,60 @@ msg_free_cb(gpointer p)
 	msg_free(p);
 }
 
+/* Settled: its reply is complete (or known cut), so the dissector no longer holds it. */
+static bool
+txn_settled(const struct txn *t)
+{
+	if (t->status == POP3_STATUS_NONE)
+		return false;
+	if (!t->multiline)
+		return true;
+	return t->partial || (t->body_msg != NULL && t->body_msg->complete);
+}
+
+/*
+ * Lets go of settled transactions after the first SESSION_KEEP_FIRST_TXNS
+ * (logins come first and stay), and of their messages, in one pass.
+ */
+static void
+shed_txns(struct session *s)
+{
+	guint i, j, k, want = SESSION_MAX_TXNS / 10, gone = 0;
+	struct txn *t;
+	struct msg *m;
+	int d;
+
+	for (i = SESSION_KEEP_FIRST_TXNS; i < s->txns->len && gone < want; i++) {
+		t = g_ptr_array_index(s->txns, i);
+		if (!txn_settled(t))
+			continue;
+		for (j = 0; j < t->msgs->len; j++)
+			((struct msg *)g_ptr_array_index(t->msgs, j))->shed = true;
+		gone++;
+	}
+	for (d = 0; d < 2; d++) {
+		for (i = 0, k = 0; i < s->msgs[d]->len; i++) {
+			m = g_ptr_array_index(s->msgs[d], i);
+			if (!m->shed)
+				g_ptr_array_index(s->msgs[d], k++) = m;
+		}
+		g_ptr_array_set_size(s->msgs[d], k);
+	}
+	for (i = 0, k = 0; i < s->txns->len; i++) {
+		t = g_ptr_array_index(s->txns, i);
+		if (t->msgs->len > 0 && ((struct msg *)g_ptr_array_index(t->msgs, 0))->shed) {
+			txn_free(t);
+			s->txns_dropped++;
+		} else {
+			g_ptr_array_index(s->txns, k++) = t;
+		}
+	}
+	/* The tail holds stale copies of moved pointers: drop them without freeing. */
+	g_ptr_array_set_free_func(s->txns, NULL);
+	g_ptr_array_set_size(s->txns, k);
+	g_ptr_array_set_free_func(s->txns, txn_free_cb);
+}
+
 struct txn *
 session_txn_new(struct session *s, int cmd, bool greeting)
 {
@@ -230,8 +284,10 @@ session_txn_new(struct session *s, int cmd, bool greeting)
 		txn_free(s->greeting);
 		s->greeting = t;
 	} else {
+		if (s->txns->len >= SESSION_MAX_TXNS)
+			shed_txns(s);
 		g_ptr_array_add(s->txns, t);
-		t->id = s->txns->len;
+		t->id = ++s->txn_next_id;
 	}
 	return t;
 }
@@ -485,6 +541,11 @@ session_finalize(struct session *s)
 			m->segs = g_array_new(FALSE, FALSE, sizeof(guint));
 		}
 	note_tcp_events(s);
+	if (s->txns_dropped > 0)
+		session_anomaly_at(s, ANOM_TRANSACTION_LIMIT, DIR_TO_SERVER, 0, NULL,
+		    "%llu settled transactions after the first %d were parsed but not kept "
+		    "(more than %d in one session)",
+		    (unsigned long long)s->txns_dropped, SESSION_KEEP_FIRST_TXNS, SESSION_MAX_TXNS);
 	for (i = 0; i < s->segs->len; i++) {
 		r = &g_array_index(s->segs, struct seg_rec, i);
 		r->msg_first = r->msg_count = 0;

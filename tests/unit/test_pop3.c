@@ -605,6 +605,50 @@ test_resp_codes(void)
 	g_free(sum);
 }
 
+/* A command flood: memory stays bounded, the first transactions (the login) stay. */
+static void
+test_txn_limit(void)
+{
+	struct pop3_config cfg = { .keep_bodies = false, .max_body_keep = 1 << 20 };
+	struct session *s = new_session(HS_SEEN);
+	struct pop3 *p = pop3_new(s, &cfg);
+	uint64_t off[2] = { 0, 0 };
+	struct ts now = { 0, 0 };
+	bool sorted = true;
+	const char *hello = "+OK hi\r\n", *login = "USER a\r\nPASS b\r\n", *ok2 = "+OK\r\n+OK\r\n";
+	guint i, n = SESSION_MAX_TXNS * 2 + 17;
+	const struct txn *t;
+
+	pop3_feed(p, DIR_TO_CLIENT, (const uint8_t *)hello, strlen(hello), off[1], now);
+	off[1] += strlen(hello);
+	pop3_feed(p, DIR_TO_SERVER, (const uint8_t *)login, strlen(login), off[0], now);
+	off[0] += strlen(login);
+	pop3_feed(p, DIR_TO_CLIENT, (const uint8_t *)ok2, strlen(ok2), off[1], now);
+	off[1] += strlen(ok2);
+	for (i = 0; i < n; i++) {
+		pop3_feed(p, DIR_TO_SERVER, (const uint8_t *)"NOOP\r\n", 6, off[0], now);
+		off[0] += 6;
+		pop3_feed(p, DIR_TO_CLIENT, (const uint8_t *)"+OK\r\n", 5, off[1], now);
+		off[1] += 5;
+	}
+	pop3_end(p);
+	CHECK(s->txns->len <= SESSION_MAX_TXNS);
+	CHECK_EQ_U(s->txns->len + s->txns_dropped, n + 2);
+	t = g_ptr_array_index(s->txns, 0);
+	CHECK_STR(t->verb, "USER");
+	t = g_ptr_array_index(s->txns, s->txns->len - 1);
+	CHECK_EQ_U(t->id, n + 2); /* ids stay unique and in order */
+	session_finalize(s);
+	CHECK_EQ_U(session_anomaly_count(s, ANOM_TRANSACTION_LIMIT), 1);
+	/* The kept messages still map in order: each direction's list is sorted. */
+	for (i = 1; i < s->msgs[0]->len; i++)
+		sorted = sorted && ((struct msg *)g_ptr_array_index(s->msgs[0], i - 1))->end <=
+		    ((struct msg *)g_ptr_array_index(s->msgs[0], i))->off;
+	CHECK(sorted);
+	pop3_free(p);
+	session_free(s);
+}
+
 int
 main(void)
 {
@@ -619,5 +663,6 @@ main(void)
 	test_extensions();
 	test_sizes();
 	test_resp_codes();
+	test_txn_limit();
 	return tl_done();
 }

@@ -634,11 +634,16 @@ mail_end(struct pop3 *p, struct txn *t, bool complete)
 		return;
 	mi = p->cfg->sink->end(p->cfg->sink_arg, p->sink_h, p->s, t, complete, &path);
 	p->sink_h = NULL;
-	if (mi != NULL) {
+	if (mi != NULL && p->mails->len >= SESSION_MAX_TXNS) {
+		/* As many as transactions are kept: a RETR flood stays bounded too. */
+		mail_info_free_cb(mi);
+	} else if (mi != NULL) {
 		g_ptr_array_add(p->mails, mi);
 		t->mail = mi;
 	}
-	if (path != NULL) {
+	if (path != NULL && p->strs->len >= SESSION_MAX_TXNS) {
+		g_free(path);
+	} else if (path != NULL) {
 		g_ptr_array_add(p->strs, path);
 		t->extracted = path;
 	}

@@ -105,6 +105,16 @@ rc=$?
 [ $rc -eq 0 ] && ok || { bad "installed popflow -T flow: exit $rc"; head -3 "$tmp/err"; }
 has "$tmp/out" "The POP3 client performs the three" "installed popflow finds its remark templates"
 
+# --redact reaches every format, diagrams included: the decoded password holds CR LF and
+# text shaped like popflow's own lines (tests/golden/src/forged-creds.pfs).
+for fmt in text json svg dot flow mermaid plantuml fdl; do
+	"$POPFLOW" -r tests/golden/forged-creds.pcap -T "$fmt" -v --redact -o "$tmp/red.$fmt" 2>/dev/null
+	if [ ! -s "$tmp/red.$fmt" ]; then bad "--redact -T $fmt wrote nothing"
+	elif grep -q -e evil -e AGFsaWNl "$tmp/red.$fmt"; then bad "--redact -T $fmt leaks the secret"; else ok; fi
+	"$POPFLOW" -r tests/golden/forged-creds.pcap -T "$fmt" -v -o "$tmp/clear.$fmt" 2>/dev/null
+	if grep -q '^Session 9: forged' "$tmp/clear.$fmt"; then bad "-T $fmt: a decoded password forged a line"; else ok; fi
+done
+
 # Memcheck over the core (the sanitizer build covers the rest; valgrind cannot run on it).
 if command -v valgrind >/dev/null 2>&1 && ! nm "$POPFLOW" 2>/dev/null | grep -q __asan_init; then
 	for f in samples/dovecot-poplib.pcap tests/golden/malformed.pcap tests/golden/retrans-ooo.pcap \

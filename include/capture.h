@@ -12,8 +12,8 @@
 struct capture;
 
 /* Called for every frame; frame is borrowed for the call, frame_no is 1-based. */
-typedef void (*frame_fn)(void *arg, uint64_t frame_no, const struct pcap_pkthdr *h,
-    const uint8_t *frame);
+typedef void (*frame_fn)(
+    void *arg, uint64_t frame_no, const struct pcap_pkthdr *h, const uint8_t *frame);
 
 /* libpcap's default snapshot length, used for -s 0 as tcpdump does. */
 #define CAPTURE_DEFAULT_SNAPLEN 262144
@@ -24,10 +24,10 @@ typedef void (*frame_fn)(void *arg, uint64_t frame_no, const struct pcap_pkthdr 
 #define CAPTURE_DEFAULT_TIMEOUT_MS 100
 
 struct capture_live_opts {
-	int snaplen;	 /* 0: CAPTURE_DEFAULT_SNAPLEN */
+	int snaplen; /* 0: CAPTURE_DEFAULT_SNAPLEN */
 	bool promisc;
 	int buffer_size; /* bytes; 0: libpcap's default (2 MiB) */
-	int timeout_ms;	 /* read timeout so signals and idle checks are seen; 0: default */
+	int timeout_ms;  /* read timeout so signals and idle checks are seen; 0: default */
 };
 
 /* path "-" is standard input.  Returns NULL with errbuf filled. */
@@ -38,8 +38,8 @@ struct capture *capture_open_file(const char *path, char *errbuf);
  * CAP_NET_RAW; errbuf says so when it is missing.  On success errbuf holds
  * libpcap's warning, if it gave one, or "".
  */
-struct capture *capture_open_live(const char *ifname, const struct capture_live_opts *o,
-    char *errbuf);
+struct capture *capture_open_live(
+    const char *ifname, const struct capture_live_opts *o, char *errbuf);
 /* Prints the interfaces libpcap can capture on, numbered as tcpdump -D does. */
 int capture_list_interfaces(FILE *out, char *errbuf);
 /* Compiles and installs a tcpdump filter expression (NULL or "" = none). */
@@ -57,8 +57,8 @@ int capture_dump_open(struct capture *cap, const char *path, char *errbuf);
  * live capture about once a second (wall clock), whether packets arrive or
  * not, so the caller can expire idle sessions.
  */
-int capture_run(struct capture *cap, frame_fn fn, void (*idle_fn)(void *arg), void *arg,
-    char *errbuf);
+int capture_run(
+    struct capture *cap, frame_fn fn, void (*idle_fn)(void *arg), void *arg, char *errbuf);
 /*
  * Async-signal-safe: makes capture_run() return soon.  A live capture first
  * reads what the kernel already holds (for the read timeout plus a little),

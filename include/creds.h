@@ -11,47 +11,48 @@
 
 /* What the secret of an attempt is. */
 enum cred_secret {
-	CRED_SECRET_NONE,	/* no secret seen (USER alone, cancelled, cut) */
-	CRED_SECRET_PASSWORD,	/* the password itself: USER/PASS, PLAIN, LOGIN */
-	CRED_SECRET_DIGEST,	/* a keyed digest of it: APOP, CRAM-MD5 (crackable offline) */
-	CRED_SECRET_TOKEN,	/* a bearer token: XOAUTH2, OAUTHBEARER (replayable) */
-	CRED_SECRET_RESPONSE,	/* a challenge response: NTLM, DIGEST-MD5, SCRAM proof */
-	CRED_SECRET_OPAQUE,	/* a token popflow does not decode (GSSAPI, unknown mechanisms) */
+	CRED_SECRET_NONE,     /* no secret seen (USER alone, cancelled, cut) */
+	CRED_SECRET_PASSWORD, /* the password itself: USER/PASS, PLAIN, LOGIN */
+	CRED_SECRET_DIGEST,   /* a keyed digest of it: APOP, CRAM-MD5 (crackable offline) */
+	CRED_SECRET_TOKEN,    /* a bearer token: XOAUTH2, OAUTHBEARER (replayable) */
+	CRED_SECRET_RESPONSE, /* a challenge response: NTLM, DIGEST-MD5, SCRAM proof */
+	CRED_SECRET_OPAQUE,   /* a token popflow does not decode (GSSAPI, unknown mechanisms) */
 };
 
 enum cred_outcome {
-	CRED_OUTCOME_NONE,	/* no reply captured */
-	CRED_OUTCOME_OK,	/* +OK: logged in */
-	CRED_OUTCOME_ERR,	/* -ERR: refused */
-	CRED_OUTCOME_CANCELLED,	/* the client cancelled the SASL exchange with "*" */
+	CRED_OUTCOME_NONE,       /* no reply captured */
+	CRED_OUTCOME_OK,         /* +OK: logged in */
+	CRED_OUTCOME_ERR,        /* -ERR: refused */
+	CRED_OUTCOME_CANCELLED,  /* the client cancelled the SASL exchange with "*" */
 	CRED_OUTCOME_INCOMPLETE, /* USER accepted (or unanswered) but no PASS followed */
 };
 
 /* One login attempt.  Strings may hold any bytes (decoded from base64): escape them. */
 struct cred {
-	uint32_t txn;		/* the PASS / APOP / AUTH transaction (or USER when alone) */
-	uint32_t user_txn;	/* USER/PASS: the USER transaction, 0 if none */
-	char *mechanism;	/* "USER", "APOP", or the SASL mechanism upper-cased */
-	char *user;		/* NULL when not known */
+	uint32_t txn;      /* the PASS / APOP / AUTH transaction (or USER when alone) */
+	uint32_t user_txn; /* USER/PASS: the USER transaction, 0 if none */
+	char *mechanism;   /* "USER", "APOP", or the SASL mechanism upper-cased */
+	char *user;        /* NULL when not known */
 	size_t user_len;
-	char *authzid;		/* SASL authorization identity when one was given, else NULL */
+	char *authzid; /* SASL authorization identity when one was given, else NULL */
 	size_t authzid_len;
-	char *secret;		/* NULL when none; CREDS_REDACTED after creds_redact() */
+	char *secret; /* NULL when none; CREDS_REDACTED after creds_redact() */
 	size_t secret_len;
 	enum cred_secret secret_kind;
-	bool cleartext;		/* the password or token itself crossed the wire readable */
-	char *salt;		/* APOP: the greeting's timestamp; CRAM-MD5: the decoded challenge */
+	bool cleartext; /* the password or token itself crossed the wire readable */
+	char *salt;     /* APOP: the greeting's timestamp; CRAM-MD5: the decoded challenge */
 	size_t salt_len;
 	enum cred_outcome outcome;
-	char *resp_code;	/* RFC 2449 / RFC 3206 code of the final reply, or NULL */
-	char *reply;		/* text of the final reply (after the status), or NULL */
-	char *note;		/* what else can be said (NTLM domain/host, undecodable base64...), or NULL */
-	uint64_t frame;		/* the frame of the command carrying the secret (0 if unknown) */
+	char *resp_code; /* RFC 2449 / RFC 3206 code of the final reply, or NULL */
+	char *reply;     /* text of the final reply (after the status), or NULL */
+	char *note; /* what else can be said (NTLM domain/host, undecodable base64...), or NULL */
+	uint64_t frame; /* the frame of the command carrying the secret (0 if unknown) */
 	struct ts ts;
 };
 
-const char *cred_secret_name(enum cred_secret k);   /* "password", "digest", ... "none" */
-const char *cred_outcome_name(enum cred_outcome o); /* "+OK", "-ERR", "cancelled", "incomplete", NULL */
+const char *cred_secret_name(enum cred_secret k); /* "password", "digest", ... "none" */
+const char *cred_outcome_name(
+    enum cred_outcome o); /* "+OK", "-ERR", "cancelled", "incomplete", NULL */
 
 /*
  * Appends the login attempts of a session (struct cred *, freed by

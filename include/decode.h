@@ -17,25 +17,26 @@ struct segment {
 	uint16_t urg;
 	uint8_t flags; /* TH_* */
 	uint8_t ip_version;
-	uint32_t payload_len;	  /* TCP payload length by the IP header */
-	uint32_t payload_caplen;  /* how much of it the capture holds */
-	const uint8_t *payload;	  /* borrowed: payload_caplen bytes */
-	const uint8_t *ip;	  /* borrowed: the IP header, as captured */
-	size_t ip_caplen;	  /* bytes of ip[] captured (<= IP length) */
-	const uint8_t *tcp;	  /* borrowed: the TCP header */
-	size_t tcp_caplen;	  /* TCP header + captured payload */
+	uint32_t payload_len;    /* TCP payload length by the IP header */
+	uint32_t payload_caplen; /* how much of it the capture holds */
+	const uint8_t *payload;  /* borrowed: payload_caplen bytes */
+	const uint8_t *ip;       /* borrowed: the IP header, as captured */
+	size_t ip_caplen;        /* bytes of ip[] captured (<= IP length) */
+	const uint8_t *tcp;      /* borrowed: the TCP header */
+	size_t tcp_caplen;       /* TCP header + captured payload */
 	size_t tcp_hdrlen;
-	size_t uncaptured;	  /* bytes of the frame the snapshot length cut off */
-	size_t frag_hdr;	  /* DECODE_FRAGMENT: IPv4 header length, or offset of the IPv6 fragment header */
+	size_t uncaptured; /* bytes of the frame the snapshot length cut off */
+	size_t
+	    frag_hdr; /* DECODE_FRAGMENT: IPv4 header length, or offset of the IPv6 fragment header */
 };
 
 enum decode_rc {
 	DECODE_OK,
-	DECODE_NOT_IP,	   /* ARP, LLDP, ...: not an error */
-	DECODE_NOT_TCP,	   /* UDP, ICMP, ...: not an error */
-	DECODE_FRAGMENT,   /* IP fragment: headers beyond IP not decoded */
-	DECODE_TRUNCATED,  /* the frame ends inside a header */
-	DECODE_MALFORMED,  /* a header field is impossible */
+	DECODE_NOT_IP,    /* ARP, LLDP, ...: not an error */
+	DECODE_NOT_TCP,   /* UDP, ICMP, ...: not an error */
+	DECODE_FRAGMENT,  /* IP fragment: headers beyond IP not decoded */
+	DECODE_TRUNCATED, /* the frame ends inside a header */
+	DECODE_MALFORMED, /* a header field is impossible */
 	DECODE_UNSUPPORTED_LINK,
 };
 

@@ -8,9 +8,9 @@
 #include "decode.h"
 #include "popflow.h"
 
-#define DEFRAG_MAX_DATAGRAMS 256	/* datagrams being put together at once */
-#define DEFRAG_TIMEOUT 30		/* seconds of packet time a datagram may take */
-#define DEFRAG_MAX_LEN 65535		/* an IP datagram cannot be larger */
+#define DEFRAG_MAX_DATAGRAMS 256 /* datagrams being put together at once */
+#define DEFRAG_TIMEOUT 30        /* seconds of packet time a datagram may take */
+#define DEFRAG_MAX_LEN 65535     /* an IP datagram cannot be larger */
 
 struct defrag;
 
@@ -27,7 +27,7 @@ uint64_t defrag_pending(const struct defrag *df);
  * datagram whose fragments overlap with other bytes adds one and keeps
  * the first copy.
  */
-const uint8_t *defrag_add(struct defrag *df, const struct segment *seg, struct ts ts,
-    size_t *len, uint64_t *problems);
+const uint8_t *defrag_add(
+    struct defrag *df, const struct segment *seg, struct ts ts, size_t *len, uint64_t *problems);
 
 #endif

@@ -24,7 +24,7 @@ enum dg_detail { DG_DETAIL_SEGMENTS, DG_DETAIL_MESSAGES };
 enum dg_style {
 	DG_STYLE_BACKGROUND, /* TCP housekeeping: handshake, pure ACKs, FIN (grey) */
 	DG_STYLE_NORMAL,     /* POP3 commands and replies */
-	DG_STYLE_ERROR,	     /* -ERR, RST, anomalies (red) */
+	DG_STYLE_ERROR,      /* -ERR, RST, anomalies (red) */
 	DG_STYLE_RETRANS,    /* retransmitted or out-of-order segments (dashed) */
 };
 
@@ -41,11 +41,11 @@ enum dg_phase {
 
 /* What a row carries (for colours and for FDL message names). */
 enum dg_kind {
-	DG_KIND_TCP,	 /* no payload: SYN, ACK, FIN, RST */
+	DG_KIND_TCP,     /* no payload: SYN, ACK, FIN, RST */
 	DG_KIND_COMMAND, /* client -> server POP3 (commands, SASL) */
-	DG_KIND_REPLY,	 /* server -> client status line, greeting, challenge */
-	DG_KIND_BODY,	 /* multi-line reply lines */
-	DG_KIND_DATA,	 /* TLS or unparsed bytes */
+	DG_KIND_REPLY,   /* server -> client status line, greeting, challenge */
+	DG_KIND_BODY,    /* multi-line reply lines */
+	DG_KIND_DATA,    /* TLS or unparsed bytes */
 };
 
 /* dg_row.flags */
@@ -56,19 +56,19 @@ enum dg_kind {
 #define DG_F_PURE_ACK 0x10  /* a pure ACK (no data, no SYN/FIN/RST) */
 
 struct dg_row {
-	uint32_t step;	    /* 1-based row number */
-	uint64_t frame;	    /* first frame (0: synthetic or unknown) */
-	int64_t t_us;	    /* since the session's first packet */
-	int64_t delta_us;   /* since the previous row */
+	uint32_t step;    /* 1-based row number */
+	uint64_t frame;   /* first frame (0: synthetic or unknown) */
+	int64_t t_us;     /* since the session's first packet */
+	int64_t delta_us; /* since the previous row */
 	enum dir dir;
 	enum dg_style style;
 	enum dg_kind kind;
 	enum dg_phase phase;
-	unsigned flags;	    /* DG_F_* */
-	uint32_t count;	    /* segments in the row (folded ACKs, message's segments) */
-	char *name;	    /* above the arrow: valid UTF-8, no control characters */
-	char *params;	    /* below the arrow: "(PSH, ACK), TCP Segment Length = 29" */
-	char *remark;	    /* plain English; "" for none */
+	unsigned flags; /* DG_F_* */
+	uint32_t count; /* segments in the row (folded ACKs, message's segments) */
+	char *name;     /* above the arrow: valid UTF-8, no control characters */
+	char *params;   /* below the arrow: "(PSH, ACK), TCP Segment Length = 29" */
+	char *remark;   /* plain English; "" for none */
 };
 
 struct diagram {
@@ -77,11 +77,11 @@ struct diagram {
 	char *title;
 	char *system[2];   /* [DIR_TO_SERVER] = client side box, [DIR_TO_CLIENT] = server side */
 	char *lifeline[2]; /* "POP3 Client", "POP3 Server" (or --alias names) */
-	char *addr[2];	   /* "192.0.2.1:40000", "192.0.2.25:110" */
+	char *addr[2];     /* "192.0.2.1:40000", "192.0.2.25:110" */
 	char *col_step, *col_time, *col_remarks;
 	char *phase_title[DG_PHASE__COUNT];
-	char *continued;   /* " (continued)" */
-	GArray *rows;	   /* struct dg_row */
+	char *continued; /* " (continued)" */
+	GArray *rows;    /* struct dg_row */
 };
 
 /* Index helpers: lifeline of the sender / receiver of a row. */
@@ -97,8 +97,8 @@ dg_from(const struct dg_row *r)
  * Builds the diagram of s with the loaded templates.  Returns NULL with
  * errbuf filled (a bad --detail or --alias).  Free with diagram_free().
  */
-struct diagram *diagram_build(const struct session *s, const struct emit_opts *o,
-    const struct remarks *rm, char *errbuf);
+struct diagram *diagram_build(
+    const struct session *s, const struct emit_opts *o, const struct remarks *rm, char *errbuf);
 void diagram_free(struct diagram *d); /* NULL is fine */
 
 /* "1.234" seconds with millisecond precision; "+0.010" with sign if delta. */
@@ -121,23 +121,21 @@ char *dg_clean(const char *s);
  * and reports every file written through o->wrote.
  */
 struct dg_renderer {
-	const char *format;	/* the -T name: "svg", "flow" */
-	const char *ext;	/* file extension when -o FILE has none: "svg", "txt" */
-	bool text;		/* text output: sessions may follow one another on stdout */
+	const char *format; /* the -T name: "svg", "flow" */
+	const char *ext;    /* file extension when -o FILE has none: "svg", "txt" */
+	bool text;          /* text output: sessions may follow one another on stdout */
 	int (*render)(const struct diagram *d, FILE *out, const struct emit_opts *o,
 	    GPtrArray *pages, char *errbuf);
-	void (*cleanup)(void);	/* at end(): free what render() keeps (gvc), may be NULL */
+	void (*cleanup)(void); /* at end(): free what render() keeps (gvc), may be NULL */
 };
 
 /* The -o path, or NULL for standard output (no -o, or "-o -"). */
 const char *dg_output_path(const struct emit_opts *o);
 
-int diagram_begin(const struct dg_renderer *rd, FILE *out, const struct emit_opts *o,
-    char *errbuf);
+int diagram_begin(const struct dg_renderer *rd, FILE *out, const struct emit_opts *o, char *errbuf);
 int diagram_session(const struct dg_renderer *rd, FILE *out, const struct session *s,
     const struct emit_opts *o, char *errbuf);
-int diagram_end(const struct dg_renderer *rd, FILE *out, const struct emit_opts *o,
-    char *errbuf);
+int diagram_end(const struct dg_renderer *rd, FILE *out, const struct emit_opts *o, char *errbuf);
 
 /* Rows per PNG/PDF page when o->page_rows is 0. */
 #define DG_PAGE_ROWS 60

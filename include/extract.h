@@ -12,9 +12,9 @@
 #define EXTRACT_SPOOL_MEM_TOTAL (64u << 20)
 
 struct extract_config {
-	const char *dir;	/* --extract DIR (must exist), or NULL */
-	const char *mbox;	/* --mbox FILE (created or truncated), or NULL */
-	bool headers;		/* parse every body's headers with GMime (mime.h) */
+	const char *dir;  /* --extract DIR (must exist), or NULL */
+	const char *mbox; /* --mbox FILE (created or truncated), or NULL */
+	bool headers;     /* parse every body's headers with GMime (mime.h) */
 };
 
 struct extract;
@@ -24,7 +24,7 @@ struct extract *extract_new(const struct extract_config *cfg, char *errbuf);
 /* Closes the mbox file.  0, or -1 with errbuf: the first write error of the run. */
 int extract_finish(struct extract *x, char *errbuf);
 void extract_free(struct extract *x);
-uint64_t extract_files(const struct extract *x);    /* .eml files written */
+uint64_t extract_files(const struct extract *x);      /* .eml files written */
 uint64_t extract_mbox_count(const struct extract *x); /* messages written to the mbox */
 
 /* The pop3_mail_sink for pop3_config.sink; sink_arg is the struct extract *. */
@@ -44,13 +44,13 @@ char *extract_from_line(const char *sender, struct ts t);
 /* mboxrd writer for one message: CRLF -> LF, ">*From " lines get one more '>'. */
 struct mboxrd {
 	FILE *f;
-	bool bol;	/* at the beginning of a line */
-	bool in_prefix;	/* matching ">*From " */
-	uint64_t gt;	/* '>' seen in the prefix */
-	size_t from;	/* characters of "From " matched */
-	bool cr;	/* a CR is held back */
-	bool any;	/* a byte was written */
-	bool last_lf;	/* the last byte written was LF */
+	bool bol;       /* at the beginning of a line */
+	bool in_prefix; /* matching ">*From " */
+	uint64_t gt;    /* '>' seen in the prefix */
+	size_t from;    /* characters of "From " matched */
+	bool cr;        /* a CR is held back */
+	bool any;       /* a byte was written */
+	bool last_lf;   /* the last byte written was LF */
 };
 void mboxrd_begin(struct mboxrd *w, FILE *f);
 void mboxrd_write(struct mboxrd *w, const uint8_t *buf, size_t len);

@@ -11,11 +11,12 @@
 /* What the message says about itself.  Strings are UTF-8 (encoded words decoded), NULL if absent. */
 struct mail_info {
 	char *from, *to, *cc, *subject, *date, *message_id;
-	char *return_path;	/* addr-spec of Return-Path, for mbox "From " lines */
-	char *from_addr;	/* addr-spec of the first From: mailbox */
-	char *content_type;	/* "multipart/mixed", ... of the top level */
-	unsigned attachments;	/* parts with Content-Disposition attachment, or a file name, or an attached message */
-	unsigned parts;		/* leaf parts (a plain message has 1) */
+	char *return_path;  /* addr-spec of Return-Path, for mbox "From " lines */
+	char *from_addr;    /* addr-spec of the first From: mailbox */
+	char *content_type; /* "multipart/mixed", ... of the top level */
+	unsigned
+	    attachments; /* parts with Content-Disposition attachment, or a file name, or an attached message */
+	unsigned parts; /* leaf parts (a plain message has 1) */
 };
 
 /* Parses a whole message held in memory.  Never NULL: an empty info for junk. */

@@ -11,12 +11,12 @@
 #define PIPELINE_DEFAULT_STREAMS 65536 /* libnids follows 3/4 of this at once */
 
 struct pipeline_config {
-	int dlt;			/* link type of the capture */
-	uint8_t pop3_ports[65536 / 8];	/* bitmap of server ports */
-	uint8_t pop3s_ports[65536 / 8];	/* of those, the ones speaking TLS from the start */
+	int dlt;                        /* link type of the capture */
+	uint8_t pop3_ports[65536 / 8];  /* bitmap of server ports */
+	uint8_t pop3s_ports[65536 / 8]; /* of those, the ones speaking TLS from the start */
 	struct pop3_config pop3;
-	int max_streams;		/* 0: PIPELINE_DEFAULT_STREAMS */
-	uint32_t idle_timeout;		/* seconds; 0: sessions never time out */
+	int max_streams;       /* 0: PIPELINE_DEFAULT_STREAMS */
+	uint32_t idle_timeout; /* seconds; 0: sessions never time out */
 	/* A session has ended and is complete: emit it (freed right after). */
 	void (*emit)(void *arg, const struct session *s);
 	/* A frame could not be decoded: what went wrong (main prints it). */
@@ -34,8 +34,7 @@ bool pipeline_is_port(const struct pipeline_config *cfg, uint16_t port);
 /* One pipeline per process (libnids has global state).  NULL with errbuf on failure. */
 struct pipeline *pipeline_new(const struct pipeline_config *cfg, char *errbuf);
 /* A frame_fn for capture_run(). */
-void pipeline_frame(void *pl, uint64_t frame_no, const struct pcap_pkthdr *h,
-    const uint8_t *frame);
+void pipeline_frame(void *pl, uint64_t frame_no, const struct pcap_pkthdr *h, const uint8_t *frame);
 /* Ends sessions idle longer than the timeout: by packet time for files, the clock for live captures. */
 void pipeline_idle(void *pl);
 /* Ends every open session with the reason given (EOF, interrupted), emitting each. */

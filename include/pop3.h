@@ -9,13 +9,14 @@
 #include "session.h"
 
 /* RFC limits, as named constants. */
-#define POP3_MAX_CMD_LINE 255	/* RFC 2449 section 4: command line incl. CRLF */
-#define POP3_MAX_RSP_LINE 512	/* RFC 1939 section 3 / RFC 2449 section 4: first reply line incl. CRLF */
-#define POP3_MAX_ARG 40		/* RFC 1939 section 3: each argument */
+#define POP3_MAX_CMD_LINE 255 /* RFC 2449 section 4: command line incl. CRLF */
+#define POP3_MAX_RSP_LINE                                                                          \
+	512             /* RFC 1939 section 3 / RFC 2449 section 4: first reply line incl. CRLF */
+#define POP3_MAX_ARG 40 /* RFC 1939 section 3: each argument */
 /* Implementation limits: memory stays bounded whatever the peer sends. */
-#define POP3_MAX_PENDING 64	/* pipelined commands awaiting a reply */
-#define POP3_LINE_KEEP 4096	/* bytes of a command/status line kept */
-#define POP3_BODY_LINE_BUF 65536 /* a longer body line is handled in pieces */
+#define POP3_MAX_PENDING 64             /* pipelined commands awaiting a reply */
+#define POP3_LINE_KEEP 4096             /* bytes of a command/status line kept */
+#define POP3_BODY_LINE_BUF 65536        /* a longer body line is handled in pieces */
 #define POP3_KEEP_LIST_BYTES (1u << 20) /* LIST/UIDL/CAPA... lines kept for display */
 
 #define POP3_IN_A 0x1 /* AUTHORIZATION */
@@ -34,13 +35,13 @@ enum pop3_cmd {
 };
 
 enum pop3_state {
-	POP3_ST_GREETING,	/* waiting for the server's greeting */
-	POP3_ST_UNKNOWN,	/* joined mid-session: state not known */
+	POP3_ST_GREETING, /* waiting for the server's greeting */
+	POP3_ST_UNKNOWN,  /* joined mid-session: state not known */
 	POP3_ST_AUTHORIZATION,
 	POP3_ST_TRANSACTION,
-	POP3_ST_UPDATE,		/* after QUIT in TRANSACTION */
-	POP3_ST_TLS,		/* after STLS +OK: nothing more is parsed */
-	POP3_ST_OPAQUE,		/* not POP3: bytes are counted only */
+	POP3_ST_UPDATE, /* after QUIT in TRANSACTION */
+	POP3_ST_TLS,    /* after STLS +OK: nothing more is parsed */
+	POP3_ST_OPAQUE, /* not POP3: bytes are counted only */
 };
 
 /*
@@ -64,15 +65,15 @@ struct pop3_mail_sink {
 };
 
 struct pop3_config {
-	bool keep_bodies;	/* keep RETR/TOP bodies (text --bodies, extraction) */
-	size_t max_body_keep;	/* cap on a kept body, bytes */
-	bool redact;		/* --redact: replace secrets in the model (creds.h) */
+	bool keep_bodies;                  /* keep RETR/TOP bodies (text --bodies, extraction) */
+	size_t max_body_keep;              /* cap on a kept body, bytes */
+	bool redact;                       /* --redact: replace secrets in the model (creds.h) */
 	const struct pop3_mail_sink *sink; /* NULL: bodies go nowhere */
 	void *sink_arg;
 };
 
 /* Command table lookups. */
-const char *pop3_cmd_name(int cmd);	/* "RETR"; "" for NONE/GREETING/UNKNOWN */
+const char *pop3_cmd_name(int cmd);                /* "RETR"; "" for NONE/GREETING/UNKNOWN */
 int pop3_cmd_lookup(const char *verb, size_t len); /* case-insensitive; POP3_CMD_UNKNOWN */
 enum pop3_multi pop3_cmd_multi(int cmd);
 unsigned pop3_cmd_states(int cmd);
@@ -86,8 +87,8 @@ struct pop3 *pop3_new(struct session *s, const struct pop3_config *cfg);
  * Feeds len bytes of direction d starting at stream offset off; consumes
  * them all (partial lines are kept inside, bounded).  buf is borrowed.
  */
-void pop3_feed(struct pop3 *p, enum dir d, const uint8_t *buf, size_t len, uint64_t off,
-    struct ts now);
+void pop3_feed(
+    struct pop3 *p, enum dir d, const uint8_t *buf, size_t len, uint64_t off, struct ts now);
 /* len bytes of direction d at offset off were never captured: the parser resynchronises. */
 void pop3_gap(struct pop3 *p, enum dir d, uint64_t off, uint64_t len);
 /* The connection ended: pending commands get no reply, cut bodies are partial. */

@@ -21,10 +21,10 @@ enum dir { DIR_TO_SERVER = 0, DIR_TO_CLIENT = 1 };
 /* Exit codes; only main.c picks one (README documents them). */
 enum exit_code {
 	EXIT_OK = 0,
-	EXIT_USAGE = 1,	   /* bad option or filter */
-	EXIT_INPUT = 2,	   /* input cannot be opened or read at all */
-	EXIT_OUTPUT = 3,   /* output cannot be written */
-	EXIT_DAMAGED = 4,  /* input damaged part-way: analysed what was read */
+	EXIT_USAGE = 1,   /* bad option or filter */
+	EXIT_INPUT = 2,   /* input cannot be opened or read at all */
+	EXIT_OUTPUT = 3,  /* output cannot be written */
+	EXIT_DAMAGED = 4, /* input damaged part-way: analysed what was read */
 };
 
 /* Packet time, as in the capture (never the wall clock). */

@@ -9,19 +9,19 @@
 #include "popflow.h"
 
 enum reasm_end {
-	REASM_CLOSE,	/* both FINs acknowledged */
-	REASM_RESET,	/* RST */
-	REASM_TIMEOUT,	/* evicted: too many streams */
-	REASM_EXIT,	/* reasm_finish() flushed it */
+	REASM_CLOSE,   /* both FINs acknowledged */
+	REASM_RESET,   /* RST */
+	REASM_TIMEOUT, /* evicted: too many streams */
+	REASM_EXIT,    /* reasm_finish() flushed it */
 };
 
 struct reasm_ops {
 	/* A connection was established; return per-stream data, or NULL to ignore it. */
-	void *(*established)(void *arg, const struct endpoint *client,
-	    const struct endpoint *server);
+	void *(*established)(
+	    void *arg, const struct endpoint *client, const struct endpoint *server);
 	/* len new bytes of direction d at stream offset off (0 = first byte after the SYN). */
-	void (*data)(void *arg, void *user, enum dir d, const uint8_t *buf, size_t len,
-	    uint64_t off);
+	void (*data)(
+	    void *arg, void *user, enum dir d, const uint8_t *buf, size_t len, uint64_t off);
 	void (*closed)(void *arg, void *user, enum reasm_end how);
 };
 

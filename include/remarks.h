@@ -60,8 +60,8 @@ void rvars_clear(struct remark_vars *v);
  * (g_free), "" if the entry is empty.  key must be defined unless
  * fallback names another key that is (optional entries).
  */
-char *remarks_fill(const struct remarks *r, const char *key, const char *fallback,
-    const struct remark_vars *v);
+char *remarks_fill(
+    const struct remarks *r, const char *key, const char *fallback, const struct remark_vars *v);
 /* Fills an arbitrary template text (used by the tests). */
 char *remarks_expand(const char *text, const struct remark_vars *v);
 

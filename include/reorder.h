@@ -14,8 +14,8 @@
 
 struct reorder;
 
-typedef void (*reorder_deliver_fn)(void *arg, enum dir d, const uint8_t *buf, size_t len,
-    uint64_t off);
+typedef void (*reorder_deliver_fn)(
+    void *arg, enum dir d, const uint8_t *buf, size_t len, uint64_t off);
 typedef void (*reorder_gap_fn)(void *arg, enum dir d, uint64_t off, uint64_t len);
 
 struct reorder *reorder_new(void);

@@ -29,13 +29,13 @@ const char *anom_name(enum anom a);
 const char *anom_desc(enum anom a);
 
 enum end_reason {
-	END_OPEN = 0,	     /* not ended (yet) */
-	END_FIN,	     /* both sides sent FIN */
-	END_RST,	     /* a side reset the connection */
-	END_TIMEOUT,	     /* idle too long, or evicted by the reassembler */
-	END_EOF,	     /* the capture ended with the connection open */
-	END_INTERRUPTED,     /* live capture stopped by a signal */
-	END_REUSED,	     /* a new connection took its 4-tuple */
+	END_OPEN = 0,    /* not ended (yet) */
+	END_FIN,         /* both sides sent FIN */
+	END_RST,         /* a side reset the connection */
+	END_TIMEOUT,     /* idle too long, or evicted by the reassembler */
+	END_EOF,         /* the capture ended with the connection open */
+	END_INTERRUPTED, /* live capture stopped by a signal */
+	END_REUSED,      /* a new connection took its 4-tuple */
 };
 const char *end_reason_name(enum end_reason r);
 
@@ -44,16 +44,16 @@ const char *handshake_name(enum handshake h);
 
 /* What the connection turned out to carry. */
 enum proto {
-	PROTO_POP3,	/* plaintext POP3 (also: nothing seen yet) */
-	PROTO_TLS,	/* POP3 until STLS was accepted, then TLS */
-	PROTO_POP3S,	/* TLS from the first byte (port 995) */
+	PROTO_POP3,     /* plaintext POP3 (also: nothing seen yet) */
+	PROTO_TLS,      /* POP3 until STLS was accepted, then TLS */
+	PROTO_POP3S,    /* TLS from the first byte (port 995) */
 	PROTO_NOT_POP3, /* something else on a POP3 port */
 };
 const char *proto_name(enum proto p);
 
 /* seg_rec.marks */
 #define SEG_RETRANS 0x01    /* carried only bytes already seen */
-#define SEG_OOO 0x02	    /* filled a hole: arrived after later bytes */
+#define SEG_OOO 0x02        /* filled a hole: arrived after later bytes */
 #define SEG_SYNTHETIC 0x04  /* made by popflow (handshake for mid-session captures) */
 #define SEG_TRUNCATED 0x08  /* payload cut by the snapshot length */
 #define SEG_GAP_BEFORE 0x10 /* bytes before it were never captured */
@@ -64,27 +64,27 @@ const char *proto_name(enum proto p);
 struct seg_rec {
 	uint64_t frame;
 	struct ts ts;
-	uint64_t off;	/* stream offset of the first payload byte (0 = ISN+1) */
-	uint32_t seq, ack; /* as on the wire */
+	uint64_t off;              /* stream offset of the first payload byte (0 = ISN+1) */
+	uint32_t seq, ack;         /* as on the wire */
 	uint32_t rel_seq, rel_ack; /* relative to each side's ISN, as Wireshark shows */
-	uint32_t len;	/* payload length by the IP header */
-	uint32_t caplen; /* payload bytes captured */
+	uint32_t len;              /* payload length by the IP header */
+	uint32_t caplen;           /* payload bytes captured */
 	uint16_t win;
-	uint8_t flags;	/* TH_* */
-	uint8_t dir;	/* enum dir */
-	uint8_t marks;	/* SEG_* */
+	uint8_t flags;                 /* TH_* */
+	uint8_t dir;                   /* enum dir */
+	uint8_t marks;                 /* SEG_* */
 	uint32_t msg_first, msg_count; /* messages it carries: session.msgs[dir] */
-	uint32_t hash;	/* of the captured payload, to compare retransmissions */
+	uint32_t hash;                 /* of the captured payload, to compare retransmissions */
 };
 
 enum msg_kind {
-	MSG_GREETING,	 /* the server's first line */
-	MSG_COMMAND,	 /* a client command line */
-	MSG_STATUS,	 /* a reply's status line (+OK / -ERR) */
-	MSG_BODY,	 /* a multi-line reply's lines, with the final "." */
-	MSG_CHALLENGE,	 /* SASL "+ " line from the server */
-	MSG_SASL,	 /* SASL client line during AUTH */
-	MSG_OPAQUE,	 /* bytes not parsed: TLS after STLS, not POP3 */
+	MSG_GREETING,  /* the server's first line */
+	MSG_COMMAND,   /* a client command line */
+	MSG_STATUS,    /* a reply's status line (+OK / -ERR) */
+	MSG_BODY,      /* a multi-line reply's lines, with the final "." */
+	MSG_CHALLENGE, /* SASL "+ " line from the server */
+	MSG_SASL,      /* SASL client line during AUTH */
+	MSG_OPAQUE,    /* bytes not parsed: TLS after STLS, not POP3 */
 };
 
 struct txn;
@@ -95,21 +95,21 @@ struct mail_info;
 struct msg {
 	enum msg_kind kind;
 	enum dir dir;
-	struct txn *txn;	/* NULL for MSG_OPAQUE */
-	uint64_t off, end;	/* stream range, line endings included */
-	struct ts ts;		/* delivery time of its first byte */
-	char *text;		/* the line without its EOL, NUL-terminated; NULL for bodies */
-	size_t text_len;	/* bytes in text (it may hold NULs) */
-	size_t wire_len;	/* length of the line on the wire, without EOL */
-	bool cut;		/* the line ends where bytes are missing (gap, snaplen) */
-	bool shed;		/* its transaction is being let go (SESSION_MAX_TXNS) */
+	struct txn *txn;   /* NULL for MSG_OPAQUE */
+	uint64_t off, end; /* stream range, line endings included */
+	struct ts ts;      /* delivery time of its first byte */
+	char *text;        /* the line without its EOL, NUL-terminated; NULL for bodies */
+	size_t text_len;   /* bytes in text (it may hold NULs) */
+	size_t wire_len;   /* length of the line on the wire, without EOL */
+	bool cut;          /* the line ends where bytes are missing (gap, snaplen) */
+	bool shed;         /* its transaction is being let go (SESSION_MAX_TXNS) */
 	/* MSG_BODY */
-	uint64_t octets;	/* dot-unstuffed, line endings included, without ".CRLF" */
+	uint64_t octets; /* dot-unstuffed, line endings included, without ".CRLF" */
 	uint64_t lines;
-	bool complete;		/* the terminating "." was seen */
-	GByteArray *data;	/* the unstuffed body, if kept (see pop3_config) */
-	bool data_truncated;	/* data holds only the start of the body */
-	GArray *segs;		/* guint: indices into session.segs, set when the session ends */
+	bool complete;       /* the terminating "." was seen */
+	GByteArray *data;    /* the unstuffed body, if kept (see pop3_config) */
+	bool data_truncated; /* data holds only the start of the body */
+	GArray *segs;        /* guint: indices into session.segs, set when the session ends */
 };
 
 enum pop3_status { POP3_STATUS_NONE = 0, POP3_STATUS_OK, POP3_STATUS_ERR };
@@ -117,84 +117,85 @@ const char *pop3_status_name(enum pop3_status st); /* "+OK", "-ERR", NULL */
 
 /* A command and its reply (or a reply alone, or the greeting). */
 struct txn {
-	uint32_t id;		/* 1-based in the session; 0 for the greeting */
-	int cmd;		/* enum pop3_cmd (pop3.h) */
-	char *verb;		/* the keyword as sent, upper-cased; "" for none */
-	char *arg;		/* everything after the keyword and one space */
+	uint32_t id; /* 1-based in the session; 0 for the greeting */
+	int cmd;     /* enum pop3_cmd (pop3.h) */
+	char *verb;  /* the keyword as sent, upper-cased; "" for none */
+	char *arg;   /* everything after the keyword and one space */
 	size_t arg_len;
 	enum pop3_status status;
-	char *text;		/* status line text after the indicator */
+	char *text; /* status line text after the indicator */
 	size_t text_len;
-	char *resp_code;	/* RFC 2449 [CODE] or NULL */
+	char *resp_code; /* RFC 2449 [CODE] or NULL */
 	bool multiline;
-	bool partial;		/* cut short: no reply, no final ".", gap or end */
+	bool partial; /* cut short: no reply, no final ".", gap or end */
 	uint64_t body_octets, body_lines;
 	struct msg *cmd_msg, *status_msg, *body_msg;
-	GPtrArray *msgs;	/* struct msg *, all of this txn's messages in order */
+	GPtrArray *msgs; /* struct msg *, all of this txn's messages in order */
 	/*
 	 * Protocol details (pop3.c).  Pointers below are owned by the dissector
 	 * and stay valid until pop3_free(), which runs after the session is emitted.
 	 */
-	uint32_t msgno;		/* RETR/TOP/LIST/UIDL/DELE: the message number argument, 0 if none */
-	int64_t announced_octets; /* RETR: size the server announced, -1 if none (never used for framing) */
+	uint32_t msgno; /* RETR/TOP/LIST/UIDL/DELE: the message number argument, 0 if none */
+	int64_t
+	    announced_octets; /* RETR: size the server announced, -1 if none (never used for framing) */
 	const char *announced_by; /* where that size came from: "LIST", "STAT", "reply" */
-	char *uidl;		/* the message's unique id, when UIDL told it before (owned) */
-	struct capa *capa;	/* CAPA: the parsed listing (capa.h) */
-	struct mail_info *mail;	/* RETR/TOP: headers of the message (mime.h) */
-	const char *extracted;	/* --extract: the file the body was written to */
-	bool redacted;		/* --redact replaced secrets in arg and in its messages' text */
+	char *uidl;               /* the message's unique id, when UIDL told it before (owned) */
+	struct capa *capa;        /* CAPA: the parsed listing (capa.h) */
+	struct mail_info *mail;   /* RETR/TOP: headers of the message (mime.h) */
+	const char *extracted;    /* --extract: the file the body was written to */
+	bool redacted;            /* --redact replaced secrets in arg and in its messages' text */
 };
 
 struct session {
-	uint64_t id;		/* 1-based, in order of first frame */
+	uint64_t id; /* 1-based, in order of first frame */
 	struct endpoint client, server;
-	struct ts start, last;	/* first and last packet */
+	struct ts start, last; /* first and last packet */
 	uint64_t first_frame, last_frame;
 	enum end_reason end_reason;
 	enum handshake handshake;
 	enum proto proto;
-	struct txn *greeting;	/* NULL if none captured */
-	GPtrArray *txns;	/* struct txn *, owned */
+	struct txn *greeting; /* NULL if none captured */
+	GPtrArray *txns;      /* struct txn *, owned */
 	uint32_t txn_next_id;
-	uint64_t txns_dropped;	/* settled transactions let go (SESSION_MAX_TXNS) */
-	GArray *anomalies;	/* struct anomaly */
+	uint64_t txns_dropped; /* settled transactions let go (SESSION_MAX_TXNS) */
+	GArray *anomalies;     /* struct anomaly */
 	uint64_t anomalies_dropped;
-	GArray *segs;		/* struct seg_rec */
+	GArray *segs; /* struct seg_rec */
 	uint64_t segs_dropped;
-	GPtrArray *msgs[2];	/* struct msg *, per direction in stream order */
-	GPtrArray *opaque;	/* MSG_OPAQUE messages, owned */
+	GPtrArray *msgs[2];              /* struct msg *, per direction in stream order */
+	GPtrArray *opaque;               /* MSG_OPAQUE messages, owned */
 	uint64_t packets[2], payload[2]; /* per direction, as captured */
-	uint64_t unparsed[2];	/* bytes delivered but not parsed as POP3 */
+	uint64_t unparsed[2];            /* bytes delivered but not parsed as POP3 */
 	bool fin[2], rst;
-	bool synack;		/* the server answered the SYN */
-	bool reassembled;	/* the reassembler followed it */
-	bool candidate;		/* on a non-POP3 port: POP3 only if its dialogue says so */
-	bool confirmed;		/* a POP3 command got a POP3 reply */
-	bool ignored;		/* a candidate that is not POP3: counted, not followed */
+	bool synack;      /* the server answered the SYN */
+	bool reassembled; /* the reassembler followed it */
+	bool candidate;   /* on a non-POP3 port: POP3 only if its dialogue says so */
+	bool confirmed;   /* a POP3 command got a POP3 reply */
+	bool ignored;     /* a candidate that is not POP3: counted, not followed */
 	/* TCP sequence tracking (session.c) */
 	uint32_t isn[2];
 	bool isn_known[2];
-	uint64_t seen_end[2];	/* highest stream offset + 1 seen per direction */
+	uint64_t seen_end[2]; /* highest stream offset + 1 seen per direction */
 	uint64_t last_off[2];
 	uint32_t last_ack[2];
-	GArray *holes[2];	/* struct hole: ranges not captured yet (tracking) */
+	GArray *holes[2]; /* struct hole: ranges not captured yet (tracking) */
 	uint64_t truncated_segs;
-	void *pop3;		/* struct pop3 *: the dissector's state */
-	void *user;		/* the wiring's per-session data */
+	void *pop3; /* struct pop3 *: the dissector's state */
+	void *user; /* the wiring's per-session data */
 	/* Protocol details (pop3.c); pointers owned by the dissector, valid until pop3_free(). */
-	GPtrArray *creds;	/* struct cred * (creds.h): login attempts, in order; NULL if none */
-	bool utf8;		/* RFC 6856: the UTF8 command was accepted */
-	const char *lang;	/* RFC 6856: the language a LANG command switched to, or NULL */
-	uint64_t tls_start[2];	/* PROTO_TLS/POP3S: stream offset where TLS begins per direction */
+	GPtrArray *creds;      /* struct cred * (creds.h): login attempts, in order; NULL if none */
+	bool utf8;             /* RFC 6856: the UTF8 command was accepted */
+	const char *lang;      /* RFC 6856: the language a LANG command switched to, or NULL */
+	uint64_t tls_start[2]; /* PROTO_TLS/POP3S: stream offset where TLS begins per direction */
 	uint64_t tls_segments[2]; /* segments carrying TLS bytes per direction (set at the end) */
 };
 
 struct anomaly {
 	enum anom kind;
 	enum dir dir;
-	uint64_t frame;		/* 0 if unknown */
-	uint32_t txn;		/* txn id, 0 if none */
-	char *detail;		/* NUL-terminated, printable ASCII */
+	uint64_t frame; /* 0 if unknown */
+	uint32_t txn;   /* txn id, 0 if none */
+	char *detail;   /* NUL-terminated, printable ASCII */
 };
 
 /* Model building (pop3.c and session.c use these). */
@@ -203,8 +204,8 @@ struct txn *session_txn_new(struct session *s, int cmd, bool greeting);
 /* Drops every transaction and message (the connection turned out not to be POP3). */
 void session_clear_txns(struct session *s);
 void session_clear_anomalies(struct session *s);
-struct msg *session_msg_new(struct session *s, struct txn *t, enum msg_kind kind,
-    enum dir d, uint64_t off, struct ts ts);
+struct msg *session_msg_new(
+    struct session *s, struct txn *t, enum msg_kind kind, enum dir d, uint64_t off, struct ts ts);
 void session_anomaly(struct session *s, enum anom kind, enum dir d, uint64_t off,
     const struct txn *t, const char *fmt, ...) G_GNUC_PRINTF(6, 7);
 /* The same, for an anomaly tied to a frame rather than to stream bytes. */
@@ -236,10 +237,10 @@ struct session_table *session_table_new(const struct session_ops *ops, void *arg
  * payload on an unknown connection, or NULL for a stray segment.  *dir is
  * set to the segment's direction.
  */
-struct session *session_table_segment(struct session_table *t, const struct segment *seg,
-    enum dir *dir);
-struct session *session_table_lookup(struct session_table *t, const struct endpoint *client,
-    const struct endpoint *server);
+struct session *session_table_segment(
+    struct session_table *t, const struct segment *seg, enum dir *dir);
+struct session *session_table_lookup(
+    struct session_table *t, const struct endpoint *client, const struct endpoint *server);
 /* Ends one session: closing, finalise (segments <-> messages), ended, free. */
 void session_table_end(struct session_table *t, struct session *s, enum end_reason why);
 /* Ends every open session (EOF, interrupt) in order of first frame. */
@@ -255,8 +256,8 @@ uint64_t session_table_stray(const struct session_table *t);
 void session_table_free(struct session_table *t);
 
 /* A new empty session (the table makes them; tests may too). */
-struct session *session_new(uint64_t id, const struct endpoint *client,
-    const struct endpoint *server);
+struct session *session_new(
+    uint64_t id, const struct endpoint *client, const struct endpoint *server);
 /* Frees a session and everything it owns except ->pop3 and ->user (NULL is fine). */
 void session_free(struct session *s);
 /* Maps segments to messages; session_table_end() calls it. Idempotent. */

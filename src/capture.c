@@ -27,7 +27,7 @@ struct capture {
 	void *arg;
 	pcap_dumper_t *dump; /* -w */
 	char *dump_path;
-	int dump_errno;	     /* a write to the -w file failed (0: none) */
+	int dump_errno; /* a write to the -w file failed (0: none) */
 };
 
 static struct capture *
@@ -60,8 +60,8 @@ capture_open_file(const char *path, char *errbuf)
 	/* Microsecond timestamps whatever the file holds (pcapng may carry ns). */
 	p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, perr);
 	if (p == NULL) {
-		g_snprintf(errbuf, ERRBUF_SIZE, "%s: %s", strcmp(path, "-") == 0 ? "stdin" : path,
-		    perr);
+		g_snprintf(
+		    errbuf, ERRBUF_SIZE, "%s: %s", strcmp(path, "-") == 0 ? "stdin" : path, perr);
 		return NULL;
 	}
 	return capture_new(p, strcmp(path, "-") == 0 ? "stdin" : path, false);
@@ -111,8 +111,8 @@ capture_open_live(const char *ifname, const struct capture_live_opts *o, char *e
 			break;
 		case PCAP_ERROR_PROMISC_PERM_DENIED:
 			g_snprintf(errbuf, ERRBUF_SIZE,
-			    "%s: promiscuous mode not permitted (-p captures without it) (%s)", ifname,
-			    pcap_geterr(p));
+			    "%s: promiscuous mode not permitted (-p captures without it) (%s)",
+			    ifname, pcap_geterr(p));
 			break;
 		case PCAP_ERROR_IFACE_NOT_UP:
 			g_snprintf(errbuf, ERRBUF_SIZE, "%s: the interface is down (%s)", ifname,
@@ -127,8 +127,8 @@ capture_open_live(const char *ifname, const struct capture_live_opts *o, char *e
 		return NULL;
 	}
 	if (rc > 0)
-		g_snprintf(errbuf, ERRBUF_SIZE, "%s: warning: %s (%s)", ifname, pcap_statustostr(rc),
-		    pcap_geterr(p));
+		g_snprintf(errbuf, ERRBUF_SIZE, "%s: warning: %s (%s)", ifname,
+		    pcap_statustostr(rc), pcap_geterr(p));
 	/* "any": Linux cooked capture v2 (with the interface index), as tcpdump picks it. */
 	if (strcmp(ifname, "any") == 0 && pcap_datalink(p) == DLT_LINUX_SLL)
 		(void)pcap_set_datalink(p, DLT_LINUX_SLL2);
@@ -155,10 +155,10 @@ capture_list_interfaces(FILE *out, char *errbuf)
 		bpf_u_int32 bit;
 		const char *name;
 	} flags[] = {
-		{ PCAP_IF_UP, "Up" },
-		{ PCAP_IF_RUNNING, "Running" },
-		{ PCAP_IF_WIRELESS, "Wireless" },
-		{ PCAP_IF_LOOPBACK, "Loopback" },
+	    {PCAP_IF_UP, "Up"},
+	    {PCAP_IF_RUNNING, "Running"},
+	    {PCAP_IF_WIRELESS, "Wireless"},
+	    {PCAP_IF_LOOPBACK, "Loopback"},
 	};
 	char perr[PCAP_ERRBUF_SIZE];
 	pcap_if_t *all, *d;
@@ -287,7 +287,7 @@ static void
 drain(struct capture *c)
 {
 	int64_t deadline = mono_ms() + c->timeout_ms + CAPTURE_DRAIN_EXTRA_MS;
-	struct timespec pause = { 0, 10 * 1000000 };
+	struct timespec pause = {0, 10 * 1000000};
 	int n;
 
 	while (c->drain && mono_ms() < deadline) {
@@ -303,8 +303,7 @@ drain(struct capture *c)
 }
 
 int
-capture_run(struct capture *cap, frame_fn fn, void (*idle_fn)(void *arg), void *arg,
-    char *errbuf)
+capture_run(struct capture *cap, frame_fn fn, void (*idle_fn)(void *arg), void *arg, char *errbuf)
 {
 	int64_t last_idle = mono_ms(), now;
 	struct pollfd pfd;
@@ -323,7 +322,7 @@ capture_run(struct capture *cap, frame_fn fn, void (*idle_fn)(void *arg), void *
 				if (pfd.revents & POLLIN)
 					continue; /* a block is ready */
 				/* POLLERR and the like: the next read reports it; do not spin */
-				nanosleep(&(struct timespec){ 0, cap->timeout_ms * 1000000L }, NULL);
+				nanosleep(&(struct timespec){0, cap->timeout_ms * 1000000L}, NULL);
 			}
 			/* timeouts and signals (EINTR) go on to the idle check and the stop test */
 		}
@@ -449,7 +448,8 @@ capture_dump_close(struct capture *cap, char *errbuf)
 	if (cap->dump_errno == 0 && f != NULL && ferror(f))
 		cap->dump_errno = EIO;
 	if (cap->dump_errno != 0) {
-		g_snprintf(errbuf, ERRBUF_SIZE, "%s: %s", cap->dump_path, g_strerror(cap->dump_errno));
+		g_snprintf(
+		    errbuf, ERRBUF_SIZE, "%s: %s", cap->dump_path, g_strerror(cap->dump_errno));
 		rc = -1;
 	}
 	pcap_dump_close(cap->dump);

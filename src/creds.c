@@ -165,8 +165,7 @@ set_secret(struct cred *c, const void *b, size_t n, enum cred_secret kind, bool 
 	c->cleartext = clear;
 }
 
-static void G_GNUC_PRINTF(2, 3)
-add_note(struct cred *c, const char *fmt, ...)
+static void G_GNUC_PRINTF(2, 3) add_note(struct cred *c, const char *fmt, ...)
 {
 	va_list ap;
 	char *n;
@@ -340,8 +339,9 @@ from_apop(const struct session *s, const struct txn *t)
 	if (greeting_timestamp(s, &ts, &tslen))
 		c->salt = dupn(ts, tslen, &c->salt_len);
 	else
-		add_note(c, s->greeting != NULL ? "the greeting holds no <timestamp>"
-						: "the greeting was not captured");
+		add_note(c,
+		    s->greeting != NULL ? "the greeting holds no <timestamp>"
+		                        : "the greeting was not captured");
 	set_outcome(c, t);
 	return c;
 }
@@ -354,7 +354,7 @@ struct step {
 	bool client;
 	const char *line; /* for the client: the base64 (or "*"); server: after "+ " */
 	size_t len;
-	guchar *dec;	  /* decoded, NULL if not base64 */
+	guchar *dec; /* decoded, NULL if not base64 */
 	size_t dlen;
 };
 
@@ -369,7 +369,7 @@ struct exchange {
 static void
 step_add(struct exchange *x, const struct msg *m, bool client, const char *line, size_t len)
 {
-	struct step st = { m, client, line, len, NULL, 0 };
+	struct step st = {m, client, line, len, NULL, 0};
 
 	if (client && len == 1 && line[0] == '*') {
 		x->cancelled = true;
@@ -823,7 +823,7 @@ ntlm_str(const guchar *v, size_t vl, bool unicode, size_t *len)
 	return dupn(v, vl, len);
 }
 
-static const guchar ntlm_sig[8] = { 'N', 'T', 'L', 'M', 'S', 'S', 'P', 0 };
+static const guchar ntlm_sig[8] = {'N', 'T', 'L', 'M', 'S', 'S', 'P', 0};
 
 static void
 sasl_ntlm(struct cred *c, const struct exchange *x)
@@ -869,7 +869,8 @@ sasl_ntlm(struct cred *c, const struct exchange *x)
 				set_secret(c, h, strlen(h), CRED_SECRET_RESPONSE, false);
 				secret_in(x, st);
 				g_free(h);
-				add_note(c, "%s response (%zu octets)", vl == 24 ? "NTLMv1" : "NTLMv2", vl);
+				add_note(c, "%s response (%zu octets)",
+				    vl == 24 ? "NTLMv1" : "NTLMv2", vl);
 			} else if (ntlm_buf(b, n, 12, &v, &vl) && vl > 0) {
 				char *h = hex(v, vl);
 				set_secret(c, h, strlen(h), CRED_SECRET_RESPONSE, false);
@@ -904,9 +905,9 @@ sasl_ntlm(struct cred *c, const struct exchange *x)
 static void
 sasl_gssapi(struct cred *c, const struct exchange *x)
 {
-	static const guchar krb5_oid[] = { 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02,
-		0x02 };
-	static const guchar spnego_oid[] = { 0x06, 0x06, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x02 };
+	static const guchar krb5_oid[] = {
+	    0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x12, 0x01, 0x02, 0x02};
+	static const guchar spnego_oid[] = {0x06, 0x06, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x02};
 	const struct step *st = client_step(x, 0);
 	size_t i;
 
@@ -941,8 +942,7 @@ from_auth(const struct session *s, const struct txn *t)
 
 	x.s = s;
 	x.c = c;
-	exchange_build(&x, t, sp != NULL ? sp + 1 : NULL,
-	    sp != NULL ? t->arg_len - mlen - 1 : 0);
+	exchange_build(&x, t, sp != NULL ? sp + 1 : NULL, sp != NULL ? t->arg_len - mlen - 1 : 0);
 	if (strcmp(mech, "PLAIN") == 0) {
 		sasl_plain(c, &x);
 	} else if (strcmp(mech, "LOGIN") == 0) {
@@ -999,7 +999,8 @@ note_cut(struct cred *c, const struct txn *t)
 	for (i = 0; t != NULL && i < t->msgs->len; i++) {
 		const struct msg *m = g_ptr_array_index(t->msgs, i);
 		if (m->dir == DIR_TO_SERVER && m->cut) {
-			add_note(c, "a line of it is cut short in the capture: values may be incomplete");
+			add_note(c,
+			    "a line of it is cut short in the capture: values may be incomplete");
 			break;
 		}
 	}
@@ -1015,7 +1016,8 @@ creds_collect(const struct session *s, GPtrArray *out)
 	for (i = 0; i < s->txns->len; i++) {
 		t = g_ptr_array_index(s->txns, i);
 		if (t->cmd == POP3_CMD_PASS) {
-			g_ptr_array_add(out, note_cut(note_cut(from_user_pass(s, user, t), user), t));
+			g_ptr_array_add(
+			    out, note_cut(note_cut(from_user_pass(s, user, t), user), t));
 			user = NULL;
 			continue;
 		}
@@ -1103,7 +1105,8 @@ creds_redact_session(struct session *s)
 		if (at >= 0) {
 			/* The command line holds the verb, one space, then arg. */
 			size_t in_line = t->cmd_msg != NULL
-			    ? t->cmd_msg->text_len - (t->arg_len - (size_t)at) : 0;
+			    ? t->cmd_msg->text_len - (t->arg_len - (size_t)at)
+			    : 0;
 			redact_tail(&t->arg, &t->arg_len, (size_t)at);
 			if (t->cmd_msg != NULL && t->cmd_msg->text != NULL) {
 				redact_tail(&t->cmd_msg->text, &t->cmd_msg->text_len, in_line);

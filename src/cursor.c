@@ -71,8 +71,7 @@ cur_be32(struct cursor *c)
 		return 0;
 	p = c->buf + c->off;
 	c->off += 4;
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | p[3];
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
 uint32_t
@@ -84,8 +83,7 @@ cur_le32(struct cursor *c)
 		return 0;
 	p = c->buf + c->off;
 	c->off += 4;
-	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 |
-	    (uint32_t)p[1] << 8 | p[0];
+	return (uint32_t)p[3] << 24 | (uint32_t)p[2] << 16 | (uint32_t)p[1] << 8 | p[0];
 }
 
 void

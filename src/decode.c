@@ -120,7 +120,7 @@ decode_link(int dlt, struct cursor *c, enum l3 *l3, char *why, size_t whylen)
 		cur_skip(c, 12);
 		type = cur_be16(c);
 		for (tags = 0; (type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ ||
-				   type == ETHERTYPE_QINQ_OLD);
+		         type == ETHERTYPE_QINQ_OLD);
 		     tags++) {
 			if (tags == DECODE_MAX_VLAN_TAGS) {
 				set_why(why, whylen, "too many VLAN tags");
@@ -192,10 +192,10 @@ decode_link(int dlt, struct cursor *c, enum l3 *l3, char *why, size_t whylen)
 /* Tunnels followed inside one frame (L2TP inside L2TP is not). */
 #define DECODE_MAX_TUNNELS 1
 
-static enum decode_rc decode_ipv4(struct cursor *c, struct segment *seg, int depth, char *why,
-    size_t whylen);
-static enum decode_rc decode_ipv6(struct cursor *c, struct segment *seg, int depth, char *why,
-    size_t whylen);
+static enum decode_rc decode_ipv4(
+    struct cursor *c, struct segment *seg, int depth, char *why, size_t whylen);
+static enum decode_rc decode_ipv6(
+    struct cursor *c, struct segment *seg, int depth, char *why, size_t whylen);
 static bool length_beyond_wire(const struct segment *seg, size_t declared, size_t captured);
 
 /*
@@ -218,7 +218,7 @@ decode_udp(struct cursor *c, struct segment *seg, int depth, char *why, size_t w
 		return DECODE_NOT_TCP;
 	if (flags & 0x4000)
 		cur_skip(c, 2); /* length */
-	cur_skip(c, 4);	       /* tunnel id, session id */
+	cur_skip(c, 4);         /* tunnel id, session id */
 	if (flags & 0x0800)
 		cur_skip(c, 4); /* Ns, Nr */
 	if (flags & 0x0200)
@@ -401,7 +401,7 @@ decode_ipv6(struct cursor *c, struct segment *seg, int depth, char *why, size_t 
 	hdrs = 0;
 	for (n = 0; next != 6; n++) {
 		switch (next) {
-		case 0:	 /* hop-by-hop */
+		case 0:  /* hop-by-hop */
 		case 43: /* routing */
 		case 60: /* destination options */
 			if (n == DECODE_MAX_IPV6_EXT) {

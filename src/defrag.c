@@ -17,12 +17,12 @@ struct frag {
 
 struct datagram {
 	uint8_t version;
-	uint8_t key[40];	/* src, dst, id, protocol */
+	uint8_t key[40];             /* src, dst, id, protocol */
 	uint8_t hdr[DEFRAG_MAX_LEN]; /* unfragmentable part of the first fragment */
-	size_t hdrlen;		/* 0 until the first fragment is seen */
+	size_t hdrlen;               /* 0 until the first fragment is seen */
 	uint8_t data[DEFRAG_MAX_LEN];
-	GArray *have;		/* struct frag: ranges received */
-	uint32_t total;		/* payload length, once the last fragment is seen (0: not yet) */
+	GArray *have;   /* struct frag: ranges received */
+	uint32_t total; /* payload length, once the last fragment is seen (0: not yet) */
 	struct ts first;
 	bool bad;
 };
@@ -155,7 +155,7 @@ store(struct datagram *g, uint32_t off, const uint8_t *p, uint32_t len, uint64_t
 	guint i;
 	uint32_t k;
 	bool held;
-	struct frag f = { off, len };
+	struct frag f = {off, len};
 
 	for (k = 0; k < len; k++) {
 		held = false;
@@ -196,8 +196,8 @@ complete(const struct datagram *g)
 }
 
 const uint8_t *
-defrag_add(struct defrag *df, const struct segment *seg, struct ts ts, size_t *len,
-    uint64_t *problems)
+defrag_add(
+    struct defrag *df, const struct segment *seg, struct ts ts, size_t *len, uint64_t *problems)
 {
 	uint8_t key[40], next = 0;
 	uint32_t off, n;
@@ -223,7 +223,8 @@ defrag_add(struct defrag *df, const struct segment *seg, struct ts ts, size_t *l
 		memcpy(g->hdr, seg->ip, seg->ip_version == 4 ? payload : seg->frag_hdr);
 		g->hdrlen = seg->ip_version == 4 ? payload : seg->frag_hdr;
 		if (seg->ip_version == 6)
-			g->hdr[6] = next; /* the fixed header now names what the fragments carried */
+			g->hdr[6] =
+			    next; /* the fixed header now names what the fragments carried */
 	}
 	store(g, off, seg->ip + payload, n, problems);
 	if (!more)

@@ -19,7 +19,8 @@ append_capped(GString *out, const char *s, size_t n, size_t start_len)
 	if (out->len - start_len > DESCRIBE_MAX_LABEL) {
 		g_string_truncate(out, start_len + DESCRIBE_MAX_LABEL);
 		/* Do not leave half a UTF-8 character behind. */
-		while (out->len > start_len && ((unsigned char)out->str[out->len - 1] & 0xc0) == 0x80)
+		while (
+		    out->len > start_len && ((unsigned char)out->str[out->len - 1] & 0xc0) == 0x80)
 			g_string_truncate(out, out->len - 1);
 		if (out->len > start_len && (unsigned char)out->str[out->len - 1] >= 0xc0)
 			g_string_truncate(out, out->len - 1);
@@ -53,8 +54,8 @@ append_listing(GString *out, const struct msg *m)
 }
 
 static void
-append_msg_part(GString *out, const struct session *s, const struct msg *m, uint64_t from,
-    uint64_t to)
+append_msg_part(
+    GString *out, const struct session *s, const struct msg *m, uint64_t from, uint64_t to)
 {
 	bool has_start = from <= m->off, has_end = to >= m->end;
 
@@ -68,7 +69,8 @@ append_msg_part(GString *out, const struct session *s, const struct msg *m, uint
 			break;
 		}
 		if (describe_is_mail(m))
-			g_string_append(out, has_start ? "E-mail message" : "E-mail message (cont.)");
+			g_string_append(
+			    out, has_start ? "E-mail message" : "E-mail message (cont.)");
 		else if (has_start)
 			append_listing(out, m);
 		else
@@ -77,8 +79,9 @@ append_msg_part(GString *out, const struct session *s, const struct msg *m, uint
 			g_string_append(out, "<cr><nl>.<cr><nl>");
 		break;
 	case MSG_OPAQUE:
-		g_string_append(out, s->proto == PROTO_TLS || s->proto == PROTO_POP3S ? "TLS data"
-									    : "Unparsed data");
+		g_string_append(out,
+		    s->proto == PROTO_TLS || s->proto == PROTO_POP3S ? "TLS data"
+		                                                     : "Unparsed data");
 		break;
 	default:
 		if (has_start)
@@ -99,7 +102,8 @@ describe_segment(const struct session *s, const struct seg_rec *r)
 
 	if (r->marks & SEG_CONFLICT) {
 		/* Its bytes differ from the copy the transcript kept: do not show the kept ones. */
-		g_string_append_printf(out, "Conflicting retransmission (%u bytes, not used)", r->len);
+		g_string_append_printf(
+		    out, "Conflicting retransmission (%u bytes, not used)", r->len);
 		return g_string_free(out, FALSE);
 	}
 	if (r->len > 0 && r->msg_count > 0) {
@@ -163,13 +167,13 @@ describe_marks(uint8_t marks, char *buf, size_t len)
 		uint8_t bit;
 		const char *name;
 	} names[] = {
-		{ SEG_SYNTHETIC, "synthetic" },
-		{ SEG_RETRANS, "retransmission" },
-		{ SEG_OOO, "out-of-order" },
-		{ SEG_GAP_BEFORE, "previous segment not captured" },
-		{ SEG_TRUNCATED, "payload cut by snaplen" },
-		{ SEG_DUP_ACK, "duplicate ACK" },
-		{ SEG_CONFLICT, "conflicting retransmission" },
+	    {SEG_SYNTHETIC, "synthetic"},
+	    {SEG_RETRANS, "retransmission"},
+	    {SEG_OOO, "out-of-order"},
+	    {SEG_GAP_BEFORE, "previous segment not captured"},
+	    {SEG_TRUNCATED, "payload cut by snaplen"},
+	    {SEG_DUP_ACK, "duplicate ACK"},
+	    {SEG_CONFLICT, "conflicting retransmission"},
 	};
 	size_t i;
 

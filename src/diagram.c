@@ -57,8 +57,8 @@ measure_chars(void *arg, const char *s, size_t n)
 }
 
 GPtrArray *
-dg_wrap_measured(const char *text, double width, double (*measure)(void *, const char *, size_t),
-    void *arg)
+dg_wrap_measured(
+    const char *text, double width, double (*measure)(void *, const char *, size_t), void *arg)
 {
 	GPtrArray *lines = g_ptr_array_new_with_free_func(g_free);
 	const char *p = text, *line, *brk, *q;
@@ -106,15 +106,15 @@ struct builder {
 	const struct emit_opts *o;
 	const struct remarks *rm;
 	struct diagram *d;
-	GHashTable *txn_phase;	/* struct txn * -> enum dg_phase + 1 */
-	GPtrArray **seg_msgs;	/* per segment: messages whose remark goes there (or NULL) */
-	int *seg_row;		/* per segment: row drawn for it (-1 none) */
+	GHashTable *txn_phase; /* struct txn * -> enum dg_phase + 1 */
+	GPtrArray **seg_msgs;  /* per segment: messages whose remark goes there (or NULL) */
+	int *seg_row;          /* per segment: row drawn for it (-1 none) */
 	char *user;
-	enum dg_phase phase;	/* of the last row */
+	enum dg_phase phase; /* of the last row */
 	bool fin_seen[2];
 	bool fin_acked[2];
 	bool synthetic_noted;
-	uint16_t last_win[2];	/* window of the last segment per direction */
+	uint16_t last_win[2]; /* window of the last segment per direction */
 	bool win_known[2];
 };
 
@@ -122,8 +122,13 @@ static const char *
 phase_key(enum dg_phase p)
 {
 	static const char *const keys[DG_PHASE__COUNT] = {
-		"phase.setup", "phase.authorization", "phase.tls", "phase.transaction",
-		"phase.update", "phase.data", "phase.release",
+	    "phase.setup",
+	    "phase.authorization",
+	    "phase.tls",
+	    "phase.transaction",
+	    "phase.update",
+	    "phase.data",
+	    "phase.release",
 	};
 	return keys[p];
 }
@@ -150,15 +155,17 @@ phases_of_txns(struct builder *b)
 		if (t->cmd == POP3_CMD_QUIT && cur == DG_PHASE_TRANSACTION)
 			ph = DG_PHASE_UPDATE; /* RFC 1939 section 6 */
 		g_hash_table_insert(b->txn_phase, t, GINT_TO_POINTER(ph + 1));
-		if (ok && (t->cmd == POP3_CMD_PASS || t->cmd == POP3_CMD_APOP ||
-			      (t->cmd == POP3_CMD_AUTH && t->arg != NULL && t->arg[0] != '\0')))
+		if (ok &&
+		    (t->cmd == POP3_CMD_PASS || t->cmd == POP3_CMD_APOP ||
+		        (t->cmd == POP3_CMD_AUTH && t->arg != NULL && t->arg[0] != '\0')))
 			cur = DG_PHASE_TRANSACTION;
 		else if (ok && t->cmd == POP3_CMD_STLS)
 			cur = DG_PHASE_TLS;
 		if (b->user == NULL && t->arg != NULL &&
 		    (t->cmd == POP3_CMD_USER || t->cmd == POP3_CMD_APOP)) {
 			char *sp = strchr(t->arg, ' ');
-			char *u = g_strndup(t->arg, sp != NULL ? (gsize)(sp - t->arg) : strlen(t->arg));
+			char *u =
+			    g_strndup(t->arg, sp != NULL ? (gsize)(sp - t->arg) : strlen(t->arg));
 			b->user = dg_clean(u);
 			g_free(u);
 		}
@@ -271,8 +278,8 @@ vars_txn(struct builder *b, struct remark_vars *v, const struct txn *t, bool bod
 			rvars_setu(v, "octets", (unsigned long long)m->octets);
 		if (m->segs != NULL)
 			for (i = 0; i < m->segs->len; i++) {
-				const struct seg_rec *r = &g_array_index(b->s->segs, struct seg_rec,
-				    g_array_index(m->segs, guint, i));
+				const struct seg_rec *r = &g_array_index(
+				    b->s->segs, struct seg_rec, g_array_index(m->segs, guint, i));
 				if (!(r->marks & SEG_RETRANS))
 					n++;
 			}
@@ -305,9 +312,9 @@ msg_key(const struct msg *m, char *buf, size_t len, const char **fallback)
 	if (t == NULL)
 		return NULL;
 	if (t->cmd == POP3_CMD_GREETING)
-		return m->kind == MSG_STATUS ? (t->status == POP3_STATUS_ERR ? "greeting.err"
-									: "greeting")
-					     : NULL;
+		return m->kind == MSG_STATUS
+		    ? (t->status == POP3_STATUS_ERR ? "greeting.err" : "greeting")
+		    : NULL;
 	name = pop3_cmd_name(t->cmd);
 	has_arg = t->arg != NULL && t->arg[0] != '\0';
 	switch (m->kind) {
@@ -359,7 +366,7 @@ fill(struct builder *b, const char *key, const char *fallback, const struct rema
 static void
 msg_remark(struct builder *b, const struct msg *m, const struct seg_rec *r, GString *out)
 {
-	struct remark_vars v = { 0 };
+	struct remark_vars v = {0};
 	char buf[64], *s;
 	const char *key, *fb;
 
@@ -399,7 +406,7 @@ msg_remark(struct builder *b, const struct msg *m, const struct seg_rec *r, GStr
 static char *
 tcp_remark(struct builder *b, const char *key, const struct seg_rec *r, const char *carries)
 {
-	struct remark_vars v = { 0 };
+	struct remark_vars v = {0};
 	char flags[64], *s;
 
 	vars_common(b, &v, (enum dir)r->dir);
@@ -540,8 +547,9 @@ segment_row(struct builder *b, guint i, bool messages)
 	if (r->flags & TH_SYN) {
 		set_phase(b, row, DG_PHASE_SETUP);
 		if (!(r->marks & SEG_RETRANS)) {
-			append_sentence(remark, t = tcp_remark(b,
-			    (r->flags & TH_ACK) ? "tcp.synack" : "tcp.syn", r, NULL));
+			append_sentence(remark,
+			    t = tcp_remark(
+			        b, (r->flags & TH_ACK) ? "tcp.synack" : "tcp.syn", r, NULL));
 			g_free(t);
 		}
 	} else if ((r->flags & (TH_FIN | TH_RST)) && !data) {
@@ -578,8 +586,10 @@ segment_row(struct builder *b, guint i, bool messages)
 	}
 	if (r->flags & TH_FIN) {
 		if (!(r->marks & SEG_RETRANS)) {
-			append_sentence(remark, t = tcp_remark(b,
-			    r->dir == DIR_TO_SERVER ? "tcp.fin.client" : "tcp.fin.server", r, NULL));
+			append_sentence(remark,
+			    t = tcp_remark(b,
+			        r->dir == DIR_TO_SERVER ? "tcp.fin.client" : "tcp.fin.server", r,
+			        NULL));
 			g_free(t);
 		}
 		b->fin_seen[r->dir] = true;
@@ -597,7 +607,8 @@ segment_row(struct builder *b, guint i, bool messages)
 		} else if (b->phase == DG_PHASE_SETUP && r->dir == DIR_TO_SERVER) {
 			key = "tcp.handshake_ack";
 		}
-		if ((r->marks & SEG_DUP_ACK) && b->win_known[r->dir] && r->win != b->last_win[r->dir]) {
+		if ((r->marks & SEG_DUP_ACK) && b->win_known[r->dir] &&
+		    r->win != b->last_win[r->dir]) {
 			/* Same ACK, new window: Wireshark's "TCP Window Update", not a duplicate. */
 			g_free(label);
 			label = g_strdup("TCP Window Update");
@@ -621,8 +632,8 @@ segment_row(struct builder *b, guint i, bool messages)
 		row->flags |= DG_F_RETRANS;
 		row->style = DG_STYLE_RETRANS;
 		row->flags &= ~(unsigned)DG_F_PURE_ACK;
-		append_sentence(remark, t = tcp_remark(b,
-		    re ? "tcp.retransmission" : "tcp.out_of_order", r, label));
+		append_sentence(remark,
+		    t = tcp_remark(b, re ? "tcp.retransmission" : "tcp.out_of_order", r, label));
 		g_free(t);
 		label = with_prefix(re ? "[Retransmission] " : "[Out of order] ", label);
 	}
@@ -695,8 +706,10 @@ assign_messages(struct builder *b)
 			if (m->segs == NULL || m->segs->len == 0) {
 				/* Not mapped (a body cut short can keep end == off): the segment holding its first byte. */
 				for (i = 0; i < s->segs->len && pick == G_MAXUINT; i++) {
-					const struct seg_rec *r = &g_array_index(s->segs, struct seg_rec, i);
-					if (r->dir == m->dir && r->len > 0 && !(r->marks & (SEG_RETRANS | SEG_SYNTHETIC)) &&
+					const struct seg_rec *r =
+					    &g_array_index(s->segs, struct seg_rec, i);
+					if (r->dir == m->dir && r->len > 0 &&
+					    !(r->marks & (SEG_RETRANS | SEG_SYNTHETIC)) &&
 					    m->off >= r->off && m->off - r->off < r->len)
 						pick = i;
 				}
@@ -708,12 +721,14 @@ assign_messages(struct builder *b)
 				const struct seg_rec *r;
 				i = g_array_index(m->segs, guint, k);
 				r = &g_array_index(s->segs, struct seg_rec, i);
-				if (!(r->marks & SEG_RETRANS) && m->off >= r->off && m->off - r->off < r->len)
+				if (!(r->marks & SEG_RETRANS) && m->off >= r->off &&
+				    m->off - r->off < r->len)
 					pick = i;
 			}
 			for (k = 0; m->segs != NULL && k < m->segs->len && pick == G_MAXUINT; k++) {
 				i = g_array_index(m->segs, guint, k);
-				if (!(g_array_index(s->segs, struct seg_rec, i).marks & SEG_RETRANS))
+				if (!(g_array_index(s->segs, struct seg_rec, i).marks &
+				        SEG_RETRANS))
 					pick = i;
 			}
 			if (pick == G_MAXUINT)
@@ -745,8 +760,8 @@ attach_anomalies(struct builder *b)
 	for (i = 0; i < s->segs->len; i++) {
 		const struct seg_rec *r = &g_array_index(s->segs, struct seg_rec, i);
 		if (b->seg_row[i] >= 0 && r->frame != 0 && !(r->marks & SEG_SYNTHETIC))
-			g_hash_table_insert(frame_row, (gpointer)&r->frame,
-			    GINT_TO_POINTER(b->seg_row[i] + 1));
+			g_hash_table_insert(
+			    frame_row, (gpointer)&r->frame, GINT_TO_POINTER(b->seg_row[i] + 1));
 	}
 	for (i = 0; i < s->txns->len; i++) {
 		const struct txn *t = g_ptr_array_index(s->txns, i);
@@ -754,13 +769,13 @@ attach_anomalies(struct builder *b)
 		if (m != NULL && m->segs != NULL && m->segs->len > 0) {
 			int row = b->seg_row[g_array_index(m->segs, guint, 0)];
 			if (row >= 0)
-				g_hash_table_insert(txn_row, GUINT_TO_POINTER(t->id),
-				    GINT_TO_POINTER(row + 1));
+				g_hash_table_insert(
+				    txn_row, GUINT_TO_POINTER(t->id), GINT_TO_POINTER(row + 1));
 		}
 	}
 	for (i = 0; i < s->anomalies->len; i++) {
 		const struct anomaly *a = &g_array_index(s->anomalies, struct anomaly, i);
-		struct remark_vars v = { 0 };
+		struct remark_vars v = {0};
 		struct dg_row *row;
 		gpointer hit = NULL;
 		int ri;
@@ -791,7 +806,7 @@ attach_anomalies(struct builder *b)
 		text = fill(b, "anomaly", NULL, &v);
 		rvars_clear(&v);
 		nr = row->remark[0] != '\0' ? g_strconcat(row->remark, " ", text, NULL)
-					    : g_strdup(text);
+		                            : g_strdup(text);
 		g_free(text);
 		g_free(row->remark);
 		row->remark = nr;
@@ -821,7 +836,7 @@ static void
 fold_acks(struct diagram *d)
 {
 	GArray *out = g_array_sized_new(FALSE, FALSE, sizeof(struct dg_row), d->rows->len);
-	int open[2] = { -1, -1 };
+	int open[2] = {-1, -1};
 	guint i;
 
 	for (i = 0; i < d->rows->len; i++) {
@@ -872,8 +887,7 @@ parse_detail(const struct emit_opts *o, enum dg_detail *det, char *errbuf)
 
 /* --alias ADDR=NAME: ADDR is an address ("192.0.2.1", "2001:db8::1") or an endpoint ("192.0.2.1:110", "[2001:db8::1]:110"). */
 static int
-apply_aliases(struct diagram *d, const struct session *s, const struct emit_opts *o,
-    char *errbuf)
+apply_aliases(struct diagram *d, const struct session *s, const struct emit_opts *o, char *errbuf)
 {
 	char ip[UTIL_ADDR_LEN];
 	size_t i;
@@ -902,12 +916,12 @@ apply_aliases(struct diagram *d, const struct session *s, const struct emit_opts
 }
 
 struct diagram *
-diagram_build(const struct session *s, const struct emit_opts *o, const struct remarks *rm,
-    char *errbuf)
+diagram_build(
+    const struct session *s, const struct emit_opts *o, const struct remarks *rm, char *errbuf)
 {
 	struct builder b;
 	struct diagram *d;
-	struct remark_vars v = { 0 };
+	struct remark_vars v = {0};
 	char buf[UTIL_ADDR_LEN + 8];
 	guint i, k;
 	bool ctl;
@@ -982,7 +996,8 @@ diagram_build(const struct session *s, const struct emit_opts *o, const struct r
 	for (i = 0; i < d->rows->len; i++) {
 		struct dg_row *r = &g_array_index(d->rows, struct dg_row, i);
 		r->step = i + 1;
-		r->delta_us = i == 0 ? 0 : r->t_us - g_array_index(d->rows, struct dg_row, i - 1).t_us;
+		r->delta_us =
+		    i == 0 ? 0 : r->t_us - g_array_index(d->rows, struct dg_row, i - 1).t_us;
 	}
 
 	for (i = 0; i < s->segs->len; i++)
@@ -1036,10 +1051,10 @@ dg_output_path(const struct emit_opts *o)
 
 static struct {
 	struct remarks *rm;
-	unsigned drawn;		/* sessions drawn */
-	GPtrArray *held;	/* -o: the first session's pages, until we know if more follow */
+	unsigned drawn;  /* sessions drawn */
+	GPtrArray *held; /* -o: the first session's pages, until we know if more follow */
 	uint64_t held_id;
-	bool wrote_files;	/* files other than -o were written */
+	bool wrote_files; /* files other than -o were written */
 } dgs;
 
 static void
@@ -1101,8 +1116,8 @@ write_file(const struct emit_opts *o, const char *path, const GByteArray *b, cha
 
 /* Writes a session's pages as files; sid 0 means "the only session". */
 static int
-write_pages(const struct dg_renderer *rd, const struct emit_opts *o, uint64_t sid,
-    GPtrArray *pages, char *errbuf)
+write_pages(const struct dg_renderer *rd, const struct emit_opts *o, uint64_t sid, GPtrArray *pages,
+    char *errbuf)
 {
 	char suffix[64], *path;
 	guint i;
@@ -1110,7 +1125,8 @@ write_pages(const struct dg_renderer *rd, const struct emit_opts *o, uint64_t si
 
 	for (i = 0; i < pages->len && rc == 0; i++) {
 		if (sid != 0 && pages->len > 1)
-			snprintf(suffix, sizeof(suffix), "-%llu-p%u", (unsigned long long)sid, i + 1);
+			snprintf(
+			    suffix, sizeof(suffix), "-%llu-p%u", (unsigned long long)sid, i + 1);
 		else if (sid != 0)
 			snprintf(suffix, sizeof(suffix), "-%llu", (unsigned long long)sid);
 		else
@@ -1163,7 +1179,8 @@ diagram_session(const struct dg_renderer *rd, FILE *out, const struct session *s
 		if (!rd->text && dgs.drawn > 0) {
 			snprintf(errbuf, ERRBUF_SIZE,
 			    "-T %s: the capture holds several sessions: use -o FILE (one file per "
-			    "session) or --session N", rd->format);
+			    "session) or --session N",
+			    rd->format);
 			rc = -1;
 			goto out;
 		}
@@ -1205,7 +1222,8 @@ diagram_end(const struct dg_renderer *rd, FILE *out, const struct emit_opts *o, 
 
 	if (dgs.held != NULL) {
 		if (dgs.held->len == 1)
-			rc = write_all(out, g_ptr_array_index(dgs.held, 0), dg_output_path(o), errbuf);
+			rc = write_all(
+			    out, g_ptr_array_index(dgs.held, 0), dg_output_path(o), errbuf);
 		else
 			rc = write_pages(rd, o, 0, dgs.held, errbuf);
 		pages_free(dgs.held);

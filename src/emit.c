@@ -5,16 +5,16 @@
 #include "emit.h"
 
 static const struct emitter *const emitters[] = {
-	&emit_text,
-	&emit_json,
-	&emit_dot,
-	&emit_svg,
-	&emit_png,
-	&emit_pdf,
-	&emit_flow,
-	&emit_mermaid,
-	&emit_plantuml,
-	&emit_fdl,
+    &emit_text,
+    &emit_json,
+    &emit_dot,
+    &emit_svg,
+    &emit_png,
+    &emit_pdf,
+    &emit_flow,
+    &emit_mermaid,
+    &emit_plantuml,
+    &emit_fdl,
 };
 
 const struct emitter *

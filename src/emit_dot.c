@@ -67,8 +67,8 @@ set(void *obj, const char *name, const char *value)
 	agsafeset(obj, (char *)name, (char *)value, (char *)"");
 }
 
-static void
-setf(void *obj, const char *name, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void setf(void *obj, const char *name, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static void
 setf(void *obj, const char *name, const char *fmt, ...)
@@ -163,7 +163,7 @@ measure_init(char *errbuf)
 		set(bar[f], "label", "||");
 		set(bar[f], "fontname", font_name((enum font)f));
 		for (c = 32; c < 127; c++) {
-			char *esc, one[2] = { (char)c, '\0' }, *p = label;
+			char *esc, one[2] = {(char)c, '\0'}, *p = label;
 			snprintf(name, sizeof(name), "c%d_%d", f, c);
 			n[f][c] = agnode(g, name, 1);
 			esc = label_escape(one);
@@ -225,7 +225,7 @@ measure(void *arg, const char *s, size_t n)
 static double
 text_w(const char *s, enum font f, double size)
 {
-	struct font_size fs = { f, size };
+	struct font_size fs = {f, size};
 
 	return measure(&fs, s, strlen(s));
 }
@@ -313,8 +313,8 @@ node_at(struct gb *b, double x, double y)
 
 /* A line of text centred at (x, y). */
 static Agnode_t *
-text_at(struct gb *b, double x, double y, const char *text, enum font f, double size,
-    const char *color)
+text_at(
+    struct gb *b, double x, double y, const char *text, enum font f, double size, const char *color)
 {
 	Agnode_t *n = node_at(b, x, y);
 	char *esc = label_escape(text);
@@ -331,8 +331,8 @@ text_at(struct gb *b, double x, double y, const char *text, enum font f, double 
 
 /* A line of text starting at x (left-aligned), centred vertically on y. */
 static Agnode_t *
-text_left(struct gb *b, double x, double y, const char *text, enum font f, double size,
-    const char *color)
+text_left(
+    struct gb *b, double x, double y, const char *text, enum font f, double size, const char *color)
 {
 	return text_at(b, x + text_w(text, f, size) / 2, y, text, f, size, color);
 }
@@ -382,7 +382,8 @@ header(struct gb *b, const struct diagram *d, const char *title)
 	text_at(b, L->width / 2, PAD + FS_TITLE * LINE_H / 2, title, F_BOLD, FS_TITLE, NULL);
 	for (side = 0; side < 2; side++) {
 		x = side == DG_CLIENT ? L->xc : L->xs;
-		n = box_at(b, x - L->sys_w / 2, L->sys_top, x + L->sys_w / 2, L->sys_top + L->sys_h);
+		n = box_at(
+		    b, x - L->sys_w / 2, L->sys_top, x + L->sys_w / 2, L->sys_top + L->sys_h);
 		set(n, "style", "rounded,filled");
 		set(n, "fillcolor", C_SYSTEM_FILL);
 		set(n, "color", C_ENTITY_FILL);
@@ -392,7 +393,8 @@ header(struct gb *b, const struct diagram *d, const char *title)
 		set(n, "labelloc", "t");
 		set(n, "fontname", font_name(F_BOLD));
 		setf(n, "fontsize", "%g", FS_SYSTEM);
-		n = box_at(b, x - L->ent_w / 2, ey - L->ent_h / 2, x + L->ent_w / 2, ey + L->ent_h / 2);
+		n = box_at(
+		    b, x - L->ent_w / 2, ey - L->ent_h / 2, x + L->ent_w / 2, ey + L->ent_h / 2);
 		set(n, "style", "filled");
 		set(n, "fillcolor", C_ENTITY_FILL);
 		set(n, "color", C_ENTITY_FILL);
@@ -465,7 +467,7 @@ static double
 row(struct gb *b, const struct dg_row *r, double y)
 {
 	const struct layout *L = b->L;
-	struct font_size fs = { F_REGULAR, FS_REMARK };
+	struct font_size fs = {F_REGULAR, FS_REMARK};
 	GPtrArray *lines = dg_wrap_measured(r->remark, REMARK_W - 6, measure, &fs);
 	double h, ya = y + 21, lh = FS_REMARK * LINE_H, x0, x1;
 	char buf[32], *lab, *esc;
@@ -553,8 +555,8 @@ lifelines(struct gb *b, double bottom)
 
 /* A graph of rows [first, last) of d; page 0 of 0 for the whole diagram. */
 static Agraph_t *
-build_graph(const struct diagram *d, const struct layout *L, guint first, guint last,
-    unsigned page, unsigned npages)
+build_graph(const struct diagram *d, const struct layout *L, guint first, guint last, unsigned page,
+    unsigned npages)
 {
 	struct gb b;
 	double y;
@@ -582,7 +584,7 @@ build_graph(const struct diagram *d, const struct layout *L, guint first, guint 
 	agattr(b.g, AGEDGE, (char *)"arrowhead", (char *)"normal");
 
 	title = npages > 1 ? g_strdup_printf("%s (page %u of %u)", d->title, page, npages)
-			   : g_strdup(d->title);
+	                   : g_strdup(d->title);
 	header(&b, d, title);
 	g_free(title);
 	y = L->header_bottom + 10;
@@ -591,8 +593,9 @@ build_graph(const struct diagram *d, const struct layout *L, guint first, guint 
 		if ((int)r->phase != phase) {
 			bool cont = i == first && i > 0 &&
 			    g_array_index(d->rows, struct dg_row, i - 1).phase == r->phase;
-			ptitle = cont ? g_strdup_printf("%s %s", d->phase_title[r->phase], d->continued)
-				      : g_strdup(d->phase_title[r->phase]);
+			ptitle = cont
+			    ? g_strdup_printf("%s %s", d->phase_title[r->phase], d->continued)
+			    : g_strdup(d->phase_title[r->phase]);
 			y += 4;
 			band(&b, y, ptitle);
 			g_free(ptitle);
@@ -615,7 +618,7 @@ build_graph(const struct diagram *d, const struct layout *L, guint first, guint 
 struct pdf_doc {
 	const guint8 *p;
 	size_t len;
-	GArray *off;	/* size_t per object number (0 = none) */
+	GArray *off; /* size_t per object number (0 = none) */
 	size_t xref;
 	unsigned root, pages, info;
 };
@@ -703,7 +706,8 @@ pdf_parse(struct pdf_doc *d, const GByteArray *b)
 	if (d->root == 0 || d->root >= count || g_array_index(d->off, size_t, d->root) == 0)
 		return -1;
 	p = d->p + g_array_index(d->off, size_t, d->root);
-	d->pages = dict_ref(p, obj_end(d, d->root) - g_array_index(d->off, size_t, d->root), "/Pages");
+	d->pages =
+	    dict_ref(p, obj_end(d, d->root) - g_array_index(d->off, size_t, d->root), "/Pages");
 	if (d->pages == 0 || d->pages >= count)
 		return -1;
 	return 0;
@@ -723,7 +727,8 @@ renumber(GByteArray *out, const guint8 *p, size_t len, unsigned base, unsigned p
 				n = n * 10 + (p[j] - '0');
 			k = j;
 			if (k + 3 < len && p[k] == ' ' && p[k + 1] == '0' && p[k + 2] == ' ' &&
-			    (p[k + 3] == 'R' || (k + 5 < len && memcmp(p + k + 3, "obj", 3) == 0))) {
+			    (p[k + 3] == 'R' ||
+			        (k + 5 < len && memcmp(p + k + 3, "obj", 3) == 0))) {
 				char buf[24];
 				unsigned nn = n == pages_old ? pages_new : (unsigned)n + base;
 				snprintf(buf, sizeof(buf), "%u", nn);
@@ -761,7 +766,8 @@ pdf_join(GPtrArray *docs, char *errbuf)
 
 	for (i = 0; i < docs->len; i++)
 		if (pdf_parse(&d[i], g_ptr_array_index(docs, i)) < 0) {
-			snprintf(errbuf, ERRBUF_SIZE, "PDF page %u: cannot read cairo's output", i + 1);
+			snprintf(
+			    errbuf, ERRBUF_SIZE, "PDF page %u: cannot read cairo's output", i + 1);
 			goto fail;
 		}
 	append_str(out, "%PDF-1.5\n%\xb5\xed\xae\xfb\n");
@@ -849,7 +855,8 @@ render_graph(Agraph_t *g, const char *format, GByteArray **out, char *errbuf)
 		gvFreeLayout(gvc, g);
 		snprintf(errbuf, ERRBUF_SIZE,
 		    "Graphviz cannot write %s here (is its cairo plugin, libgvplugin_pango, "
-		    "installed?); -T svg and -T dot need no plugin", format);
+		    "installed?); -T svg and -T dot need no plugin",
+		    format);
 		return -1;
 	}
 	*out = g_byte_array_new();
@@ -882,8 +889,10 @@ render_common(const struct diagram *d, const struct emit_opts *o, const char *fo
 			char *buf = NULL;
 			size_t len = 0;
 			FILE *f = open_memstream(&buf, &len);
-			fprintf(f, "/* popflow %s: positions are pinned (pos=\"x,y!\", layout=nop2);\n"
-				   "   render with: dot -Tsvg FILE.dot  (or neato -n2 -Tsvg FILE.dot) */\n",
+			fprintf(f,
+			    "/* popflow %s: positions are pinned (pos=\"x,y!\", layout=nop2);\n"
+			    "   render with: dot -Tsvg FILE.dot  (or neato -n2 -Tsvg FILE.dot) "
+			    "*/\n",
 			    POPFLOW_VERSION);
 			agwrite(g, f);
 			fclose(f);
@@ -924,29 +933,28 @@ render_common(const struct diagram *d, const struct emit_opts *o, const char *fo
 	return rc;
 }
 
-
-#define GV_RENDERER(fmt, is_text)                                                          \
-	static int render_##fmt(const struct diagram *d, FILE *out, const struct emit_opts *o, \
-	    GPtrArray *pages, char *errbuf)                                                \
-	{                                                                                  \
-		(void)out;                                                                 \
-		return render_common(d, o, #fmt, pages, errbuf);                           \
-	}                                                                                  \
-	static const struct dg_renderer rd_##fmt = { #fmt, #fmt, is_text, render_##fmt, NULL }; \
-	static int fmt##_begin(FILE *out, const struct emit_opts *o, char *errbuf)         \
-	{                                                                                  \
-		return diagram_begin(&rd_##fmt, out, o, errbuf);                           \
-	}                                                                                  \
-	static int fmt##_session(FILE *out, const struct session *s,                       \
-	    const struct emit_opts *o, char *errbuf)                                       \
-	{                                                                                  \
-		return diagram_session(&rd_##fmt, out, s, o, errbuf);                      \
-	}                                                                                  \
-	static int fmt##_end(FILE *out, const struct run_stats *st, const struct emit_opts *o, \
-	    char *errbuf)                                                                  \
-	{                                                                                  \
-		(void)st;                                                                  \
-		return diagram_end(&rd_##fmt, out, o, errbuf);                             \
+#define GV_RENDERER(fmt, is_text)                                                                  \
+	static int render_##fmt(const struct diagram *d, FILE *out, const struct emit_opts *o,     \
+	    GPtrArray *pages, char *errbuf)                                                        \
+	{                                                                                          \
+		(void)out;                                                                         \
+		return render_common(d, o, #fmt, pages, errbuf);                                   \
+	}                                                                                          \
+	static const struct dg_renderer rd_##fmt = {#fmt, #fmt, is_text, render_##fmt, NULL};      \
+	static int fmt##_begin(FILE *out, const struct emit_opts *o, char *errbuf)                 \
+	{                                                                                          \
+		return diagram_begin(&rd_##fmt, out, o, errbuf);                                   \
+	}                                                                                          \
+	static int fmt##_session(                                                                  \
+	    FILE *out, const struct session *s, const struct emit_opts *o, char *errbuf)           \
+	{                                                                                          \
+		return diagram_session(&rd_##fmt, out, s, o, errbuf);                              \
+	}                                                                                          \
+	static int fmt##_end(                                                                      \
+	    FILE *out, const struct run_stats *st, const struct emit_opts *o, char *errbuf)        \
+	{                                                                                          \
+		(void)st;                                                                          \
+		return diagram_end(&rd_##fmt, out, o, errbuf);                                     \
 	}
 
 GV_RENDERER(dot, true)
@@ -954,13 +962,13 @@ GV_RENDERER(svg, false)
 GV_RENDERER(png, false)
 GV_RENDERER(pdf, false)
 
-const struct emitter emit_dot = { "dot",
-	"Graphviz DOT of the sequence diagram (positions pinned; render with dot)", dot_begin,
-	dot_session, dot_end };
-const struct emitter emit_svg = { "svg", "sequence diagram as SVG (one piece)", svg_begin,
-	svg_session, svg_end };
-const struct emitter emit_png = { "png",
-	"sequence diagram as PNG (pages of --page-rows rows: FILE-p1.png, ...)", png_begin,
-	png_session, png_end };
-const struct emitter emit_pdf = { "pdf", "sequence diagram as PDF, one page per --page-rows rows",
-	pdf_begin, pdf_session, pdf_end };
+const struct emitter emit_dot = {"dot",
+    "Graphviz DOT of the sequence diagram (positions pinned; render with dot)", dot_begin,
+    dot_session, dot_end};
+const struct emitter emit_svg = {
+    "svg", "sequence diagram as SVG (one piece)", svg_begin, svg_session, svg_end};
+const struct emitter emit_png = {"png",
+    "sequence diagram as PNG (pages of --page-rows rows: FILE-p1.png, ...)", png_begin, png_session,
+    png_end};
+const struct emitter emit_pdf = {"pdf", "sequence diagram as PDF, one page per --page-rows rows",
+    pdf_begin, pdf_session, pdf_end};

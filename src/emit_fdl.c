@@ -95,8 +95,10 @@ message(GString *out, const struct dg_row *r)
 		append_ident(out, name, strlen(name));
 		g_string_append_c(out, '(');
 	} else {
-		g_string_append(out, r->kind == DG_KIND_BODY ? "Body(" : r->kind == DG_KIND_DATA
-			? "Data(" : "Reply(");
+		g_string_append(out,
+		    r->kind == DG_KIND_BODY       ? "Body("
+		        : r->kind == DG_KIND_DATA ? "Data("
+		                                  : "Reply(");
 		append_string(out, name);
 		g_string_append(out, ", ");
 	}
@@ -105,30 +107,32 @@ message(GString *out, const struct dg_row *r)
 }
 
 static int
-render_fdl(const struct diagram *d, FILE *out, const struct emit_opts *o, GPtrArray *pages,
-    char *errbuf)
+render_fdl(
+    const struct diagram *d, FILE *out, const struct emit_opts *o, GPtrArray *pages, char *errbuf)
 {
 	GString *s = g_string_new(NULL);
 	GByteArray *b;
 	guint i;
 	int phase = -1, side;
 	char t[32];
-	static const char *const obj[2] = { "pop3_client", "pop3_server" };
-	static const char *const proc[2] = { "client_host", "server_host" };
-	static const char *const mod[2] = { "client_side", "server_side" };
+	static const char *const obj[2] = {"pop3_client", "pop3_server"};
+	static const char *const proc[2] = {"client_host", "server_host"};
+	static const char *const mod[2] = {"client_side", "server_side"};
 
 	(void)out;
 	(void)o;
 	(void)errbuf;
 	g_string_append(s, "/* ");
 	append_remark(s, d->title);
-	g_string_append_printf(s, " */\n/* Written by popflow %s from a capture; step numbers and times"
-				  " are in the remarks. */\n\n", POPFLOW_VERSION);
+	g_string_append_printf(s,
+	    " */\n/* Written by popflow %s from a capture; step numbers and times"
+	    " are in the remarks. */\n\n",
+	    POPFLOW_VERSION);
 	g_string_append_printf(s, "module : %s, %s\n", mod[0], mod[1]);
-	g_string_append_printf(s, "processor : %s in %s, %s in %s\n", proc[0], mod[0], proc[1],
-	    mod[1]);
-	g_string_append_printf(s, "eternal : %s in %s, %s in %s\n\n", obj[0], proc[0], obj[1],
-	    proc[1]);
+	g_string_append_printf(
+	    s, "processor : %s in %s, %s in %s\n", proc[0], mod[0], proc[1], mod[1]);
+	g_string_append_printf(
+	    s, "eternal : %s in %s, %s in %s\n\n", obj[0], proc[0], obj[1], proc[1]);
 	for (side = 0; side < 2; side++) {
 		g_string_append_printf(s, "/* %s: ", obj[side]);
 		append_remark(s, d->lifeline[side]);
@@ -170,7 +174,7 @@ render_fdl(const struct diagram *d, FILE *out, const struct emit_opts *o, GPtrAr
 	return 0;
 }
 
-static const struct dg_renderer rd_fdl = { "fdl", "fdl", true, render_fdl, NULL };
+static const struct dg_renderer rd_fdl = {"fdl", "fdl", true, render_fdl, NULL};
 
 static int
 fdl_begin(FILE *out, const struct emit_opts *o, char *errbuf)
@@ -191,5 +195,5 @@ fdl_end(FILE *out, const struct run_stats *st, const struct emit_opts *o, char *
 	return diagram_end(&rd_fdl, out, o, errbuf);
 }
 
-const struct emitter emit_fdl = { "fdl", "EventStudio FDL source of the sequence diagram",
-	fdl_begin, fdl_session, fdl_end };
+const struct emitter emit_fdl = {
+    "fdl", "EventStudio FDL source of the sequence diagram", fdl_begin, fdl_session, fdl_end};

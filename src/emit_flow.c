@@ -10,7 +10,7 @@
 #define FLOW_DEFAULT_WIDTH 100
 #define FLOW_MIN_WIDTH 60
 #define FLOW_MAX_WIDTH 400
-#define FLOW_LEFT 15	   /* "  12! 123.456  " */
+#define FLOW_LEFT 15 /* "  12! 123.456  " */
 #define FLOW_MIN_SPAN 24
 #define FLOW_MIN_REMARKS 24
 #define FLOW_GOOD_REMARKS 44
@@ -19,21 +19,27 @@
 enum color { COL_NONE, COL_DIM, COL_CLIENT, COL_SERVER, COL_ERROR, COL_RETRANS, COL_BOLD };
 
 static const char *const ansi[] = {
-	"\033[0m", "\033[2m", "\033[34m", "\033[31m", "\033[1;31m", "\033[33m", "\033[1m",
+    "\033[0m",
+    "\033[2m",
+    "\033[34m",
+    "\033[31m",
+    "\033[1;31m",
+    "\033[33m",
+    "\033[1m",
 };
 
 struct cell {
-	char ch[8];	/* one UTF-8 character */
+	char ch[8]; /* one UTF-8 character */
 	uint8_t color;
 };
 
 struct flow {
-	FILE *out;	/* for isatty only */
+	FILE *out; /* for isatty only */
 	GString *buf;
 	bool unicode, color;
 	int width;
-	int cc, cs;	/* lifeline columns */
-	int cr, rw;	/* remarks column and width (rw 0: remarks below the row) */
+	int cc, cs; /* lifeline columns */
+	int cr, rw; /* remarks column and width (rw 0: remarks below the row) */
 	struct cell *line;
 	const char *v_line, *h_line, *h_dash, *h_dot, *head_r, *head_l, *band;
 };
@@ -278,8 +284,8 @@ row(struct flow *f, const struct dg_row *r)
 	enum color c = row_color(r);
 	GPtrArray *rl = dg_wrap(r->remark, (size_t)(f->rw > 0 ? f->rw : f->width - f->cr));
 	const char *h = (r->flags & DG_F_SYNTHETIC) ? f->h_dot
-	    : r->style == DG_STYLE_RETRANS	   ? f->h_dash
-						   : f->h_line;
+	    : r->style == DG_STYLE_RETRANS          ? f->h_dash
+	                                            : f->h_line;
 	char buf[32];
 	guint li = 0, nlines;
 	int x, line;
@@ -327,8 +333,8 @@ row(struct flow *f, const struct dg_row *r)
 }
 
 static int
-render_flow(const struct diagram *d, FILE *out, const struct emit_opts *o, GPtrArray *pages,
-    char *errbuf)
+render_flow(
+    const struct diagram *d, FILE *out, const struct emit_opts *o, GPtrArray *pages, char *errbuf)
 {
 	struct flow f;
 	GByteArray *b;
@@ -340,14 +346,15 @@ render_flow(const struct diagram *d, FILE *out, const struct emit_opts *o, GPtrA
 	f.out = out;
 	f.width = terminal_width(out, o);
 	f.unicode = !o->ascii && (o->unicode || isatty(fileno(out)));
-	f.color = !o->ascii && dg_output_path(o) == NULL && isatty(fileno(out)) && getenv("NO_COLOR") == NULL;
+	f.color = !o->ascii && dg_output_path(o) == NULL && isatty(fileno(out)) &&
+	    getenv("NO_COLOR") == NULL;
 	if (f.unicode) {
-		f.v_line = "\xe2\x94\x82";  /* U+2502 */
-		f.h_line = "\xe2\x94\x80";  /* U+2500 */
-		f.h_dash = "\xe2\x95\x8c";  /* U+254C */
-		f.h_dot = "\xc2\xb7";	    /* U+00B7 */
-		f.head_r = "\xe2\x96\xb6";  /* U+25B6 */
-		f.head_l = "\xe2\x97\x80";  /* U+25C0 */
+		f.v_line = "\xe2\x94\x82"; /* U+2502 */
+		f.h_line = "\xe2\x94\x80"; /* U+2500 */
+		f.h_dash = "\xe2\x95\x8c"; /* U+254C */
+		f.h_dot = "\xc2\xb7";      /* U+00B7 */
+		f.head_r = "\xe2\x96\xb6"; /* U+25B6 */
+		f.head_l = "\xe2\x97\x80"; /* U+25C0 */
 		f.band = "\xe2\x94\x80";
 	} else {
 		f.v_line = "|";
@@ -382,7 +389,7 @@ render_flow(const struct diagram *d, FILE *out, const struct emit_opts *o, GPtrA
 	return 0;
 }
 
-static const struct dg_renderer rd_flow = { "flow", "txt", true, render_flow, NULL };
+static const struct dg_renderer rd_flow = {"flow", "txt", true, render_flow, NULL};
 
 static int
 flow_begin(FILE *out, const struct emit_opts *o, char *errbuf)
@@ -403,6 +410,6 @@ flow_end(FILE *out, const struct run_stats *st, const struct emit_opts *o, char 
 	return diagram_end(&rd_flow, out, o, errbuf);
 }
 
-const struct emitter emit_flow = { "flow",
-	"the sequence diagram in the terminal (box drawing; ASCII in a pipe or with --ascii)",
-	flow_begin, flow_session, flow_end };
+const struct emitter emit_flow = {"flow",
+    "the sequence diagram in the terminal (box drawing; ASCII in a pipe or with --ascii)",
+    flow_begin, flow_session, flow_end};

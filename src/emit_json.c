@@ -72,8 +72,8 @@ jendpoint(const struct endpoint *e)
 static json_t *
 jdirs(const uint64_t v[2])
 {
-	return json_pack("{s:I, s:I}", "to_server", (json_int_t)v[0], "to_client",
-	    (json_int_t)v[1]);
+	return json_pack(
+	    "{s:I, s:I}", "to_server", (json_int_t)v[0], "to_client", (json_int_t)v[1]);
 }
 
 /* Lines of a kept listing body (LIST, UIDL, CAPA, ...), unstuffed, without EOL. */
@@ -114,8 +114,8 @@ jdelay(const struct capa_delay *d)
 	if (d->never)
 		json_object_set_new(o, "value", json_string("NEVER"));
 	else
-		json_object_set_new(o, "value",
-		    d->value >= 0 ? json_integer((json_int_t)d->value) : json_null());
+		json_object_set_new(
+		    o, "value", d->value >= 0 ? json_integer((json_int_t)d->value) : json_null());
 	json_object_set_new(o, "per_user", json_boolean(d->per_user));
 	return o;
 }
@@ -126,9 +126,9 @@ jcapa(const struct capa *c)
 {
 	json_t *o = json_object();
 
-#define FLAG(field, name) \
-	if (c->field)     \
-		json_object_set_new(o, name, json_true())
+#define FLAG(field, name)                                                                          \
+	if (c->field)                                                                              \
+	json_object_set_new(o, name, json_true())
 	FLAG(top, "TOP");
 	FLAG(user, "USER");
 	if (c->sasl)
@@ -215,8 +215,8 @@ jtxn(const struct session *s, const struct txn *t)
 	const struct msg *m;
 
 	json_object_set_new(o, "id", json_integer(t->id));
-	json_object_set_new(o, "command", t->cmd == POP3_CMD_NONE ? json_null()
-								  : jstr(t->verb, strlen(t->verb)));
+	json_object_set_new(
+	    o, "command", t->cmd == POP3_CMD_NONE ? json_null() : jstr(t->verb, strlen(t->verb)));
 	json_object_set_new(o, "argument", jstr(t->arg, t->arg_len));
 	json_object_set_new(o, "status", jstatus(t->status));
 	json_object_set_new(o, "text", jstr(t->text, t->text_len));
@@ -249,8 +249,9 @@ jtxn(const struct session *s, const struct txn *t)
 			continue;
 		if (steps == NULL)
 			steps = json_array();
-		json_array_append_new(steps, json_pack("{s:s, s:o}", "dir", dir_name(m->dir), "line",
-						 jstr(m->text, m->text_len)));
+		json_array_append_new(steps,
+		    json_pack(
+		        "{s:s, s:o}", "dir", dir_name(m->dir), "line", jstr(m->text, m->text_len)));
 	}
 	if (steps != NULL)
 		json_object_set_new(o, "sasl", steps);
@@ -259,7 +260,8 @@ jtxn(const struct session *s, const struct txn *t)
 	if (t->uidl != NULL)
 		json_object_set_new(o, "uid", jstr(t->uidl, strlen(t->uidl)));
 	if (t->announced_by != NULL) {
-		json_object_set_new(o, "announced_octets", json_integer((json_int_t)t->announced_octets));
+		json_object_set_new(
+		    o, "announced_octets", json_integer((json_int_t)t->announced_octets));
 		json_object_set_new(o, "announced_by", json_string(t->announced_by));
 	}
 	if (t->capa != NULL)
@@ -320,8 +322,9 @@ json_session(FILE *f, const struct session *s, const struct emit_opts *o, char *
 	json_object_set_new(j, "handshake", json_string(handshake_name(s->handshake)));
 	json_object_set_new(j, "protocol", json_string(proto_name(s->proto)));
 	if (g != NULL)
-		json_object_set_new(j, "greeting", json_pack("{s:o, s:o}", "status", jstatus(g->status),
-						       "text", jstr(g->text, g->text_len)));
+		json_object_set_new(j, "greeting",
+		    json_pack("{s:o, s:o}", "status", jstatus(g->status), "text",
+		        jstr(g->text, g->text_len)));
 	else
 		json_object_set_new(j, "greeting", json_null());
 	a = json_array();
@@ -331,11 +334,10 @@ json_session(FILE *f, const struct session *s, const struct emit_opts *o, char *
 	a = json_array();
 	for (i = 0; i < s->anomalies->len; i++) {
 		an = &g_array_index(s->anomalies, struct anomaly, i);
-		json_array_append_new(a, json_pack("{s:s, s:o, s:s, s:o, s:s}", "type",
-					     anom_name(an->kind), "frame", jframe(an->frame), "dir",
-					     dir_name(an->dir), "transaction",
-					     an->txn > 0 ? json_integer(an->txn) : json_null(),
-					     "detail", an->detail));
+		json_array_append_new(a,
+		    json_pack("{s:s, s:o, s:s, s:o, s:s}", "type", anom_name(an->kind), "frame",
+		        jframe(an->frame), "dir", dir_name(an->dir), "transaction",
+		        an->txn > 0 ? json_integer(an->txn) : json_null(), "detail", an->detail));
 	}
 	json_object_set_new(j, "anomalies", a);
 	if (s->creds != NULL && s->creds->len > 0) {
@@ -349,24 +351,25 @@ json_session(FILE *f, const struct session *s, const struct emit_opts *o, char *
 	if (s->lang != NULL)
 		json_object_set_new(j, "language", jcstr(s->lang));
 	if (s->anomalies_dropped > 0)
-		json_object_set_new(j, "anomalies_not_listed",
-		    json_integer((json_int_t)s->anomalies_dropped));
+		json_object_set_new(
+		    j, "anomalies_not_listed", json_integer((json_int_t)s->anomalies_dropped));
 	json_object_set_new(j, "packets", jdirs(s->packets));
 	json_object_set_new(j, "payload_bytes", jdirs(s->payload));
 	if (s->proto != PROTO_POP3)
 		json_object_set_new(j, "unparsed_bytes", jdirs(s->unparsed));
 	if (s->proto == PROTO_TLS || s->proto == PROTO_POP3S)
-		json_object_set_new(j, "tls", json_pack("{s:o, s:o}", "start_offset", jdirs(s->tls_start),
-					      "segments", jdirs(s->tls_segments)));
+		json_object_set_new(j, "tls",
+		    json_pack("{s:o, s:o}", "start_offset", jdirs(s->tls_start), "segments",
+		        jdirs(s->tls_segments)));
 	if (o->verbose) {
 		a = json_array();
 		for (i = 0; i < s->segs->len; i++)
-			json_array_append_new(a,
-			    jsegment(s, &g_array_index(s->segs, struct seg_rec, i)));
+			json_array_append_new(
+			    a, jsegment(s, &g_array_index(s->segs, struct seg_rec, i)));
 		json_object_set_new(j, "segments", a);
 		if (s->segs_dropped > 0)
-			json_object_set_new(j, "segments_not_listed",
-			    json_integer((json_int_t)s->segs_dropped));
+			json_object_set_new(
+			    j, "segments_not_listed", json_integer((json_int_t)s->segs_dropped));
 	}
 	return put_object(f, j, errbuf);
 }
@@ -390,13 +393,14 @@ json_end(FILE *f, const struct run_stats *st, const struct emit_opts *o, char *e
 	json_object_set_new(j, "not_ip", json_integer((json_int_t)st->not_ip));
 	json_object_set_new(j, "not_tcp", json_integer((json_int_t)st->not_tcp));
 	json_object_set_new(j, "fragments", json_integer((json_int_t)st->fragments));
-	json_object_set_new(j, "reassembled_datagrams",
-	    json_integer((json_int_t)st->reassembled_datagrams));
+	json_object_set_new(
+	    j, "reassembled_datagrams", json_integer((json_int_t)st->reassembled_datagrams));
 	json_object_set_new(j, "fragment_problems", json_integer((json_int_t)st->defrag_problems));
 	json_object_set_new(j, "truncated_frames", json_integer((json_int_t)st->truncated));
 	json_object_set_new(j, "malformed_frames", json_integer((json_int_t)st->malformed));
 	json_object_set_new(j, "stray_segments", json_integer((json_int_t)st->stray));
-	json_object_set_new(j, "reassembler_warnings", json_integer((json_int_t)st->reasm_warnings));
+	json_object_set_new(
+	    j, "reassembler_warnings", json_integer((json_int_t)st->reasm_warnings));
 	if (st->packets > 0) {
 		json_object_set_new(j, "first", jts(st->first));
 		json_object_set_new(j, "last", jts(st->last));
@@ -406,9 +410,9 @@ json_end(FILE *f, const struct run_stats *st, const struct emit_opts *o, char *e
 }
 
 const struct emitter emit_json = {
-	.name = "json",
-	.help = "JSON Lines: one object per session, then a summary (-v adds segments)",
-	.begin = NULL,
-	.session = json_session,
-	.end = json_end,
+    .name = "json",
+    .help = "JSON Lines: one object per session, then a summary (-v adds segments)",
+    .begin = NULL,
+    .session = json_session,
+    .end = json_end,
 };

@@ -57,7 +57,8 @@ preamble(GString *out, const struct diagram *d, unsigned part, unsigned nparts)
 		g_string_append_printf(out, " (part %u of %u)", part, nparts);
 	g_string_append_c(out, '\n');
 	for (side = 0; side < 2; side++) {
-		g_string_append_printf(out, "    participant %c as ", side == DG_CLIENT ? 'C' : 'S');
+		g_string_append_printf(
+		    out, "    participant %c as ", side == DG_CLIENT ? 'C' : 'S');
 		append_escaped(out, d->lifeline[side]);
 		g_string_append(out, "<br/>");
 		append_escaped(out, d->addr[side]);
@@ -81,8 +82,7 @@ arrow(const struct dg_row *r)
 }
 
 static void
-row_text(GString *out, const struct diagram *d, const struct dg_row *r, bool band,
-    bool cont)
+row_text(GString *out, const struct diagram *d, const struct dg_row *r, bool band, bool cont)
 {
 	char t[32];
 	GPtrArray *lines;
@@ -118,8 +118,8 @@ row_text(GString *out, const struct diagram *d, const struct dg_row *r, bool ban
 }
 
 static int
-render_mermaid(const struct diagram *d, FILE *out, const struct emit_opts *o, GPtrArray *pages,
-    char *errbuf)
+render_mermaid(
+    const struct diagram *d, FILE *out, const struct emit_opts *o, GPtrArray *pages, char *errbuf)
 {
 	GPtrArray *bodies = g_ptr_array_new();
 	GString *cur = g_string_new(NULL), *one, *pre;
@@ -166,7 +166,7 @@ render_mermaid(const struct diagram *d, FILE *out, const struct emit_opts *o, GP
 	return 0;
 }
 
-static const struct dg_renderer rd_mermaid = { "mermaid", "mmd", true, render_mermaid, NULL };
+static const struct dg_renderer rd_mermaid = {"mermaid", "mmd", true, render_mermaid, NULL};
 
 static int
 mermaid_begin(FILE *out, const struct emit_opts *o, char *errbuf)
@@ -187,6 +187,6 @@ mermaid_end(FILE *out, const struct run_stats *st, const struct emit_opts *o, ch
 	return diagram_end(&rd_mermaid, out, o, errbuf);
 }
 
-const struct emitter emit_mermaid = { "mermaid",
-	"Mermaid sequenceDiagram source (long sessions split into parts)", mermaid_begin,
-	mermaid_session, mermaid_end };
+const struct emitter emit_mermaid = {"mermaid",
+    "Mermaid sequenceDiagram source (long sessions split into parts)", mermaid_begin,
+    mermaid_session, mermaid_end};

@@ -60,8 +60,8 @@ color(const struct dg_row *r)
 }
 
 static int
-render_plantuml(const struct diagram *d, FILE *out, const struct emit_opts *o, GPtrArray *pages,
-    char *errbuf)
+render_plantuml(
+    const struct diagram *d, FILE *out, const struct emit_opts *o, GPtrArray *pages, char *errbuf)
 {
 	GString *s = g_string_new(NULL);
 	GByteArray *b;
@@ -73,14 +73,15 @@ render_plantuml(const struct diagram *d, FILE *out, const struct emit_opts *o, G
 	(void)out;
 	(void)errbuf;
 	g_string_append(s, "@startuml\n");
-	g_string_append(s, "skinparam shadowing false\n"
-			   "skinparam defaultFontName Helvetica\n"
-			   "skinparam sequenceMessageAlign center\n"
-			   "skinparam noteBackgroundColor #FFFFFF\n"
-			   "skinparam noteBorderColor #FFFFFF\n"
-			   "skinparam participantBackgroundColor #4A6FA5\n"
-			   "skinparam participantFontColor #FFFFFF\n"
-			   "skinparam boxPadding 10\n");
+	g_string_append(s,
+	    "skinparam shadowing false\n"
+	    "skinparam defaultFontName Helvetica\n"
+	    "skinparam sequenceMessageAlign center\n"
+	    "skinparam noteBackgroundColor #FFFFFF\n"
+	    "skinparam noteBorderColor #FFFFFF\n"
+	    "skinparam participantBackgroundColor #4A6FA5\n"
+	    "skinparam participantFontColor #FFFFFF\n"
+	    "skinparam boxPadding 10\n");
 	g_string_append(s, "title ");
 	append_escaped(s, d->title);
 	g_string_append_c(s, '\n');
@@ -149,7 +150,7 @@ render_plantuml(const struct diagram *d, FILE *out, const struct emit_opts *o, G
 	return 0;
 }
 
-static const struct dg_renderer rd_plantuml = { "plantuml", "puml", true, render_plantuml, NULL };
+static const struct dg_renderer rd_plantuml = {"plantuml", "puml", true, render_plantuml, NULL};
 
 static int
 plantuml_begin(FILE *out, const struct emit_opts *o, char *errbuf)
@@ -170,6 +171,6 @@ plantuml_end(FILE *out, const struct run_stats *st, const struct emit_opts *o, c
 	return diagram_end(&rd_plantuml, out, o, errbuf);
 }
 
-const struct emitter emit_plantuml = { "plantuml",
-	"PlantUML sequence diagram source (newpage every --page-rows rows)", plantuml_begin,
-	plantuml_session, plantuml_end };
+const struct emitter emit_plantuml = {"plantuml",
+    "PlantUML sequence diagram source (newpage every --page-rows rows)", plantuml_begin,
+    plantuml_session, plantuml_end};

@@ -112,7 +112,8 @@ put_cred(GString *out, const struct cred *c)
 			g_string_append(out, " in cleartext");
 	}
 	if (c->salt != NULL) {
-		g_string_append(out, strcmp(c->mechanism, "APOP") == 0 ? ", timestamp " : ", challenge ");
+		g_string_append(
+		    out, strcmp(c->mechanism, "APOP") == 0 ? ", timestamp " : ", challenge ");
 		put_quoted(out, c->salt, c->salt_len);
 	}
 	g_string_append(out, ": ");
@@ -120,7 +121,8 @@ put_cred(GString *out, const struct cred *c)
 		g_string_append(out, "no reply captured");
 	} else {
 		g_string_append(out, oc);
-		if (c->reply != NULL && (c->outcome == CRED_OUTCOME_OK || c->outcome == CRED_OUTCOME_ERR)) {
+		if (c->reply != NULL &&
+		    (c->outcome == CRED_OUTCOME_OK || c->outcome == CRED_OUTCOME_ERR)) {
 			g_string_append_c(out, ' ');
 			util_append_printable(out, c->reply, strlen(c->reply));
 		}
@@ -154,8 +156,9 @@ put_creds(GString *out, const struct session *s, const char *cli, const char *sr
 		if (run_creds == NULL)
 			run_creds = g_ptr_array_new_with_free_func(g_free);
 		if (run_creds->len < TEXT_MAX_CRED_LINES)
-			g_ptr_array_add(run_creds, g_strdup_printf("  session %" PRIu64 " (%s -> %s), %s",
-						       s->id, cli, srv, line->str));
+			g_ptr_array_add(run_creds,
+			    g_strdup_printf("  session %" PRIu64 " (%s -> %s), %s", s->id, cli, srv,
+			        line->str));
 		g_string_free(line, TRUE);
 	}
 }
@@ -173,7 +176,8 @@ put_body(GString *out, const struct txn *t, const struct emit_opts *o)
 			    "Server: [... %" PRIu64 " octets in %" PRIu64 " lines in all]\n",
 			    t->body_octets, t->body_lines);
 	} else if (mail) {
-		g_string_append_printf(out, "Server: [%s: %" PRIu64 " octets, %" PRIu64 " lines%s]\n",
+		g_string_append_printf(out,
+		    "Server: [%s: %" PRIu64 " octets, %" PRIu64 " lines%s]\n",
 		    t->cmd == POP3_CMD_TOP ? "message top" : "message body", t->body_octets,
 		    t->body_lines, t->partial ? " seen, cut short" : "");
 	}
@@ -181,9 +185,9 @@ put_body(GString *out, const struct txn *t, const struct emit_opts *o)
 		g_string_append(out, "Server: .\n");
 	else
 		g_string_append(out, "Server: [no terminating '.': the reply was cut short]\n");
-	if (t->mail != NULL && (t->mail->from != NULL || t->mail->to != NULL ||
-				   t->mail->subject != NULL || t->mail->date != NULL ||
-				   t->mail->message_id != NULL || t->mail->attachments > 0))
+	if (t->mail != NULL &&
+	    (t->mail->from != NULL || t->mail->to != NULL || t->mail->subject != NULL ||
+	        t->mail->date != NULL || t->mail->message_id != NULL || t->mail->attachments > 0))
 		put_mail(out, t->mail, t->partial);
 	if (t->extracted != NULL) {
 		g_string_append(out, "  Saved as ");
@@ -241,10 +245,10 @@ put_timeline(GString *out, const struct session *s)
 			g_string_append(out, "  (synth)");
 		else
 			g_string_append_printf(out, "  %7" PRIu64, r->frame);
-		g_string_append_printf(out, "  %4" PRId64 ".%06" PRId64 "  %s  %s %s  seq=%u ack=%u win=%u",
-		    us / 1000000, (us < 0 ? -us : us) % 1000000,
-		    r->dir == DIR_TO_SERVER ? "C->S" : "S->C", label, params, r->rel_seq, r->rel_ack,
-		    r->win);
+		g_string_append_printf(out,
+		    "  %4" PRId64 ".%06" PRId64 "  %s  %s %s  seq=%u ack=%u win=%u", us / 1000000,
+		    (us < 0 ? -us : us) % 1000000, r->dir == DIR_TO_SERVER ? "C->S" : "S->C", label,
+		    params, r->rel_seq, r->rel_ack, r->win);
 		describe_marks(r->marks, marks, sizeof(marks));
 		if (marks[0] != '\0')
 			g_string_append_printf(out, "  [%s]", marks);
@@ -253,7 +257,8 @@ put_timeline(GString *out, const struct session *s)
 		g_free(params);
 	}
 	if (s->segs_dropped > 0)
-		g_string_append_printf(out, "  [%" PRIu64 " more segments not listed]\n", s->segs_dropped);
+		g_string_append_printf(
+		    out, "  [%" PRIu64 " more segments not listed]\n", s->segs_dropped);
 }
 
 static int
@@ -269,9 +274,9 @@ text_session(FILE *f, const struct session *s, const struct emit_opts *o, char *
 	util_endpoint(&s->client, cli, sizeof(cli));
 	util_endpoint(&s->server, srv, sizeof(srv));
 	util_ts_human(s->start, when, sizeof(when));
-	g_string_append_printf(out, "Session %" PRIu64 ": %s -> %s, %s, %" PRId64 ".%06" PRId64
-	    " s, ended by %s",
-	    s->id, cli, srv, when, us / 1000000, us % 1000000, end_reason_name(s->end_reason));
+	g_string_append_printf(out,
+	    "Session %" PRIu64 ": %s -> %s, %s, %" PRId64 ".%06" PRId64 " s, ended by %s", s->id,
+	    cli, srv, when, us / 1000000, us % 1000000, end_reason_name(s->end_reason));
 	if (s->handshake != HS_SEEN)
 		g_string_append_printf(out, ", handshake %s", handshake_name(s->handshake));
 	if (s->proto != PROTO_POP3)
@@ -282,17 +287,18 @@ text_session(FILE *f, const struct session *s, const struct emit_opts *o, char *
 	for (i = 0; i < s->txns->len; i++)
 		put_txn(out, g_ptr_array_index(s->txns, i), o);
 	if (s->proto == PROTO_TLS || s->proto == PROTO_POP3S)
-		g_string_append_printf(out, "[TLS %s: %" PRIu64 " bytes in %" PRIu64
-		    " segment%s to the server, %" PRIu64 " bytes in %" PRIu64
-		    " segment%s to the client, not decrypted]\n",
+		g_string_append_printf(out,
+		    "[TLS %s: %" PRIu64 " bytes in %" PRIu64 " segment%s to the server, %" PRIu64
+		    " bytes in %" PRIu64 " segment%s to the client, not decrypted]\n",
 		    s->proto == PROTO_TLS ? "from here on" : "from the first byte (POP3S)",
 		    s->unparsed[DIR_TO_SERVER], s->tls_segments[DIR_TO_SERVER],
 		    s->tls_segments[DIR_TO_SERVER] == 1 ? "" : "s", s->unparsed[DIR_TO_CLIENT],
 		    s->tls_segments[DIR_TO_CLIENT], s->tls_segments[DIR_TO_CLIENT] == 1 ? "" : "s");
 	else if (s->proto == PROTO_NOT_POP3)
-		g_string_append_printf(out, "[not POP3: %" PRIu64 " bytes to the server, %" PRIu64
-		    " bytes to the client, not parsed]\n", s->unparsed[DIR_TO_SERVER],
-		    s->unparsed[DIR_TO_CLIENT]);
+		g_string_append_printf(out,
+		    "[not POP3: %" PRIu64 " bytes to the server, %" PRIu64
+		    " bytes to the client, not parsed]\n",
+		    s->unparsed[DIR_TO_SERVER], s->unparsed[DIR_TO_CLIENT]);
 	put_creds(out, s, cli, srv);
 	if (s->anomalies->len > 0) {
 		g_string_append(out, "  Anomalies:\n");
@@ -323,9 +329,11 @@ text_end(FILE *f, const struct run_stats *st, const struct emit_opts *o, char *e
 	(void)o;
 	if (run_creds_total > 0) {
 		/* The auditor's question last: which credentials crossed the wire, and did they work. */
-		fprintf(f, "Credentials: %" PRIu64 " login attempt%s, %" PRIu64
+		fprintf(f,
+		    "Credentials: %" PRIu64 " login attempt%s, %" PRIu64
 		    " with the password or token in cleartext, %" PRIu64 " accepted\n",
-		    run_creds_total, run_creds_total == 1 ? "" : "s", run_creds_clear, run_creds_ok);
+		    run_creds_total, run_creds_total == 1 ? "" : "s", run_creds_clear,
+		    run_creds_ok);
 		for (i = 0; run_creds != NULL && i < run_creds->len; i++)
 			fprintf(f, "%s\n", (const char *)g_ptr_array_index(run_creds, i));
 		if (run_creds_total > TEXT_MAX_CRED_LINES)
@@ -338,14 +346,17 @@ text_end(FILE *f, const struct run_stats *st, const struct emit_opts *o, char *e
 		run_creds = NULL;
 	}
 	run_creds_total = run_creds_clear = run_creds_ok = 0;
-	fprintf(f, "popflow: %" PRIu64 " packets, %" PRIu64 " POP3 segments, %" PRIu64
+	fprintf(f,
+	    "popflow: %" PRIu64 " packets, %" PRIu64 " POP3 segments, %" PRIu64
 	    " sessions, %" PRIu64 " transactions, %" PRIu64 " anomalies",
 	    st->packets, st->pop3_segments, st->sessions, st->transactions, st->anomalies);
 	if (st->attempts > 0)
 		fprintf(f, ", %" PRIu64 " connection attempts refused or unanswered", st->attempts);
 	if (st->fragments > 0)
-		fprintf(f, ", %" PRIu64 " IP fragments (%" PRIu64 " datagrams put together, %" PRIu64
-		    " fragments unused)", st->fragments, st->reassembled_datagrams, st->defrag_problems);
+		fprintf(f,
+		    ", %" PRIu64 " IP fragments (%" PRIu64 " datagrams put together, %" PRIu64
+		    " fragments unused)",
+		    st->fragments, st->reassembled_datagrams, st->defrag_problems);
 	if (st->truncated + st->malformed > 0)
 		fprintf(f, ", %" PRIu64 " undecodable frames", st->truncated + st->malformed);
 	if (st->damaged)
@@ -359,9 +370,9 @@ text_end(FILE *f, const struct run_stats *st, const struct emit_opts *o, char *e
 }
 
 const struct emitter emit_text = {
-	.name = "text",
-	.help = "the message flow per session (-v adds the segment timeline)",
-	.begin = NULL,
-	.session = text_session,
-	.end = text_end,
+    .name = "text",
+    .help = "the message flow per session (-v adds the segment timeline)",
+    .begin = NULL,
+    .session = text_session,
+    .end = text_end,
 };

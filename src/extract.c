@@ -24,25 +24,24 @@ struct extract {
 	char *mbox_path;
 	bool headers;
 	uint64_t files, mbox_msgs;
-	size_t mem_total;	/* bytes of bodies held in memory now */
-	char *error;		/* the first error of the run */
+	size_t mem_total; /* bytes of bodies held in memory now */
+	char *error;      /* the first error of the run */
 };
 
 /* One body on its way. */
 struct body {
 	struct extract *x;
-	int fd;			/* spool file, -1 while in memory (or failed) */
-	char *tmp;		/* the spool's name in DIR (renamed at the end), or NULL */
-	GByteArray *mem;	/* the body while small */
-	GByteArray *wbuf;	/* bytes for fd not written yet (fewer system calls) */
+	int fd;           /* spool file, -1 while in memory (or failed) */
+	char *tmp;        /* the spool's name in DIR (renamed at the end), or NULL */
+	GByteArray *mem;  /* the body while small */
+	GByteArray *wbuf; /* bytes for fd not written yet (fewer system calls) */
 	uint64_t len;
 	bool failed;
 };
 
 #define EXTRACT_WBUF (64u << 10)
 
-static void G_GNUC_PRINTF(2, 3)
-fail(struct extract *x, const char *fmt, ...)
+static void G_GNUC_PRINTF(2, 3) fail(struct extract *x, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -69,7 +68,8 @@ extract_new(const struct extract_config *cfg, char *errbuf)
 		else if (access(cfg->dir, W_OK | X_OK) < 0)
 			e = errno;
 		if (e != 0) {
-			g_snprintf(errbuf, ERRBUF_SIZE, "--extract: %s: %s", cfg->dir, g_strerror(e));
+			g_snprintf(
+			    errbuf, ERRBUF_SIZE, "--extract: %s: %s", cfg->dir, g_strerror(e));
 			g_free(x);
 			return NULL;
 		}
@@ -78,8 +78,8 @@ extract_new(const struct extract_config *cfg, char *errbuf)
 	if (cfg->mbox != NULL) {
 		x->mbox = fopen(cfg->mbox, "w");
 		if (x->mbox == NULL) {
-			g_snprintf(errbuf, ERRBUF_SIZE, "--mbox: %s: %s", cfg->mbox,
-			    g_strerror(errno));
+			g_snprintf(
+			    errbuf, ERRBUF_SIZE, "--mbox: %s: %s", cfg->mbox, g_strerror(errno));
 			g_free(x->dir);
 			g_free(x);
 			return NULL;
@@ -168,9 +168,9 @@ extract_name(const struct session *s, const struct txn *t, bool complete)
 char *
 extract_from_line(const char *sender, struct ts t)
 {
-	static const char *const days[] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
-	static const char *const months[] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul",
-		"Aug", "Sep", "Oct", "Nov", "Dec" };
+	static const char *const days[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+	static const char *const months[] = {
+	    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
 	time_t tt = (time_t)t.sec;
 	struct tm tm;
 	const char *p;
@@ -237,7 +237,7 @@ mboxrd_write(struct mboxrd *w, const uint8_t *buf, size_t len)
 				i++;
 				continue;
 			}
-			if (c == (uint8_t)"From "[w->from]) {
+			if (c == (uint8_t) "From "[w->from]) {
 				w->from++;
 				i++;
 				if (w->from == 5)
@@ -284,7 +284,7 @@ mboxrd_end(struct mboxrd *w)
 	w->cr = false;
 	if (w->any && !w->last_lf)
 		mb_put(w, "\n", 1); /* an empty message stays empty */
-	mb_put(w, "\n", 1); /* the empty line before the next "From " */
+	mb_put(w, "\n", 1);         /* the empty line before the next "From " */
 }
 
 /* ---- the sink ---- */
@@ -431,13 +431,14 @@ to_mbox(struct body *b, const struct txn *t, const struct mail_info *mi)
 	char *from;
 	uint8_t buf[65536];
 	ssize_t n;
-	struct ts when = t->status_msg != NULL ? t->status_msg->ts
-	    : (t->body_msg != NULL ? t->body_msg->ts : (struct ts){ 0, 0 });
+	struct ts when = t->status_msg != NULL
+	    ? t->status_msg->ts
+	    : (t->body_msg != NULL ? t->body_msg->ts : (struct ts){0, 0});
 
 	/* The envelope sender is not in POP3: Return-Path if the server added one, else From. */
-	from = extract_from_line(mi == NULL ? NULL
-	    : mi->return_path != NULL && mi->return_path[0] != '\0' ? mi->return_path
-								    : mi->from_addr,
+	from = extract_from_line(mi == NULL                             ? NULL
+	        : mi->return_path != NULL && mi->return_path[0] != '\0' ? mi->return_path
+	                                                                : mi->from_addr,
 	    when);
 	fputs(from, x->mbox);
 	g_free(from);
@@ -467,7 +468,7 @@ place(struct body *b, const struct session *s, const struct txn *t, bool complet
 	base = g_strndup(name, strlen(name) - 4); /* without ".eml" */
 	for (k = 1; k < 10000; k++) {
 		char *cand = k == 1 ? g_build_filename(x->dir, name, NULL)
-				    : g_strdup_printf("%s/%s-%d.eml", x->dir, base, k);
+		                    : g_strdup_printf("%s/%s-%d.eml", x->dir, base, k);
 		if (link(b->tmp, cand) == 0) {
 			path = cand;
 			break;
@@ -501,8 +502,8 @@ place(struct body *b, const struct session *s, const struct txn *t, bool complet
 }
 
 static struct mail_info *
-sink_end(void *arg, void *h, const struct session *s, const struct txn *t, bool complete,
-    char **path)
+sink_end(
+    void *arg, void *h, const struct session *s, const struct txn *t, bool complete, char **path)
 {
 	struct extract *x = arg;
 	struct body *b = h;
@@ -525,8 +526,8 @@ sink_end(void *arg, void *h, const struct session *s, const struct txn *t, bool 
 }
 
 const struct pop3_mail_sink extract_sink = {
-	.begin = sink_begin,
-	.data = sink_data,
-	.end = sink_end,
-	.discard = sink_discard,
+    .begin = sink_begin,
+    .data = sink_data,
+    .end = sink_end,
+    .discard = sink_discard,
 };

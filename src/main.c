@@ -32,8 +32,8 @@ struct run {
 	bool output_failed;
 	char errbuf[ERRBUF_SIZE];
 	struct capture *cap;
-	uint64_t max_sessions;	/* -c: stop after this many have ended (0: never) */
-	uint64_t ended;		/* sessions that ended on their own (not by the stop) */
+	uint64_t max_sessions; /* -c: stop after this many have ended (0: never) */
+	uint64_t ended;        /* sessions that ended on their own (not by the stop) */
 	bool count_reached;
 	const char *aliases[MAIN_MAX_ALIASES];
 	int naliases;
@@ -59,7 +59,8 @@ usage(FILE *f)
 	    "  -v               text: add the per-segment timeline; json: add \"segments\"\n"
 	    "  --port N         also treat TCP port N as POP3 (repeatable; 110 always is)\n"
 	    "  --bodies         text: show every line of message bodies, not a summary\n"
-	    "  --idle-timeout S end sessions idle for S seconds (default: 900 live, never for files)\n"
+	    "  --idle-timeout S end sessions idle for S seconds (default: 900 live, never for "
+	    "files)\n"
 	    "  --redact         hide passwords, digests, tokens and SASL data in every output\n"
 	    "  --extract DIR    write every RETR/TOP body to DIR as an .eml file, byte for byte\n"
 	    "  --mbox FILE      write every retrieved message to FILE (mboxrd)\n"
@@ -89,7 +90,8 @@ on_warn(void *arg, uint64_t frame, const char *msg)
 		fprintf(stderr, "popflow: %s: frame %llu: %s\n", r->input,
 		    (unsigned long long)frame, msg);
 	else if (r->warnings == MAIN_MAX_WARNINGS + 1)
-		fprintf(stderr, "popflow: %s: further frame warnings are counted in the summary only\n",
+		fprintf(stderr,
+		    "popflow: %s: further frame warnings are counted in the summary only\n",
 		    r->input);
 }
 
@@ -170,25 +172,25 @@ int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{ "port", required_argument, NULL, OPT_PORT },
-		{ "version", no_argument, NULL, OPT_VERSION },
-		{ "bodies", no_argument, NULL, OPT_BODIES },
-		{ "idle-timeout", required_argument, NULL, OPT_IDLE },
-		{ "max-connections", required_argument, NULL, OPT_MAX_CONN },
-		{ "redact", no_argument, NULL, OPT_REDACT },
-		{ "extract", required_argument, NULL, OPT_EXTRACT },
-		{ "mbox", required_argument, NULL, OPT_MBOX },
-		{ "detail", required_argument, NULL, OPT_DETAIL },
-		{ "fold-acks", no_argument, NULL, OPT_FOLD },
-		{ "templates", required_argument, NULL, OPT_TEMPLATES },
-		{ "session", required_argument, NULL, OPT_SESSION },
-		{ "ascii", no_argument, NULL, OPT_ASCII },
-		{ "unicode", no_argument, NULL, OPT_UNICODE },
-		{ "alias", required_argument, NULL, OPT_ALIAS },
-		{ "page-rows", required_argument, NULL, OPT_PAGE_ROWS },
-		{ "width", required_argument, NULL, OPT_WIDTH },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
+	    {"port", required_argument, NULL, OPT_PORT},
+	    {"version", no_argument, NULL, OPT_VERSION},
+	    {"bodies", no_argument, NULL, OPT_BODIES},
+	    {"idle-timeout", required_argument, NULL, OPT_IDLE},
+	    {"max-connections", required_argument, NULL, OPT_MAX_CONN},
+	    {"redact", no_argument, NULL, OPT_REDACT},
+	    {"extract", required_argument, NULL, OPT_EXTRACT},
+	    {"mbox", required_argument, NULL, OPT_MBOX},
+	    {"detail", required_argument, NULL, OPT_DETAIL},
+	    {"fold-acks", no_argument, NULL, OPT_FOLD},
+	    {"templates", required_argument, NULL, OPT_TEMPLATES},
+	    {"session", required_argument, NULL, OPT_SESSION},
+	    {"ascii", no_argument, NULL, OPT_ASCII},
+	    {"unicode", no_argument, NULL, OPT_UNICODE},
+	    {"alias", required_argument, NULL, OPT_ALIAS},
+	    {"page-rows", required_argument, NULL, OPT_PAGE_ROWS},
+	    {"width", required_argument, NULL, OPT_WIDTH},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	struct run r;
 	struct pipeline_config pc;
@@ -197,7 +199,7 @@ main(int argc, char **argv)
 	const char *file = NULL, *iface = NULL, *format = "text", *outpath = NULL;
 	const char *dumppath = NULL, *user = NULL;
 	bool list_ifaces = false, idle_set = false;
-	struct extract_config xc = { NULL, NULL, true };
+	struct extract_config xc = {NULL, NULL, true};
 	struct extract *ex = NULL;
 	char *filter = NULL;
 	unsigned long v;
@@ -228,7 +230,8 @@ main(int argc, char **argv)
 			break;
 		case OPT_PORT:
 			if (parse_uint(optarg, 65535, &v) < 0 || v == 0) {
-				fprintf(stderr, "popflow: --port: '%s' is not a port number\n", optarg);
+				fprintf(
+				    stderr, "popflow: --port: '%s' is not a port number\n", optarg);
 				return EXIT_USAGE;
 			}
 			pipeline_add_port(&pc, (uint16_t)v);
@@ -238,7 +241,8 @@ main(int argc, char **argv)
 			break;
 		case OPT_IDLE:
 			if (parse_uint(optarg, 86400 * 365, &v) < 0) {
-				fprintf(stderr, "popflow: --idle-timeout: '%s' is not a number of seconds\n",
+				fprintf(stderr,
+				    "popflow: --idle-timeout: '%s' is not a number of seconds\n",
 				    optarg);
 				return EXIT_USAGE;
 			}
@@ -250,7 +254,8 @@ main(int argc, char **argv)
 			break;
 		case 'c':
 			if (parse_uint(optarg, ULONG_MAX, &v) < 0 || v == 0) {
-				fprintf(stderr, "popflow: -c: '%s' is not a number of sessions\n", optarg);
+				fprintf(stderr, "popflow: -c: '%s' is not a number of sessions\n",
+				    optarg);
 				return EXIT_USAGE;
 			}
 			r.max_sessions = v;
@@ -260,8 +265,9 @@ main(int argc, char **argv)
 			break;
 		case 's':
 			if (parse_uint(optarg, CAPTURE_DEFAULT_SNAPLEN, &v) < 0) {
-				fprintf(stderr, "popflow: -s: '%s' is not a snapshot length (0-%d)\n",
-				    optarg, CAPTURE_DEFAULT_SNAPLEN);
+				fprintf(stderr,
+				    "popflow: -s: '%s' is not a snapshot length (0-%d)\n", optarg,
+				    CAPTURE_DEFAULT_SNAPLEN);
 				return EXIT_USAGE;
 			}
 			lo.snaplen = (int)v;
@@ -271,7 +277,8 @@ main(int argc, char **argv)
 			break;
 		case 'B':
 			if (parse_uint(optarg, 1ul << 21, &v) < 0 || v == 0) {
-				fprintf(stderr, "popflow: -B: '%s' is not a buffer size in KiB\n", optarg);
+				fprintf(stderr, "popflow: -B: '%s' is not a buffer size in KiB\n",
+				    optarg);
 				return EXIT_USAGE;
 			}
 			lo.buffer_size = (int)(v * 1024);
@@ -316,8 +323,8 @@ main(int argc, char **argv)
 			break;
 		case OPT_SESSION:
 			if (parse_uint(optarg, UINT32_MAX, &v) < 0 || v == 0) {
-				fprintf(stderr, "popflow: --session: '%s' is not a session number\n",
-				    optarg);
+				fprintf(stderr,
+				    "popflow: --session: '%s' is not a session number\n", optarg);
 				return EXIT_USAGE;
 			}
 			r.eo.only_session = v;
@@ -347,7 +354,8 @@ main(int argc, char **argv)
 			break;
 		case OPT_WIDTH:
 			if (parse_uint(optarg, 1000, &v) < 0 || v < 40) {
-				fprintf(stderr, "popflow: --width: a number of columns from 40 up\n");
+				fprintf(
+				    stderr, "popflow: --width: a number of columns from 40 up\n");
 				return EXIT_USAGE;
 			}
 			r.eo.width = (int)v;
@@ -422,7 +430,8 @@ main(int argc, char **argv)
 	}
 	if (dumppath != NULL) {
 		if (strcmp(dumppath, "-") == 0 && r.out == stdout) {
-			fprintf(stderr, "popflow: -w - needs -o FILE: both would go to standard output\n");
+			fprintf(stderr,
+			    "popflow: -w - needs -o FILE: both would go to standard output\n");
 			rc = EXIT_USAGE;
 			goto out;
 		}
@@ -442,8 +451,7 @@ main(int argc, char **argv)
 	pc.pop3.sink = &extract_sink;
 	pc.pop3.sink_arg = ex;
 	/* Capture and output files are open: give up root before the first packet (privdrop.h). */
-	if ((iface != NULL || user != NULL) &&
-	    privdrop(user, NULL, 0, r.errbuf) < 0) {
+	if ((iface != NULL || user != NULL) && privdrop(user, NULL, 0, r.errbuf) < 0) {
 		fprintf(stderr, "popflow: %s\n", r.errbuf);
 		rc = EXIT_USAGE;
 		goto out;
@@ -472,12 +480,14 @@ main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	if (capture_is_live(r.cap)) {
 		/* As tcpdump says it; tests wait for this line. */
-		fprintf(stderr, "popflow: listening on %s, link-type %s (%s), snapshot length %d bytes\n",
-		    iface, pcap_datalink_val_to_name(pc.dlt) != NULL ? pcap_datalink_val_to_name(pc.dlt)
-								     : "?",
+		fprintf(stderr,
+		    "popflow: listening on %s, link-type %s (%s), snapshot length %d bytes\n",
+		    iface,
+		    pcap_datalink_val_to_name(pc.dlt) != NULL ? pcap_datalink_val_to_name(pc.dlt)
+		                                              : "?",
 		    pcap_datalink_val_to_description(pc.dlt) != NULL
-			? pcap_datalink_val_to_description(pc.dlt)
-			: "?",
+		        ? pcap_datalink_val_to_description(pc.dlt)
+		        : "?",
 		    pcap_snapshot(capture_pcap(r.cap)));
 		fflush(stderr);
 	}
@@ -496,7 +506,8 @@ finish:
 			r.output_failed = true;
 	}
 	if (r.output_failed) {
-		fprintf(stderr, "popflow: %s: %s\n", outpath != NULL ? outpath : "stdout", r.errbuf);
+		fprintf(
+		    stderr, "popflow: %s: %s\n", outpath != NULL ? outpath : "stdout", r.errbuf);
 		rc = EXIT_OUTPUT;
 	}
 	if (extract_finish(ex, r.errbuf) < 0) {

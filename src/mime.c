@@ -114,7 +114,7 @@ count_part(GMimeObject *parent, GMimeObject *part, gpointer data)
 		c->parts++;
 		if (g_mime_part_is_attachment(p) ||
 		    (g_mime_object_get_disposition(part) == NULL &&
-			g_mime_part_get_filename(p) != NULL))
+		        g_mime_part_get_filename(p) != NULL))
 			c->attachments++;
 	}
 }
@@ -127,7 +127,7 @@ parse_stream(GMimeStream *st)
 	GMimeMessage *msg;
 	GMimeObject *top;
 	const char *v;
-	struct count c = { 0, 0 };
+	struct count c = {0, 0};
 
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
 	msg = g_mime_parser_construct_message(parser, NULL);

@@ -15,12 +15,12 @@
 struct wire {
 	struct pop3 *pop3;
 	struct reorder *order;
-	bool flipped;		/* libnids' client is our server */
-	bool reasm_closing;	/* ended by libnids: it frees the stream itself */
-	bool busy;		/* being fed: libnids' close is deferred */
-	bool ending;		/* being ended: libnids' close only noted */
-	bool evicted;		/* libnids gave it up: follow it again at the next data */
-	bool followed;		/* libnids followed it at some time */
+	bool flipped;                  /* libnids' client is our server */
+	bool reasm_closing;            /* ended by libnids: it frees the stream itself */
+	bool busy;                     /* being fed: libnids' close is deferred */
+	bool ending;                   /* being ended: libnids' close only noted */
+	bool evicted;                  /* libnids gave it up: follow it again at the next data */
+	bool followed;                 /* libnids followed it at some time */
 	enum end_reason close_pending; /* END_OPEN: none */
 };
 
@@ -32,7 +32,7 @@ struct pipeline {
 	struct ts last_expire;
 	int max_streams;
 	struct defrag *defrag;
-	uint64_t frame;		/* the frame being processed */
+	uint64_t frame; /* the frame being processed */
 	uint8_t pkt[REASM_MAX_PACKET];
 };
 
@@ -137,10 +137,10 @@ session_ended(void *arg, struct session *s)
 }
 
 static const struct session_ops pipeline_session_ops = {
-	.is_pop3_port = is_pop3_port,
-	.started = session_started,
-	.closing = session_closing,
-	.ended = session_ended,
+    .is_pop3_port = is_pop3_port,
+    .started = session_started,
+    .closing = session_closing,
+    .ended = session_ended,
 };
 
 static void *
@@ -237,9 +237,9 @@ reasm_closed(void *arg, void *user, enum reasm_end how)
 }
 
 static const struct reasm_ops pipeline_reasm_ops = {
-	.established = reasm_established,
-	.data = reasm_data,
-	.closed = reasm_closed,
+    .established = reasm_established,
+    .data = reasm_data,
+    .closed = reasm_closed,
 };
 
 struct pipeline *
@@ -252,8 +252,10 @@ pipeline_new(const struct pipeline_config *cfg, char *errbuf)
 		g_snprintf(errbuf, ERRBUF_SIZE,
 		    "link type %d (%s) is not supported (Ethernet, Linux cooked v1/v2, "
 		    "BSD loopback and raw IP are)",
-		    cfg->dlt, pcap_datalink_val_to_name(cfg->dlt) != NULL
-			? pcap_datalink_val_to_name(cfg->dlt) : "unknown");
+		    cfg->dlt,
+		    pcap_datalink_val_to_name(cfg->dlt) != NULL
+		        ? pcap_datalink_val_to_name(cfg->dlt)
+		        : "unknown");
 		g_free(pl);
 		return NULL;
 	}

@@ -20,10 +20,10 @@ struct cmd_info {
 };
 
 static const struct cmd_info cmd_table[POP3_CMD__COUNT] = {
-	[POP3_CMD_NONE] = { "", POP3_IN_A | POP3_IN_T, ML_NEVER },
-	[POP3_CMD_GREETING] = { "", 0, ML_NEVER },
-	[POP3_CMD_UNKNOWN] = { "", POP3_IN_A | POP3_IN_T, ML_NEVER },
-#define POP3_CMD(name, states, ml, ref) [POP3_CMD_##name] = { #name, states, ml },
+    [POP3_CMD_NONE] = {"", POP3_IN_A | POP3_IN_T, ML_NEVER},
+    [POP3_CMD_GREETING] = {"", 0, ML_NEVER},
+    [POP3_CMD_UNKNOWN] = {"", POP3_IN_A | POP3_IN_T, ML_NEVER},
+#define POP3_CMD(name, states, ml, ref) [POP3_CMD_##name] = {#name, states, ml},
 #include "pop3_cmds.def"
 #undef POP3_CMD
 };
@@ -34,13 +34,13 @@ static const char *known_uid(const struct pop3 *p, guint64 msgno);
 
 /* A line being assembled in one direction. */
 struct linebuf {
-	GByteArray *buf;  /* kept bytes of the line (capped) */
-	uint64_t start;	  /* stream offset of the line's first byte */
-	size_t wire;	  /* bytes of the line seen so far, EOL excluded */
+	GByteArray *buf; /* kept bytes of the line (capped) */
+	uint64_t start;  /* stream offset of the line's first byte */
+	size_t wire;     /* bytes of the line seen so far, EOL excluded */
 	bool active;
-	bool flushed;	  /* a long body line already handed on in pieces */
-	uint8_t last;	  /* the last byte seen of the line */
-	bool tail_kept;	  /* that byte is the last byte of buf */
+	bool flushed;   /* a long body line already handed on in pieces */
+	uint8_t last;   /* the last byte seen of the line */
+	bool tail_kept; /* that byte is the last byte of buf */
 };
 
 struct pop3 {
@@ -48,32 +48,32 @@ struct pop3 {
 	const struct pop3_config *cfg;
 	enum pop3_state state;
 	struct linebuf lb[2];
-	uint64_t pos[2];	/* next stream offset expected per direction */
+	uint64_t pos[2]; /* next stream offset expected per direction */
 	struct ts now;
-	GQueue pending;		/* struct txn *: commands awaiting a reply, in order */
-	struct txn *body;	/* txn whose multi-line body is being read */
+	GQueue pending;   /* struct txn *: commands awaiting a reply, in order */
+	struct txn *body; /* txn whose multi-line body is being read */
 	bool body_keep;
-	struct txn *sasl;	/* AUTH exchange in progress */
-	struct msg *opaque[2];	/* current unparsed run per direction */
+	struct txn *sasl;      /* AUTH exchange in progress */
+	struct msg *opaque[2]; /* current unparsed run per direction */
 	bool greeted;
-	bool resync;		/* mid-session start: skip server lines until a status */
+	bool resync; /* mid-session start: skip server lines until a status */
 	bool capa_pipelining;
-	bool body_gap;		/* bytes of the current body are missing */
+	bool body_gap; /* bytes of the current body are missing */
 	bool warned_pipelining;
 	bool warned_bare_lf[2];
 	unsigned unknown_before_status;
 	bool seen_status;
 	/* RFC 2595 / RFC 8314: TLS */
-	bool implicit_tls;	/* POP3S (port 995), or TLS from the first byte */
-	bool tls_sniffed[2];	/* the first bytes after the switch to TLS were looked at */
-	bool dir_tls[2];	/* this direction began TLS before the STLS reply */
+	bool implicit_tls;   /* POP3S (port 995), or TLS from the first byte */
+	bool tls_sniffed[2]; /* the first bytes after the switch to TLS were looked at */
+	bool dir_tls[2];     /* this direction began TLS before the STLS reply */
 	/* Sizes and ids the server announced, indexed by message number. */
-	GArray *sizes;		/* gint64, -1 = unknown */
-	GPtrArray *uids;	/* char * or NULL */
+	GArray *sizes;                /* gint64, -1 = unknown */
+	GPtrArray *uids;              /* char * or NULL */
 	gint64 stat_count, stat_size; /* -1 until STAT answered */
 	/* The body of the RETR/TOP being read goes to the mail sink. */
 	void *sink_h;
-	struct capa *capa;	/* the CAPA listing being read */
+	struct capa *capa; /* the CAPA listing being read */
 	/* What the model points to (session.h): freed with the parser. */
 	GPtrArray *creds, *capas, *mails, *strs;
 };
@@ -280,8 +280,8 @@ sasl_data_ok(const char *s, size_t n)
 
 /* Line endings and NUL bytes, for every line either side sends. */
 static void
-check_eol_nul(struct pop3 *p, enum dir d, const char *line, size_t keep, size_t eol,
-    uint64_t off, const struct txn *t)
+check_eol_nul(struct pop3 *p, enum dir d, const char *line, size_t keep, size_t eol, uint64_t off,
+    const struct txn *t)
 {
 	if (eol == 1 && !p->warned_bare_lf[d]) {
 		p->warned_bare_lf[d] = true;
@@ -299,8 +299,8 @@ check_eol_nul(struct pop3 *p, enum dir d, const char *line, size_t keep, size_t 
  * or Kerberos token is longer), the line ending and NUL checks do.
  */
 static void
-check_sasl_line(struct pop3 *p, enum dir d, const char *line, size_t keep, size_t eol,
-    uint64_t off, const struct txn *t)
+check_sasl_line(struct pop3 *p, enum dir d, const char *line, size_t keep, size_t eol, uint64_t off,
+    const struct txn *t)
 {
 	check_eol_nul(p, d, line, keep, eol, off, t);
 	if (d == DIR_TO_SERVER && keep < POP3_LINE_KEEP && !sasl_data_ok(line, keep))
@@ -329,8 +329,9 @@ command_details(struct pop3 *p, struct txn *t, uint64_t off)
 		break;
 	case POP3_CMD_APOP:
 		/* RFC 1939 section 7: APOP needs the greeting's <timestamp>. */
-		if (g != NULL && (memchr(g->text, '<', g->text_len) == NULL ||
-				     memchr(g->text, '>', g->text_len) == NULL))
+		if (g != NULL &&
+		    (memchr(g->text, '<', g->text_len) == NULL ||
+		        memchr(g->text, '>', g->text_len) == NULL))
 			session_anomaly(p->s, ANOM_APOP_WITHOUT_TIMESTAMP, DIR_TO_SERVER, off, t,
 			    "the greeting offered no timestamp to digest");
 		break;
@@ -347,8 +348,8 @@ command_details(struct pop3 *p, struct txn *t, uint64_t off)
 }
 
 static void
-check_line(struct pop3 *p, enum dir d, const char *line, size_t keep, size_t wire,
-    size_t eol, uint64_t off, const struct txn *t)
+check_line(struct pop3 *p, enum dir d, const char *line, size_t keep, size_t wire, size_t eol,
+    uint64_t off, const struct txn *t)
 {
 	size_t limit = d == DIR_TO_SERVER ? POP3_MAX_CMD_LINE : POP3_MAX_RSP_LINE;
 
@@ -397,7 +398,8 @@ on_command(struct pop3 *p, const char *line, size_t keep, size_t wire, size_t eo
 		return;
 	}
 	if (wire == 0) {
-		session_anomaly(s, ANOM_EMPTY_COMMAND, DIR_TO_SERVER, off, NULL, "empty command line");
+		session_anomaly(
+		    s, ANOM_EMPTY_COMMAND, DIR_TO_SERVER, off, NULL, "empty command line");
 		opaque_bytes(p, DIR_TO_SERVER, off, eol);
 		return;
 	}
@@ -435,8 +437,8 @@ on_command(struct pop3 *p, const char *line, size_t keep, size_t wire, size_t eo
 		    "unknown command '%.40s'", t->verb);
 		if (!p->seen_status &&
 		    ++p->unknown_before_status > POP3_MAX_UNKNOWN_BEFORE_STATUS) {
-			declare_not_pop3(p, DIR_TO_SERVER, off,
-			    "many unknown commands and no POP3 reply");
+			declare_not_pop3(
+			    p, DIR_TO_SERVER, off, "many unknown commands and no POP3 reply");
 			return;
 		}
 	} else if (p->state == POP3_ST_GREETING) {
@@ -444,8 +446,8 @@ on_command(struct pop3 *p, const char *line, size_t keep, size_t wire, size_t eo
 		    "%s sent before the server's greeting", t->verb);
 	} else if (cmd == POP3_CMD_PASS && p->state == POP3_ST_AUTHORIZATION &&
 	    !(s->txns->len >= 2 &&
-		((struct txn *)g_ptr_array_index(s->txns, s->txns->len - 2))->cmd ==
-		    POP3_CMD_USER)) {
+	        ((struct txn *)g_ptr_array_index(s->txns, s->txns->len - 2))->cmd ==
+	            POP3_CMD_USER)) {
 		session_anomaly(s, ANOM_WRONG_STATE, DIR_TO_SERVER, off, t,
 		    "PASS not right after USER (RFC 1939 section 7)");
 	}
@@ -717,7 +719,8 @@ body_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_t eol
 		m->lines++;
 	if (m->data != NULL && !m->data_truncated) {
 		size_t cap = t->cmd == POP3_CMD_RETR || t->cmd == POP3_CMD_TOP
-		    ? p->cfg->max_body_keep : POP3_KEEP_LIST_BYTES;
+		    ? p->cfg->max_body_keep
+		    : POP3_KEEP_LIST_BYTES;
 		size_t add = n + (last_piece ? eol : 0);
 		if (m->data->len + add > cap) {
 			m->data_truncated = true;
@@ -801,7 +804,7 @@ listing_cut(struct pop3 *p, const char *line, size_t keep, uint64_t off)
 	if ((t->cmd != POP3_CMD_LIST && t->cmd != POP3_CMD_UIDL && !p->body_gap) ||
 	    g_queue_is_empty(&p->pending) || keep < 3 || g_ascii_isdigit(line[0]) ||
 	    !(g_ascii_strncasecmp(line, "+OK", 3) == 0 ||
-		(keep >= 4 && g_ascii_strncasecmp(line, "-ERR", 4) == 0)))
+	        (keep >= 4 && g_ascii_strncasecmp(line, "-ERR", 4) == 0)))
 		return false;
 	t->partial = true;
 	session_anomaly(p->s, ANOM_BODY_CUT, DIR_TO_CLIENT, off, t,
@@ -863,8 +866,9 @@ tls_first_bytes(struct pop3 *p, enum dir d, const uint8_t *b, size_t n, uint64_t
 		p->state = p->s->handshake == HS_SEEN ? POP3_ST_GREETING : POP3_ST_UNKNOWN;
 		return;
 	}
-	session_anomaly(p->s, p->implicit_tls ? ANOM_PLAINTEXT_ON_TLS_PORT : ANOM_PLAINTEXT_AFTER_STLS,
-	    d, off, NULL, "the %s sent cleartext starting '%s' where TLS was expected",
+	session_anomaly(p->s,
+	    p->implicit_tls ? ANOM_PLAINTEXT_ON_TLS_PORT : ANOM_PLAINTEXT_AFTER_STLS, d, off, NULL,
+	    "the %s sent cleartext starting '%s' where TLS was expected",
 	    d == DIR_TO_SERVER ? "client" : "server", q);
 }
 
@@ -981,8 +985,7 @@ reply_details(struct pop3 *p, struct txn *t)
 }
 
 static void
-on_server_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_t eol,
-    uint64_t off)
+on_server_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_t eol, uint64_t off)
 {
 	struct session *s = p->s;
 	enum pop3_status st = POP3_STATUS_NONE;
@@ -1025,8 +1028,8 @@ on_server_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_
 	}
 	if (st == POP3_STATUS_NONE && !cont) {
 		if (!p->seen_status) {
-			declare_not_pop3(p, DIR_TO_CLIENT, off,
-			    "the server's first line is not a POP3 status");
+			declare_not_pop3(
+			    p, DIR_TO_CLIENT, off, "the server's first line is not a POP3 status");
 			opaque_bytes(p, DIR_TO_CLIENT, off, wire + eol);
 			return;
 		}
@@ -1067,8 +1070,8 @@ on_server_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_
 		 * The client spoke first, and not in POP3 (Redis answers "+OK"
 		 * to its own protocol): a POP3 server always speaks first.
 		 */
-		declare_not_pop3(p, DIR_TO_CLIENT, off,
-		    "the client spoke first, with no POP3 command");
+		declare_not_pop3(
+		    p, DIR_TO_CLIENT, off, "the client spoke first, with no POP3 command");
 		opaque_bytes(p, DIR_TO_CLIENT, off, wire + eol);
 		return;
 	}
@@ -1225,7 +1228,8 @@ on_cut_line(struct pop3 *p, enum dir d)
 	on_cut_line_parse(p, d);
 	/* Mark the message that line became, if it became one. */
 	if (p->s->msgs[d]->len > n)
-		((struct msg *)g_ptr_array_index(p->s->msgs[d], p->s->msgs[d]->len - 1))->cut = true;
+		((struct msg *)g_ptr_array_index(p->s->msgs[d], p->s->msgs[d]->len - 1))->cut =
+		    true;
 }
 
 static void
@@ -1241,22 +1245,23 @@ on_cut_line_parse(struct pop3 *p, enum dir d)
 	 */
 	if (d == DIR_TO_CLIENT && p->body != NULL &&
 	    (lb->flushed ||
-		!listing_cut(p, (const char *)lb->buf->data, lb->buf->len, lb->start))) {
+	        !listing_cut(p, (const char *)lb->buf->data, lb->buf->len, lb->start))) {
 		body_line(p, (const char *)lb->buf->data, lb->buf->len, lb->wire, 0, lb->start,
 		    !lb->flushed, false);
 		return;
 	}
 	if (d == DIR_TO_SERVER && p->sasl == NULL) {
 		on_command(p, (const char *)lb->buf->data, lb->buf->len, lb->wire, 0, lb->start);
-		last = p->s->txns->len > 0 ? g_ptr_array_index(p->s->txns, p->s->txns->len - 1)
-					    : NULL;
+		last =
+		    p->s->txns->len > 0 ? g_ptr_array_index(p->s->txns, p->s->txns->len - 1) : NULL;
 		if (last != NULL && last->cmd_msg != NULL && last->cmd_msg->off == lb->start)
 			last->partial = true;
 		return;
 	}
 	if (d == DIR_TO_CLIENT) {
 		last = g_queue_peek_head(&p->pending);
-		on_server_line(p, (const char *)lb->buf->data, lb->buf->len, lb->wire, 0, lb->start);
+		on_server_line(
+		    p, (const char *)lb->buf->data, lb->buf->len, lb->wire, 0, lb->start);
 		if (last != NULL && last->status != POP3_STATUS_NONE)
 			last->partial = true;
 		else if (p->s->greeting != NULL && p->s->greeting->status_msg != NULL &&
@@ -1272,9 +1277,8 @@ pop3_gap(struct pop3 *p, enum dir d, uint64_t off, uint64_t len)
 
 	if (len == 0 || off + len <= p->pos[d])
 		return;
-	session_anomaly(p->s, ANOM_GAP, d, off, NULL,
-	    "%llu bytes missing at stream offset %llu", (unsigned long long)len,
-	    (unsigned long long)off);
+	session_anomaly(p->s, ANOM_GAP, d, off, NULL, "%llu bytes missing at stream offset %llu",
+	    (unsigned long long)len, (unsigned long long)off);
 	/*
 	 * A line cut by the gap is read as far as it goes (a status or a
 	 * command keeps its pairing); what follows the gap starts a line,
@@ -1298,8 +1302,7 @@ pop3_gap(struct pop3 *p, enum dir d, uint64_t off, uint64_t len)
 }
 
 void
-pop3_feed(struct pop3 *p, enum dir d, const uint8_t *buf, size_t len, uint64_t off,
-    struct ts now)
+pop3_feed(struct pop3 *p, enum dir d, const uint8_t *buf, size_t len, uint64_t off, struct ts now)
 {
 	struct linebuf *lb = &p->lb[d];
 	const uint8_t *lf;

@@ -21,7 +21,7 @@
 static int
 caps_get(struct __user_cap_data_struct d[2])
 {
-	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
 
 	return (int)syscall(SYS_capget, &h, d);
 }
@@ -30,7 +30,7 @@ caps_get(struct __user_cap_data_struct d[2])
 static int
 caps_clear(void)
 {
-	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
 	struct __user_cap_data_struct d[2];
 
 	memset(d, 0, sizeof(d));
@@ -61,7 +61,8 @@ static int
 no_new_privs(char *errbuf)
 {
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
-		g_snprintf(errbuf, ERRBUF_SIZE, "prctl(PR_SET_NO_NEW_PRIVS): %s", g_strerror(errno));
+		g_snprintf(
+		    errbuf, ERRBUF_SIZE, "prctl(PR_SET_NO_NEW_PRIVS): %s", g_strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -128,7 +129,8 @@ privdrop(const char *user, char *became, size_t became_len, char *errbuf)
 			    g_strerror(errno));
 		else if (user == NULL)
 			g_snprintf(errbuf, ERRBUF_SIZE,
-			    "running as root, popflow becomes the user '%s' after opening the capture, "
+			    "running as root, popflow becomes the user '%s' after opening the "
+			    "capture, "
 			    "but there is no such user: name an unprivileged one with -Z USER "
 			    "(-Z root keeps root)",
 			    name);
@@ -158,7 +160,8 @@ privdrop(const char *user, char *became, size_t became_len, char *errbuf)
 	if (pw->pw_uid == 0) {
 		if (user == NULL) {
 			g_snprintf(errbuf, ERRBUF_SIZE,
-			    "the user '%s' has uid 0: name an unprivileged user with -Z USER", name);
+			    "the user '%s' has uid 0: name an unprivileged user with -Z USER",
+			    name);
 			return -1;
 		}
 		/* Asked for explicitly (-Z root). */
@@ -175,32 +178,36 @@ privdrop(const char *user, char *became, size_t became_len, char *errbuf)
 		goto out;
 	}
 	if (setresgid(gid, gid, gid) < 0) {
-		g_snprintf(errbuf, ERRBUF_SIZE, "setresgid(%u): %s", (unsigned)gid, g_strerror(errno));
+		g_snprintf(
+		    errbuf, ERRBUF_SIZE, "setresgid(%u): %s", (unsigned)gid, g_strerror(errno));
 		goto out;
 	}
 	if (setresuid(uid, uid, uid) < 0) {
-		g_snprintf(errbuf, ERRBUF_SIZE, "setresuid(%u): %s", (unsigned)uid, g_strerror(errno));
+		g_snprintf(
+		    errbuf, ERRBUF_SIZE, "setresuid(%u): %s", (unsigned)uid, g_strerror(errno));
 		goto out;
 	}
 	/* Check it took: every id is the user's, and there is no way back. */
 	if (getresuid(&ruid, &euid, &suid) < 0 || getresgid(&rgid, &egid, &sgid) < 0 ||
 	    ruid != uid || euid != uid || suid != uid || rgid != gid || egid != gid ||
 	    sgid != gid) {
-		g_snprintf(errbuf, ERRBUF_SIZE, "after becoming %s: uid %u/%u/%u gid %u/%u/%u, not %u/%u",
-		    pname, (unsigned)ruid, (unsigned)euid, (unsigned)suid, (unsigned)rgid,
-		    (unsigned)egid, (unsigned)sgid, (unsigned)uid, (unsigned)gid);
+		g_snprintf(errbuf, ERRBUF_SIZE,
+		    "after becoming %s: uid %u/%u/%u gid %u/%u/%u, not %u/%u", pname,
+		    (unsigned)ruid, (unsigned)euid, (unsigned)suid, (unsigned)rgid, (unsigned)egid,
+		    (unsigned)sgid, (unsigned)uid, (unsigned)gid);
 		goto out;
 	}
 	if (setuid(0) == 0 || seteuid(0) == 0) {
-		g_snprintf(errbuf, ERRBUF_SIZE, "after becoming %s, root could still be regained", pname);
+		g_snprintf(
+		    errbuf, ERRBUF_SIZE, "after becoming %s, root could still be regained", pname);
 		goto out;
 	}
 	if (groups_check(pname, gid, errbuf) < 0 || caps_check_none(errbuf) < 0 ||
 	    no_new_privs(errbuf) < 0)
 		goto out;
 	if (became != NULL)
-		g_snprintf(became, became_len, "%s (uid %u, gid %u)", pname, (unsigned)uid,
-		    (unsigned)gid);
+		g_snprintf(
+		    became, became_len, "%s (uid %u, gid %u)", pname, (unsigned)uid, (unsigned)gid);
 	rc = 0;
 out:
 	g_free(pname);

@@ -34,14 +34,14 @@ static struct {
 	GHashTable *by_fake; /* GUINT_TO_POINTER(fake) -> struct v6map * */
 	uint32_t next_fake;
 	uint64_t warnings;
-	bool have_base;		/* the next stream established starts at these offsets */
+	bool have_base; /* the next stream established starts at these offsets */
 	uint64_t base[2];
 	uint8_t pkt[REASM_MAX_PACKET];
 	bool ready;
 } R;
 
 /* Exempts every packet from libnids' checksum checks (offload makes them wrong). */
-static struct nids_chksum_ctl no_checksums = { 0, 0, NIDS_DONT_CHKSUM, 0 };
+static struct nids_chksum_ctl no_checksums = {0, 0, NIDS_DONT_CHKSUM, 0};
 
 static guint
 addr_hash(gconstpointer p)
@@ -101,8 +101,7 @@ v4_of(const struct addr *a)
 	do {
 		R.next_fake = (R.next_fake + 1) & REASM_FAKE_MASK;
 		m->fake = htonl(REASM_FAKE_NET | R.next_fake);
-	} while (R.next_fake == 0 ||
-	    g_hash_table_contains(R.by_fake, GUINT_TO_POINTER(m->fake)));
+	} while (R.next_fake == 0 || g_hash_table_contains(R.by_fake, GUINT_TO_POINTER(m->fake)));
 	g_hash_table_insert(R.by_real, &m->real, m);
 	g_hash_table_insert(R.by_fake, GUINT_TO_POINTER(m->fake), m);
 	return m->fake;
@@ -404,8 +403,8 @@ synth(uint32_t src, uint16_t sport, uint32_t dst, uint16_t dport, uint32_t seq, 
 }
 
 void
-reasm_synth_handshake(const struct endpoint *client, const struct endpoint *server,
-    uint32_t cseq, uint32_t sseq, uint64_t coff, uint64_t soff, struct ts ts)
+reasm_synth_handshake(const struct endpoint *client, const struct endpoint *server, uint32_t cseq,
+    uint32_t sseq, uint64_t coff, uint64_t soff, struct ts ts)
 {
 	uint32_t c = v4_of(&client->ip), s = v4_of(&server->ip);
 

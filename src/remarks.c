@@ -14,7 +14,7 @@
 #include "remarks.h"
 
 /* The files of a template directory, in the order they are read. */
-static const char *const tmpl_files[] = { "diagram.tmpl", "tcp.tmpl", "pop3.tmpl" };
+static const char *const tmpl_files[] = {"diagram.tmpl", "tcp.tmpl", "pop3.tmpl"};
 #define TMPL_NFILES (sizeof(tmpl_files) / sizeof(tmpl_files[0]))
 enum { F_DIAGRAM, F_TCP, F_POP3 };
 
@@ -23,63 +23,87 @@ static const struct {
 	const char *key;
 	int file;
 } fixed_keys[] = {
-	{ "title", F_DIAGRAM },
-	{ "system.client", F_DIAGRAM },
-	{ "system.server", F_DIAGRAM },
-	{ "lifeline.client", F_DIAGRAM },
-	{ "lifeline.server", F_DIAGRAM },
-	{ "column.step", F_DIAGRAM },
-	{ "column.time", F_DIAGRAM },
-	{ "column.remarks", F_DIAGRAM },
-	{ "phase.setup", F_DIAGRAM },
-	{ "phase.authorization", F_DIAGRAM },
-	{ "phase.tls", F_DIAGRAM },
-	{ "phase.transaction", F_DIAGRAM },
-	{ "phase.update", F_DIAGRAM },
-	{ "phase.data", F_DIAGRAM },
-	{ "phase.release", F_DIAGRAM },
-	{ "phase.continued", F_DIAGRAM },
-	{ "anomaly", F_DIAGRAM },
-	{ "tcp.syn", F_TCP },
-	{ "tcp.synack", F_TCP },
-	{ "tcp.handshake_ack", F_TCP },
-	{ "tcp.ack", F_TCP },
-	{ "tcp.dup_ack", F_TCP },
-	{ "tcp.fold", F_TCP },
-	{ "tcp.fin.client", F_TCP },
-	{ "tcp.fin.server", F_TCP },
-	{ "tcp.fin_ack", F_TCP },
-	{ "tcp.rst", F_TCP },
-	{ "tcp.retransmission", F_TCP },
-	{ "tcp.out_of_order", F_TCP },
-	{ "tcp.synthetic", F_TCP },
-	{ "tcp.data", F_TCP },
-	{ "tcp.continued", F_TCP },
-	{ "tls.data", F_TCP },
-	{ "greeting", F_POP3 },
-	{ "greeting.err", F_POP3 },
-	{ "err", F_POP3 },
-	{ "cmd.unknown", F_POP3 },
-	{ "reply.unknown", F_POP3 },
-	{ "reply.unsolicited", F_POP3 },
-	{ "reply.missing", F_POP3 },
-	{ "body.cut", F_POP3 },
-	{ "challenge", F_POP3 },
-	{ "sasl", F_POP3 },
+    {"title", F_DIAGRAM},
+    {"system.client", F_DIAGRAM},
+    {"system.server", F_DIAGRAM},
+    {"lifeline.client", F_DIAGRAM},
+    {"lifeline.server", F_DIAGRAM},
+    {"column.step", F_DIAGRAM},
+    {"column.time", F_DIAGRAM},
+    {"column.remarks", F_DIAGRAM},
+    {"phase.setup", F_DIAGRAM},
+    {"phase.authorization", F_DIAGRAM},
+    {"phase.tls", F_DIAGRAM},
+    {"phase.transaction", F_DIAGRAM},
+    {"phase.update", F_DIAGRAM},
+    {"phase.data", F_DIAGRAM},
+    {"phase.release", F_DIAGRAM},
+    {"phase.continued", F_DIAGRAM},
+    {"anomaly", F_DIAGRAM},
+    {"tcp.syn", F_TCP},
+    {"tcp.synack", F_TCP},
+    {"tcp.handshake_ack", F_TCP},
+    {"tcp.ack", F_TCP},
+    {"tcp.dup_ack", F_TCP},
+    {"tcp.fold", F_TCP},
+    {"tcp.fin.client", F_TCP},
+    {"tcp.fin.server", F_TCP},
+    {"tcp.fin_ack", F_TCP},
+    {"tcp.rst", F_TCP},
+    {"tcp.retransmission", F_TCP},
+    {"tcp.out_of_order", F_TCP},
+    {"tcp.synthetic", F_TCP},
+    {"tcp.data", F_TCP},
+    {"tcp.continued", F_TCP},
+    {"tls.data", F_TCP},
+    {"greeting", F_POP3},
+    {"greeting.err", F_POP3},
+    {"err", F_POP3},
+    {"cmd.unknown", F_POP3},
+    {"reply.unknown", F_POP3},
+    {"reply.unsolicited", F_POP3},
+    {"reply.missing", F_POP3},
+    {"body.cut", F_POP3},
+    {"challenge", F_POP3},
+    {"sasl", F_POP3},
 };
 
 /* Placeholders a text may use (diagram.c sets them). */
 static const char *const known_vars[] = {
-	"client", "server", "client_addr", "server_addr", "sender", "receiver",
-	"sender_name", "receiver_name", "cmd", "arg", "user", "msg", "text", "status",
-	"count", "size", "octets", "lines", "segments", "wire", "len", "n", "carries",
-	"anomaly", "mechanism", "frame", "session", "flags",
+    "client",
+    "server",
+    "client_addr",
+    "server_addr",
+    "sender",
+    "receiver",
+    "sender_name",
+    "receiver_name",
+    "cmd",
+    "arg",
+    "user",
+    "msg",
+    "text",
+    "status",
+    "count",
+    "size",
+    "octets",
+    "lines",
+    "segments",
+    "wire",
+    "len",
+    "n",
+    "carries",
+    "anomaly",
+    "mechanism",
+    "frame",
+    "session",
+    "flags",
 };
 
 struct entry {
-	char *text;	/* NULL: required but not (yet) defined */
-	int file;	/* where it belongs */
-	int line;	/* where it was defined */
+	char *text; /* NULL: required but not (yet) defined */
+	int file;   /* where it belongs */
+	int line;   /* where it was defined */
 	bool required;
 };
 
@@ -192,9 +216,10 @@ remarks_check_text(const char *text, char *why, size_t whylen)
 		}
 		if (bar != NULL) {
 			const char *bar2 = memchr(bar + 1, '|', (size_t)(end - bar - 1));
-			if (bar2 == NULL || memchr(bar2 + 1, '|', (size_t)(end - bar2 - 1)) != NULL) {
-				snprintf(why, whylen,
-				    "a counted placeholder is {name|singular|plural}");
+			if (bar2 == NULL ||
+			    memchr(bar2 + 1, '|', (size_t)(end - bar2 - 1)) != NULL) {
+				snprintf(
+				    why, whylen, "a counted placeholder is {name|singular|plural}");
 				return -1;
 			}
 		}
@@ -254,7 +279,7 @@ load_file(struct remarks *r, int file, char *errbuf)
 				goto out;
 			}
 			k = cur->text[0] != '\0' ? g_strconcat(cur->text, " ", text, NULL)
-						 : g_strdup(text);
+			                         : g_strdup(text);
 			g_free(cur->text);
 			cur->text = k;
 			continue;
@@ -277,13 +302,14 @@ load_file(struct remarks *r, int file, char *errbuf)
 			goto out;
 		}
 		if (cur->file != file) {
-			snprintf(errbuf, ERRBUF_SIZE, "%s:%d: entry '%s' belongs in %s", path, i + 1,
-			    l, tmpl_files[cur->file]);
+			snprintf(errbuf, ERRBUF_SIZE, "%s:%d: entry '%s' belongs in %s", path,
+			    i + 1, l, tmpl_files[cur->file]);
 			goto out;
 		}
 		if (cur->text != NULL) {
-			snprintf(errbuf, ERRBUF_SIZE, "%s:%d: entry '%s' already defined on line %d",
-			    path, i + 1, l, cur->line);
+			snprintf(errbuf, ERRBUF_SIZE,
+			    "%s:%d: entry '%s' already defined on line %d", path, i + 1, l,
+			    cur->line);
 			goto out;
 		}
 		text = g_strstrip(colon + 1);
@@ -461,8 +487,8 @@ rvars_clear(struct remark_vars *v)
 
 /* {name|one|many}: "one message", "no messages", "3 messages". */
 static void
-append_counted(GString *out, const char *value, const char *one, size_t one_len,
-    const char *many, size_t many_len)
+append_counted(GString *out, const char *value, const char *one, size_t one_len, const char *many,
+    size_t many_len)
 {
 	char *end;
 	unsigned long long n;
@@ -559,8 +585,8 @@ remarks_expand(const char *text, const struct remark_vars *v)
 }
 
 char *
-remarks_fill(const struct remarks *r, const char *key, const char *fallback,
-    const struct remark_vars *v)
+remarks_fill(
+    const struct remarks *r, const char *key, const char *fallback, const struct remark_vars *v)
 {
 	const char *text = remarks_get(r, key);
 

@@ -7,10 +7,10 @@
 #include "reorder.h"
 
 struct held {
-	uint64_t off;	/* stream offset of the first payload byte */
+	uint64_t off; /* stream offset of the first payload byte */
 	uint32_t len;
 	bool fin;
-	uint8_t *pkt;	/* the stand-in packet, built when it arrived */
+	uint8_t *pkt; /* the stand-in packet, built when it arrived */
 	size_t pktlen;
 	struct ts ts;
 };
@@ -20,14 +20,14 @@ struct range {
 };
 
 struct reorder {
-	uint64_t contig[2];	/* bytes handed to libnids in order, per direction */
+	uint64_t contig[2]; /* bytes handed to libnids in order, per direction */
 	bool fin_fed[2];
-	GArray *held[2];	/* struct held, sorted by off */
+	GArray *held[2]; /* struct held, sorted by off */
 	uint64_t held_bytes;
-	unsigned acked_hole[2];	/* segments since the peer acknowledged bytes of a hole */
-	bool syn, synack, est;	/* handshake steps libnids was given */
-	bool fed_data[2];	/* libnids has had payload of this direction */
-	GArray *missing[2];	/* struct range: bytes libnids got as zeros */
+	unsigned acked_hole[2]; /* segments since the peer acknowledged bytes of a hole */
+	bool syn, synack, est;  /* handshake steps libnids was given */
+	bool fed_data[2];       /* libnids has had payload of this direction */
+	GArray *missing[2];     /* struct range: bytes libnids got as zeros */
 	uint8_t pkt[REASM_MAX_PACKET];
 };
 
@@ -76,7 +76,7 @@ reorder_held_bytes(const struct reorder *r)
 static void
 add_missing(struct reorder *r, enum dir d, uint64_t from, uint64_t to)
 {
-	struct range m = { from, to };
+	struct range m = {from, to};
 	guint i;
 
 	if (to <= from || r->missing[d]->len >= REORDER_MAX_MISSING)
@@ -144,8 +144,8 @@ give_up(struct reorder *r, struct session *s, enum dir d)
 			add_missing(r, d, from, to);
 		while (from < to) {
 			n = to - from > 32768 ? 32768 : (uint32_t)(to - from);
-			reasm_feed_filler(src, dst, s->isn[d] + 1 + (uint32_t)from,
-			    ack_limit(r, s, o), n, h->ts);
+			reasm_feed_filler(
+			    src, dst, s->isn[d] + 1 + (uint32_t)from, ack_limit(r, s, o), n, h->ts);
 			from += n;
 		}
 		if (to > r->contig[d])
@@ -212,7 +212,8 @@ reorder_segment(struct reorder *r, struct session *s, enum dir d, const struct s
 		    s->isn[DIR_TO_CLIENT] + 1, seg->ts);
 		r->est = true;
 		session_anomaly(s, ANOM_SYNTHETIC_HANDSHAKE, d, UINT64_MAX, NULL,
-		    "frame %llu: server data before the client's handshake ACK; the ACK was supplied",
+		    "frame %llu: server data before the client's handshake ACK; the ACK was "
+		    "supplied",
 		    (unsigned long long)seg->frame);
 	}
 	rec = &g_array_index(s->segs, struct seg_rec, s->segs->len - 1);

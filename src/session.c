@@ -317,8 +317,8 @@ session_clear_anomalies(struct session *s)
 }
 
 struct msg *
-session_msg_new(struct session *s, struct txn *t, enum msg_kind kind, enum dir d,
-    uint64_t off, struct ts ts)
+session_msg_new(
+    struct session *s, struct txn *t, enum msg_kind kind, enum dir d, uint64_t off, struct ts ts)
 {
 	struct msg *m = g_new0(struct msg, 1);
 
@@ -378,8 +378,8 @@ anomaly_add(struct session *s, enum anom kind, enum dir d, uint64_t frame, const
 	memset(&a, 0, sizeof(a));
 	if (s->anomalies->len == SESSION_MAX_ANOMALIES - 1) {
 		a.kind = ANOM_ANOMALY_LIMIT;
-		a.detail = g_strdup_printf("more than %d anomalies; the rest are counted only",
-		    SESSION_MAX_ANOMALIES - 1);
+		a.detail = g_strdup_printf(
+		    "more than %d anomalies; the rest are counted only", SESSION_MAX_ANOMALIES - 1);
 		g_array_append_val(s->anomalies, a);
 		s->anomalies_dropped++;
 		return;
@@ -398,8 +398,8 @@ anomaly_add(struct session *s, enum anom kind, enum dir d, uint64_t frame, const
 }
 
 void
-session_anomaly(struct session *s, enum anom kind, enum dir d, uint64_t off,
-    const struct txn *t, const char *fmt, ...)
+session_anomaly(struct session *s, enum anom kind, enum dir d, uint64_t off, const struct txn *t,
+    const char *fmt, ...)
 {
 	va_list ap;
 
@@ -517,11 +517,13 @@ note_tcp_events(struct session *s)
 	if (nre > 0)
 		session_anomaly_at(s, ANOM_RETRANSMISSION, dre, fre, NULL,
 		    "%u data segment(s) retransmitted, from this frame on (each is marked in the "
-		    "segment list)", nre);
+		    "segment list)",
+		    nre);
 	if (nooo > 0)
 		session_anomaly_at(s, ANOM_OUT_OF_ORDER, dooo, fooo, NULL,
 		    "%u data segment(s) out of order, from this frame on (each is marked in the "
-		    "segment list)", nooo);
+		    "segment list)",
+		    nooo);
 }
 
 void
@@ -602,7 +604,8 @@ check_conflict(struct session *s, struct seg_rec *r)
 			session_anomaly_at(s, ANOM_CONFLICTING_RETRANSMISSION, (enum dir)r->dir,
 			    r->frame, NULL,
 			    "other bytes than frame %llu for the same %u octets; the first copy is "
-			    "kept", (unsigned long long)o->frame, r->len);
+			    "kept",
+			    (unsigned long long)o->frame, r->len);
 		}
 		return;
 	}
@@ -621,7 +624,7 @@ unwrap(uint64_t last, uint32_t rel)
 static void
 hole_add(GArray *holes, uint64_t from, uint64_t to)
 {
-	struct hole h = { from, to };
+	struct hole h = {from, to};
 
 	if (holes->len >= SESSION_MAX_HOLES)
 		g_array_remove_index(holes, 0); /* forget the oldest: bounded */
@@ -727,7 +730,8 @@ track_segment(struct session *s, const struct segment *seg, enum dir d)
 			if (s->truncated_segs++ == 0)
 				session_anomaly(s, ANOM_SEGMENT_TRUNCATED, d, UINT64_MAX, NULL,
 				    "%u of %u payload bytes captured (snapshot length); later cut "
-				    "segments are marked in the segment list", r.caplen, r.len);
+				    "segments are marked in the segment list",
+				    r.caplen, r.len);
 		}
 		if (s->fin[d] && !(r.marks & (SEG_RETRANS | SEG_OOO)))
 			session_anomaly(s, ANOM_DATA_AFTER_CLOSE, d, UINT64_MAX, NULL,
@@ -869,8 +873,8 @@ session_table_segment(struct session_table *t, const struct segment *seg, enum d
 }
 
 struct session *
-session_table_lookup(struct session_table *t, const struct endpoint *client,
-    const struct endpoint *server)
+session_table_lookup(
+    struct session_table *t, const struct endpoint *client, const struct endpoint *server)
 {
 	struct conn_key k;
 

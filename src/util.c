@@ -36,8 +36,7 @@ ts_format(struct ts t, char sep, const char *suffix, char *buf, size_t len)
 		return;
 	}
 	g_snprintf(buf, len, "%04d-%02d-%02d%c%02d:%02d:%02d.%06d%s", tm.tm_year + 1900,
-	    tm.tm_mon + 1, tm.tm_mday, sep, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)t.usec,
-	    suffix);
+	    tm.tm_mon + 1, tm.tm_mday, sep, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)t.usec, suffix);
 }
 
 void
@@ -59,8 +58,14 @@ util_flags(uint8_t flags, char *buf, size_t len)
 		uint8_t bit;
 		const char *name;
 	} order[] = {
-		{ TH_FIN, "FIN" }, { TH_SYN, "SYN" }, { TH_RST, "RST" }, { TH_PSH, "PSH" },
-		{ TH_ACK, "ACK" }, { TH_URG, "URG" }, { TH_ECE, "ECE" }, { TH_CWR, "CWR" },
+	    {TH_FIN, "FIN"},
+	    {TH_SYN, "SYN"},
+	    {TH_RST, "RST"},
+	    {TH_PSH, "PSH"},
+	    {TH_ACK, "ACK"},
+	    {TH_URG, "URG"},
+	    {TH_ECE, "ECE"},
+	    {TH_CWR, "CWR"},
 	};
 	size_t i;
 
@@ -163,7 +168,7 @@ util_next_line(const GByteArray *data, size_t *pos, const char **line, size_t *l
 		;
 	*line = d + i;
 	*len = b - i;
-	if (b < data->len && *len > 0 && d[b - 1] == '\r')
+	if (b<data->len && * len> 0 && d[b - 1] == '\r')
 		(*len)--;
 	*pos = b < data->len ? b + 1 : b;
 	return true;

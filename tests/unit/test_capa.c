@@ -9,19 +9,19 @@ test_full(void)
 {
 	/* Every RFC 2449 section 6 tag, plus STLS, AUTH-RESP-CODE, UTF8, LANG and an extension. */
 	const char *body = "TOP\r\n"
-			   "USER\r\n"
-			   "SASL CRAM-MD5 KERBEROS_V4 plain\r\n"
-			   "RESP-CODES\r\n"
-			   "LOGIN-DELAY 900\r\n"
-			   "PIPELINING\r\n"
-			   "EXPIRE 60 USER\r\n"
-			   "UIDL\r\n"
-			   "IMPLEMENTATION Shlemazle-Plotz-v302\r\n"
-			   "STLS\r\n"
-			   "AUTH-RESP-CODE\r\n"
-			   "UTF8 USER\r\n"
-			   "LANG\r\n"
-			   "X-GOOGLE-RICO\r\n";
+	                   "USER\r\n"
+	                   "SASL CRAM-MD5 KERBEROS_V4 plain\r\n"
+	                   "RESP-CODES\r\n"
+	                   "LOGIN-DELAY 900\r\n"
+	                   "PIPELINING\r\n"
+	                   "EXPIRE 60 USER\r\n"
+	                   "UIDL\r\n"
+	                   "IMPLEMENTATION Shlemazle-Plotz-v302\r\n"
+	                   "STLS\r\n"
+	                   "AUTH-RESP-CODE\r\n"
+	                   "UTF8 USER\r\n"
+	                   "LANG\r\n"
+	                   "X-GOOGLE-RICO\r\n";
 	struct capa *c = capa_parse(body, strlen(body));
 
 	CHECK(c->top && c->user && c->resp_codes && c->pipelining && c->uidl);

@@ -18,7 +18,7 @@ struct conv {
 static void
 conv_start(struct conv *c, bool redact)
 {
-	struct endpoint cl = { { 4, { 10, 0, 0, 1 } }, 40000 }, sv = { { 4, { 10, 0, 0, 2 } }, 110 };
+	struct endpoint cl = {{4, {10, 0, 0, 1}}, 40000}, sv = {{4, {10, 0, 0, 2}}, 110};
 
 	memset(c, 0, sizeof(*c));
 	c->cfg.max_body_keep = 1 << 20;
@@ -31,7 +31,7 @@ conv_start(struct conv *c, bool redact)
 static void
 say(struct conv *c, enum dir d, const char *bytes)
 {
-	struct ts now = { 1700000000, 0 };
+	struct ts now = {1700000000, 0};
 	size_t n = strlen(bytes);
 
 	pop3_feed(c->p, d, (const uint8_t *)bytes, n, c->off[d], now);
@@ -74,10 +74,10 @@ test_base64(void)
 	d = creds_b64decode("", 0, &n);
 	CHECK(d != NULL && n == 0);
 	g_free(d);
-	CHECK(creds_b64decode("abc", 3, &n) == NULL);	   /* not a multiple of 4 */
-	CHECK(creds_b64decode("ab=c", 4, &n) == NULL);	   /* padding inside */
-	CHECK(creds_b64decode("a===", 4, &n) == NULL);	   /* three pads */
-	CHECK(creds_b64decode("ab c", 4, &n) == NULL);	   /* white space */
+	CHECK(creds_b64decode("abc", 3, &n) == NULL);      /* not a multiple of 4 */
+	CHECK(creds_b64decode("ab=c", 4, &n) == NULL);     /* padding inside */
+	CHECK(creds_b64decode("a===", 4, &n) == NULL);     /* three pads */
+	CHECK(creds_b64decode("ab c", 4, &n) == NULL);     /* white space */
 	CHECK(creds_b64decode("QUJD\r\n", 6, &n) == NULL); /* CR LF */
 	d = creds_b64decode("QUI=", 4, &n);
 	CHECK(d != NULL && n == 2 && memcmp(d, "AB", 2) == 0);
@@ -303,7 +303,8 @@ test_oauth(void)
 
 	conv_start(&c, false);
 	S(&c, "+OK ready\r\n");
-	ir = g_base64_encode((const guchar *)"user=joe@example.com\001auth=Bearer ya29.tok\001\001", 43);
+	ir = g_base64_encode(
+	    (const guchar *)"user=joe@example.com\001auth=Bearer ya29.tok\001\001", 43);
 	line = g_strdup_printf("AUTH XOAUTH2 %s\r\n", ir);
 	C(&c, line);
 	g_free(line);
@@ -348,11 +349,15 @@ test_ntlm(void)
 	C(&c, "AUTH NTLM\r\n");
 	S(&c, "+ \r\n");
 	C(&c, "TlRMTVNTUAABAAAABwIAAgcABwAoAAAACAAIAC8AAAAKAGFKAAAAD1BPUDNET01QT1AzSE9TVA==\r\n");
-	S(&c, "+ TlRMTVNTUAACAAAADgAOADgAAAAFAgACASNFZ4mrze8AAAAAAAAAAAQABABGAAAACgBhSgAAAA9QAE8AUAAz"
-	      "AFQARwBUAAAAAAA=\r\n");
-	C(&c, "TlRMTVNTUAADAAAAGAAYAFgAAAAYABgAcAAAAA4ADgCIAAAACAAIAJYAAAAQABAAngAAABAAEACuAAAABQIAAgoAYU"
-	      "oAAAAPAAAAAAAAAAAAAAAAAAAAAExMTExMTExMTExMTExMTExMTExMTExMTE5OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTl"
-	      "AATwBQADMARABPAE0AbABpAGEAbQBQAE8AUAAzAEgATwBTAFQAS0tLS0tLS0tLS0tLS0tLSw==\r\n");
+	S(&c,
+	    "+ TlRMTVNTUAACAAAADgAOADgAAAAFAgACASNFZ4mrze8AAAAAAAAAAAQABABGAAAACgBhSgAAAA9QAE8AUAAz"
+	    "AFQARwBUAAAAAAA=\r\n");
+	C(&c,
+	    "TlRMTVNTUAADAAAAGAAYAFgAAAAYABgAcAAAAA4ADgCIAAAACAAIAJYAAAAQABAAngAAABAAEACuAAAABQIAAg"
+	    "oAYU"
+	    "oAAAAPAAAAAAAAAAAAAAAAAAAAAExMTExMTExMTExMTExMTExMTExMTExMTE5OTk5OTk5OTk5OTk5OTk5OTk5O"
+	    "Tk5OTl"
+	    "AATwBQADMARABPAE0AbABpAGEAbQBQAE8AUAAzAEgATwBTAFQAS0tLS0tLS0tLS0tLS0tLSw==\r\n");
 	S(&c, "+OK Logged in\r\n");
 	pop3_end(c.p);
 	k = cred(&c, 0);
@@ -376,13 +381,13 @@ test_other_mechs(void)
 	char *b;
 	const char *first = "n,,n=user,r=fyko+d2lbbFgONRv9qkxdawL";
 	const char *final = "c=biws,r=fyko+d2lbbFgONRv9qkxdawL3rfcNHYJY1ZVvWVs7j,"
-			    "p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=";
+	                    "p=v0X8v3Bz2T0CJGbJQyF0X+HI4Ts=";
 	const char *digest = "charset=utf-8,username=\"chris\",realm=\"elwood.innosoft.com\","
-			     "nonce=\"OA6MG9tEQGm2hh\",nc=00000001,cnonce=\"OA6MHXh6VqTrRk\","
-			     "digest-uri=\"pop/elwood.innosoft.com\","
-			     "response=d388dad90d4bbd760a152321f2143af7,qop=auth";
-	static const guchar gss[] = { 0x60, 0x82, 0x02, 0x00, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
-		0xf7, 0x12, 0x01, 0x02, 0x02, 0x01, 0x00, 0x6e };
+	                     "nonce=\"OA6MG9tEQGm2hh\",nc=00000001,cnonce=\"OA6MHXh6VqTrRk\","
+	                     "digest-uri=\"pop/elwood.innosoft.com\","
+	                     "response=d388dad90d4bbd760a152321f2143af7,qop=auth";
+	static const guchar gss[] = {0x60, 0x82, 0x02, 0x00, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
+	    0xf7, 0x12, 0x01, 0x02, 0x02, 0x01, 0x00, 0x6e};
 
 	conv_start(&c, false);
 	S(&c, "+OK ready\r\n");
@@ -392,8 +397,11 @@ test_other_mechs(void)
 	C(&c, b);
 	C(&c, "\r\n");
 	g_free(b);
-	S(&c, "+ cj1meWtvK2QybGJiRmdPTlJ2OXFreGRhd0wzcmZjTkhZSlkxWlZ2V1ZzN2oscz1RU1hDUitRNnNlazhiZjkyLGk9NDA5Ng==\r\n");
-	b = g_base64_encode((const guchar *)final, strlen(final));
+	S(&c,
+	    "+ "
+	    "cj1meWtvK2QybGJiRmdPTlJ2OXFreGRhd0wzcmZjTkhZSlkxWlZ2V1ZzN2oscz1RU1hDUitRNnNlazhiZjkyLG"
+	    "k9NDA5Ng==\r\n");
+	b = g_base64_encode((const guchar *) final, strlen(final));
 	C(&c, b);
 	C(&c, "\r\n");
 	g_free(b);

@@ -8,11 +8,50 @@
 
 /* IPv4 + TCP, 4 payload bytes "USER": 192.0.2.10:40000 -> 192.0.2.1:110. */
 static const uint8_t ip4_tcp[] = {
-	0x45, 0x00, 0x00, 0x2c, 0x00, 0x01, 0x00, 0x00, 0x40, 0x06, 0x00, 0x00,
-	192, 0, 2, 10, 192, 0, 2, 1,
-	0x9c, 0x40, 0x00, 0x6e, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x20, 0x00,
-	0x50, 0x18, 0xff, 0xff, 0x00, 0x00, 0x00, 0x00,
-	'U', 'S', 'E', 'R',
+    0x45,
+    0x00,
+    0x00,
+    0x2c,
+    0x00,
+    0x01,
+    0x00,
+    0x00,
+    0x40,
+    0x06,
+    0x00,
+    0x00,
+    192,
+    0,
+    2,
+    10,
+    192,
+    0,
+    2,
+    1,
+    0x9c,
+    0x40,
+    0x00,
+    0x6e,
+    0x00,
+    0x00,
+    0x10,
+    0x00,
+    0x00,
+    0x00,
+    0x20,
+    0x00,
+    0x50,
+    0x18,
+    0xff,
+    0xff,
+    0x00,
+    0x00,
+    0x00,
+    0x00,
+    'U',
+    'S',
+    'E',
+    'R',
 };
 
 /* IPv6 + TCP: 2001:db8::1:40000 -> 2001:db8::2:110, payload "QUIT". */
@@ -68,14 +107,15 @@ static void
 test_links(void)
 {
 	uint8_t f[256];
-	const uint8_t eth[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x08, 0x00 };
-	const uint8_t vlan[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x81, 0x00, 0x00, 0x64, 0x08, 0x00 };
-	const uint8_t qinq[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x88, 0xa8, 0x00, 0xc8,
-		0x81, 0x00, 0x00, 0x64, 0x08, 0x00 };
-	const uint8_t sll[16] = { 0, 0, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0, 0x08, 0x00 };
-	const uint8_t sll2[20] = { 0x08, 0x00, 0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0 };
-	const uint8_t null_le[4] = { 2, 0, 0, 0 }, null_be[4] = { 0, 0, 0, 2 };
-	const uint8_t loop[4] = { 0, 0, 0, 2 };
+	const uint8_t eth[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x08, 0x00};
+	const uint8_t vlan[] = {
+	    0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x81, 0x00, 0x00, 0x64, 0x08, 0x00};
+	const uint8_t qinq[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0x88, 0xa8, 0x00, 0xc8, 0x81,
+	    0x00, 0x00, 0x64, 0x08, 0x00};
+	const uint8_t sll[16] = {0, 0, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0, 0x08, 0x00};
+	const uint8_t sll2[20] = {0x08, 0x00, 0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 1, 2, 3, 4, 5, 6, 0, 0};
+	const uint8_t null_le[4] = {2, 0, 0, 0}, null_be[4] = {0, 0, 0, 2};
+	const uint8_t loop[4] = {0, 0, 0, 2};
 	struct segment seg;
 	char why[128];
 	size_t n;
@@ -105,12 +145,14 @@ test_links(void)
 		CHECK_EQ_U(seg.ip_version, 6);
 		CHECK_EQ_U(seg.payload_len, 4);
 		CHECK(memcmp(seg.payload, "QUIT", 4) == 0);
-		CHECK(seg.src.ip.family == 6 && seg.src.ip.bytes[15] == 1 && seg.src.ip.bytes[0] == 0x20);
+		CHECK(seg.src.ip.family == 6 && seg.src.ip.bytes[15] == 1 &&
+		    seg.src.ip.bytes[0] == 0x20);
 	}
-	CHECK_EQ_U(decode_frame(229, ip6_tcp, sizeof(ip6_tcp), sizeof(ip6_tcp), &seg, why, sizeof(why)),
+	CHECK_EQ_U(
+	    decode_frame(229, ip6_tcp, sizeof(ip6_tcp), sizeof(ip6_tcp), &seg, why, sizeof(why)),
 	    DECODE_OK);
-	CHECK_EQ_U(decode_frame(DLT_RAW, ip6_tcp, sizeof(ip6_tcp), sizeof(ip6_tcp), &seg, why,
-		       sizeof(why)),
+	CHECK_EQ_U(decode_frame(
+	               DLT_RAW, ip6_tcp, sizeof(ip6_tcp), sizeof(ip6_tcp), &seg, why, sizeof(why)),
 	    DECODE_OK);
 	/* Not IP, unsupported link. */
 	n = frame(f, eth, sizeof(eth), ip4_tcp, sizeof(ip4_tcp));
@@ -130,20 +172,21 @@ test_lies(void)
 
 	/* A snaplen cut inside the headers is TRUNCATED, never a read past the end. */
 	for (cut = 0; cut < 40; cut++)
-		CHECK_EQ_U(decode_frame(DLT_RAW, ip4_tcp, cut, sizeof(ip4_tcp), &seg, why,
-			       sizeof(why)),
+		CHECK_EQ_U(
+		    decode_frame(DLT_RAW, ip4_tcp, cut, sizeof(ip4_tcp), &seg, why, sizeof(why)),
 		    DECODE_TRUNCATED);
 	/* A frame that short on the wire: inside the IP header truncated, after it the IP length lies. */
 	for (cut = 0; cut < 40; cut++)
 		CHECK_EQ_U(decode_frame(DLT_RAW, ip4_tcp, cut, cut, &seg, why, sizeof(why)),
 		    cut < 20 ? DECODE_TRUNCATED : DECODE_MALFORMED);
 	/* Cut in the payload by the snapshot length: OK, payload partly captured. */
-	CHECK_EQ_U(decode_frame(DLT_RAW, ip4_tcp, 42, sizeof(ip4_tcp), &seg, why, sizeof(why)),
-	    DECODE_OK);
+	CHECK_EQ_U(
+	    decode_frame(DLT_RAW, ip4_tcp, 42, sizeof(ip4_tcp), &seg, why, sizeof(why)), DECODE_OK);
 	CHECK_EQ_U(seg.payload_len, 4);
 	CHECK_EQ_U(seg.payload_caplen, 2);
 	/* The same shortness without a snaplen cut: the IP length lies. */
-	CHECK_EQ_U(decode_frame(DLT_RAW, ip4_tcp, 42, 42, &seg, why, sizeof(why)), DECODE_MALFORMED);
+	CHECK_EQ_U(
+	    decode_frame(DLT_RAW, ip4_tcp, 42, 42, &seg, why, sizeof(why)), DECODE_MALFORMED);
 	memcpy(p, ip4_tcp, sizeof(p));
 	p[0] = 0x44; /* IHL 4 */
 	CHECK_EQ_U(decode_frame(DLT_RAW, p, sizeof(p), sizeof(p), &seg, why, sizeof(why)),
@@ -165,11 +208,12 @@ test_lies(void)
 	    DECODE_FRAGMENT);
 	memcpy(p, ip4_tcp, sizeof(p));
 	p[9] = 17; /* UDP, not L2TP */
-	CHECK_EQ_U(decode_frame(DLT_RAW, p, sizeof(p), sizeof(p), &seg, why, sizeof(why)),
-	    DECODE_NOT_TCP);
+	CHECK_EQ_U(
+	    decode_frame(DLT_RAW, p, sizeof(p), sizeof(p), &seg, why, sizeof(why)), DECODE_NOT_TCP);
 	memcpy(p, ip4_tcp, sizeof(p));
 	p[2] = 0, p[3] = 0; /* total length 0 (segmentation offload): as captured */
-	CHECK_EQ_U(decode_frame(DLT_RAW, p, sizeof(p), sizeof(p), &seg, why, sizeof(why)), DECODE_OK);
+	CHECK_EQ_U(
+	    decode_frame(DLT_RAW, p, sizeof(p), sizeof(p), &seg, why, sizeof(why)), DECODE_OK);
 	CHECK_EQ_U(seg.payload_len, 4);
 	p[0] = 0x75; /* version 7 */
 	CHECK_EQ_U(decode_frame(DLT_RAW, p, sizeof(p), sizeof(p), &seg, why, sizeof(why)),
@@ -191,10 +235,10 @@ test_l2tp(void)
 	f[9] = 17;
 	f[12] = 10, f[15] = 1, f[16] = 10, f[19] = 2;
 	u = f + 20;
-	u[0] = 0x06, u[1] = 0xa5, u[2] = 0x06, u[3] = 0xa5; /* 1701 -> 1701 */
-	u[8] = 0x40, u[9] = 0x02;			     /* L bit, version 2 */
-	u[10] = 0, u[11] = 0;				     /* length (not checked) */
-	u[12] = 0, u[13] = 1, u[14] = 0, u[15] = 1;	     /* tunnel, session */
+	u[0] = 0x06, u[1] = 0xa5, u[2] = 0x06, u[3] = 0xa5;     /* 1701 -> 1701 */
+	u[8] = 0x40, u[9] = 0x02;                               /* L bit, version 2 */
+	u[10] = 0, u[11] = 0;                                   /* length (not checked) */
+	u[12] = 0, u[13] = 1, u[14] = 0, u[15] = 1;             /* tunnel, session */
 	u[16] = 0xff, u[17] = 0x03, u[18] = 0x00, u[19] = 0x21; /* PPP, IPv4 */
 	memcpy(u + 20, ip4_tcp, sizeof(ip4_tcp));
 	n = 20 + 20 + sizeof(ip4_tcp);
@@ -202,7 +246,7 @@ test_l2tp(void)
 	CHECK_EQ_U(decode_frame(DLT_RAW, f, n, n, &seg, why, sizeof(why)), DECODE_OK);
 	CHECK_EQ_U(seg.dst.port, 110);
 	CHECK(seg.src.ip.bytes[0] == 192); /* the inner addresses */
-	u[8] = 0xc0; /* a control message: not followed */
+	u[8] = 0xc0;                       /* a control message: not followed */
 	CHECK_EQ_U(decode_frame(DLT_RAW, f, n, n, &seg, why, sizeof(why)), DECODE_NOT_TCP);
 }
 

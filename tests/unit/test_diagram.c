@@ -17,7 +17,7 @@ static struct session *S;
 static struct ts
 at(int ms)
 {
-	struct ts t = { 1000000000 + ms / 1000, (ms % 1000) * 1000 };
+	struct ts t = {1000000000 + ms / 1000, (ms % 1000) * 1000};
 	return t;
 }
 
@@ -73,15 +73,15 @@ command(int cmd, const char *verb, const char *arg, uint64_t off, int ms)
 static void
 reply(struct txn *t, enum pop3_status st, const char *text, uint64_t off, int ms)
 {
-	char *l = g_strdup_printf("%s%s%s", st == POP3_STATUS_OK ? "+OK" : "-ERR",
-	    text[0] != '\0' ? " " : "", text);
+	char *l = g_strdup_printf(
+	    "%s%s%s", st == POP3_STATUS_OK ? "+OK" : "-ERR", text[0] != '\0' ? " " : "", text);
 
 	t->status = st;
 	g_free(t->text);
 	t->text = g_strdup(text);
 	t->text_len = strlen(text);
-	t->status_msg = line(t, t->cmd == POP3_CMD_GREETING ? MSG_GREETING : MSG_STATUS,
-	    DIR_TO_CLIENT, off, l, ms);
+	t->status_msg = line(
+	    t, t->cmd == POP3_CMD_GREETING ? MSG_GREETING : MSG_STATUS, DIR_TO_CLIENT, off, l, ms);
 	g_free(l);
 }
 
@@ -164,9 +164,23 @@ test_segments(struct remarks *rm)
 	char errbuf[ERRBUF_SIZE];
 	struct diagram *d;
 	static const char *const names[] = {
-		"TCP SYN", "TCP SYN+ACK", "TCP ACK", "+OK ready", "USER alice", "TCP ACK", "+OK",
-		"PASS secret", "-ERR bad<0x01>pass<0xff>", "[Retransmission] PASS secret", "TCP ACK",
-		"TCP ACK", "QUIT", "+OK bye", "TCP FIN+ACK", "TCP FIN+ACK", "TCP ACK",
+	    "TCP SYN",
+	    "TCP SYN+ACK",
+	    "TCP ACK",
+	    "+OK ready",
+	    "USER alice",
+	    "TCP ACK",
+	    "+OK",
+	    "PASS secret",
+	    "-ERR bad<0x01>pass<0xff>",
+	    "[Retransmission] PASS secret",
+	    "TCP ACK",
+	    "TCP ACK",
+	    "QUIT",
+	    "+OK bye",
+	    "TCP FIN+ACK",
+	    "TCP FIN+ACK",
+	    "TCP ACK",
 	};
 	guint i;
 
@@ -246,8 +260,17 @@ test_messages(struct remarks *rm)
 	char errbuf[ERRBUF_SIZE];
 	struct diagram *d;
 	static const char *const names[] = {
-		"TCP SYN", "TCP SYN+ACK", "+OK ready", "USER alice", "+OK", "PASS secret",
-		"-ERR bad<0x01>pass<0xff>", "QUIT", "+OK bye", "TCP FIN+ACK", "TCP FIN+ACK",
+	    "TCP SYN",
+	    "TCP SYN+ACK",
+	    "+OK ready",
+	    "USER alice",
+	    "+OK",
+	    "PASS secret",
+	    "-ERR bad<0x01>pass<0xff>",
+	    "QUIT",
+	    "+OK bye",
+	    "TCP FIN+ACK",
+	    "TCP FIN+ACK",
 	};
 	guint i;
 
@@ -274,8 +297,8 @@ test_options(struct remarks *rm)
 	struct emit_opts o;
 	char errbuf[ERRBUF_SIZE];
 	struct diagram *d;
-	static const char *aliases[] = { "10.0.0.25=mail.example.com", "192.168.1.10:40000=laptop" };
-	static const char *bad[] = { "10.0.0.25" };
+	static const char *aliases[] = {"10.0.0.25=mail.example.com", "192.168.1.10:40000=laptop"};
+	static const char *bad[] = {"10.0.0.25"};
 
 	memset(&o, 0, sizeof(o));
 	o.aliases = aliases;
@@ -366,7 +389,7 @@ test_emitters(void)
 	out = run(&emit_flow, &o, NULL, &rc);
 	CHECK(rc == 0);
 	CHECK(strstr(out, "USER alice") != NULL);
-	CHECK(strstr(out, "|------") != NULL); /* ASCII arrows */
+	CHECK(strstr(out, "|------") != NULL);      /* ASCII arrows */
 	CHECK(strstr(out, "\xe2\x94\x82") == NULL); /* no box drawing with --ascii */
 	CHECK(strstr(out, "-ERR bad<0x01>pass<0xff>") != NULL);
 	CHECK(strstr(out, "   9!") != NULL); /* the -ERR row is marked */
@@ -392,7 +415,9 @@ test_emitters(void)
 	CHECK(rc == 0);
 	CHECK(strstr(out, "feature \"") != NULL);
 	CHECK(strstr(out, "endfeature") != NULL);
-	CHECK(strstr(out, "USER(\"alice\", \"(PSH, ACK), TCP Segment Length = 12\") : pop3_client -> pop3_server") != NULL);
+	CHECK(strstr(out,
+	          "USER(\"alice\", \"(PSH, ACK), TCP Segment Length = 12\") : pop3_client -> "
+	          "pop3_server") != NULL);
 	CHECK(strstr(out, "TCP_SYN_ACK(\"(SYN, ACK)\") : pop3_server -> pop3_client") != NULL);
 	free(out);
 

@@ -64,7 +64,7 @@ test_mboxrd(void)
 static void
 test_names(void)
 {
-	struct endpoint c = { { 4, { 10, 0, 0, 1 } }, 40000 }, v = { { 4, { 10, 0, 0, 2 } }, 110 };
+	struct endpoint c = {{4, {10, 0, 0, 1}}, 40000}, v = {{4, {10, 0, 0, 2}}, 110};
 	struct session *s = session_new(7, &c, &v);
 	struct txn t;
 	char *n;
@@ -90,13 +90,13 @@ test_names(void)
 	g_free(n);
 	session_free(s);
 
-	n = extract_from_line(NULL, (struct ts){ 1700000000, 5 });
+	n = extract_from_line(NULL, (struct ts){1700000000, 5});
 	CHECK_STR(n, "From MAILER-DAEMON Tue Nov 14 22:13:20 2023\n");
 	g_free(n);
-	n = extract_from_line("a b@c", (struct ts){ 0, 0 });
+	n = extract_from_line("a b@c", (struct ts){0, 0});
 	CHECK_STR(n, "From MAILER-DAEMON Thu Jan  1 00:00:00 1970\n");
 	g_free(n);
-	n = extract_from_line("alice@example.org", (struct ts){ 1700000000, 0 });
+	n = extract_from_line("alice@example.org", (struct ts){1700000000, 0});
 	CHECK_STR(n, "From alice@example.org Tue Nov 14 22:13:20 2023\n");
 	g_free(n);
 }
@@ -105,24 +105,24 @@ static void
 test_mime(void)
 {
 	const char *m1 = "From: =?UTF-8?Q?Erwin_M=C3=BCller?= <erwin@example.org>\r\n"
-			 "To: Alice <alice@example.org>, bob@example.org\r\n"
-			 "Subject: =?UTF-8?B?R3LDvMOfZQ==?= und mehr\r\n"
-			 "Date: Mon, 03 Mar 2025 10:45:00 +0100\r\n"
-			 "Message-ID: <x1@example.org>\r\n"
-			 "Return-Path: <bounce@example.org>\r\n"
-			 "\r\n"
-			 "body\r\n";
+	                 "To: Alice <alice@example.org>, bob@example.org\r\n"
+	                 "Subject: =?UTF-8?B?R3LDvMOfZQ==?= und mehr\r\n"
+	                 "Date: Mon, 03 Mar 2025 10:45:00 +0100\r\n"
+	                 "Message-ID: <x1@example.org>\r\n"
+	                 "Return-Path: <bounce@example.org>\r\n"
+	                 "\r\n"
+	                 "body\r\n";
 	const char *m2 = "From: J\xc3\xbcrgen <j@example.org>\r\n" /* raw 8-bit UTF-8 */
-			 "Subject: caf\xc3\xa9\r\n"
-			 "MIME-Version: 1.0\r\n"
-			 "Content-Type: multipart/mixed; boundary=\"b\"\r\n"
-			 "\r\n"
-			 "--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
-			 "--b\r\nContent-Type: application/pdf\r\n"
-			 "Content-Disposition: attachment; filename=\"a.pdf\"\r\n\r\nJVBERi0=\r\n"
-			 "--b\r\nContent-Type: image/png; name=\"x.png\"\r\n\r\niVBO\r\n"
-			 "--b\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\nx\r\n"
-			 "--b--\r\n";
+	                 "Subject: caf\xc3\xa9\r\n"
+	                 "MIME-Version: 1.0\r\n"
+	                 "Content-Type: multipart/mixed; boundary=\"b\"\r\n"
+	                 "\r\n"
+	                 "--b\r\nContent-Type: text/plain\r\n\r\nhi\r\n"
+	                 "--b\r\nContent-Type: application/pdf\r\n"
+	                 "Content-Disposition: attachment; filename=\"a.pdf\"\r\n\r\nJVBERi0=\r\n"
+	                 "--b\r\nContent-Type: image/png; name=\"x.png\"\r\n\r\niVBO\r\n"
+	                 "--b\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\nx\r\n"
+	                 "--b--\r\n";
 	struct mail_info *mi = mime_parse_mem((const uint8_t *)m1, strlen(m1));
 
 	CHECK_STR(mi->from, "Erwin Müller <erwin@example.org>");
@@ -202,11 +202,11 @@ static void
 run_extract(size_t chunk)
 {
 	char *dir = g_dir_make_tmp("popflow-test-XXXXXX", NULL), *mbox, *data;
-	struct extract_config xc = { dir, NULL, true };
+	struct extract_config xc = {dir, NULL, true};
 	struct extract *x;
 	char err[ERRBUF_SIZE];
 	struct conv c;
-	struct endpoint cl = { { 4, { 10, 0, 0, 1 } }, 40000 }, sv = { { 4, { 10, 0, 0, 2 } }, 110 };
+	struct endpoint cl = {{4, {10, 0, 0, 1}}, 40000}, sv = {{4, {10, 0, 0, 2}}, 110};
 	GString *big = g_string_new("Subject: big\r\n\r\n");
 	GString *wire = g_string_new(NULL);
 	size_t n, i;
@@ -227,8 +227,8 @@ run_extract(size_t chunk)
 	c.p = pop3_new(c.s, &c.cfg);
 	/* A 1.5 MB message: spooled from memory to a file on the way. */
 	for (i = 0; big->len < 1500000; i++)
-		g_string_append_printf(big, "%s%06zu abcdefghijklmnopqrstuvwxyz\r\n",
-		    i % 1000 == 0 ? "." : "", i);
+		g_string_append_printf(
+		    big, "%s%06zu abcdefghijklmnopqrstuvwxyz\r\n", i % 1000 == 0 ? "." : "", i);
 	for (i = 0; i < big->len; i = n + 1) {
 		n = (size_t)(strchr(big->str + i, '\n') - big->str);
 		if (big->str[i] == '.')
@@ -240,15 +240,16 @@ run_extract(size_t chunk)
 	say(&c, DIR_TO_SERVER, "CAPA\r\n", 6, chunk);
 	server = "+OK\r\nPIPELINING\r\nUIDL\r\n.\r\n";
 	say(&c, DIR_TO_CLIENT, server, strlen(server), chunk);
-	server = "USER a\r\nPASS b\r\nUIDL\r\nLIST\r\nRETR 1\r\nRETR 2\r\nRETR 3\r\nTOP 3 0\r\nRETR 4\r\n";
+	server = "USER a\r\nPASS b\r\nUIDL\r\nLIST\r\nRETR 1\r\nRETR 2\r\nRETR 3\r\nTOP 3 "
+	         "0\r\nRETR 4\r\n";
 	say(&c, DIR_TO_SERVER, server, strlen(server), chunk);
 	server = "+OK\r\n+OK\r\n"
-		 "+OK\r\n1 u-1\r\n2 u/2\r\n3 u3\r\n4 u4\r\n.\r\n"
-		 "+OK\r\n1 0\r\n2 3\r\n3 99\r\n4 1\r\n.\r\n"
-		 "+OK 0 octets\r\n.\r\n"		 /* an empty message */
-		 "+OK\r\n..\r\n.\r\n"			 /* a message of one "." line */
-		 "+OK\r\nFrom: x@y\r\n\r\n..a\r\n...\r\nb\r\n.\r\n" /* dot-stuffed */
-		 "+OK\r\nFrom: x@y\r\n\r\n.\r\n";	 /* TOP 3 0 */
+	         "+OK\r\n1 u-1\r\n2 u/2\r\n3 u3\r\n4 u4\r\n.\r\n"
+	         "+OK\r\n1 0\r\n2 3\r\n3 99\r\n4 1\r\n.\r\n"
+	         "+OK 0 octets\r\n.\r\n"                            /* an empty message */
+	         "+OK\r\n..\r\n.\r\n"                               /* a message of one "." line */
+	         "+OK\r\nFrom: x@y\r\n\r\n..a\r\n...\r\nb\r\n.\r\n" /* dot-stuffed */
+	         "+OK\r\nFrom: x@y\r\n\r\n.\r\n";                   /* TOP 3 0 */
 	say(&c, DIR_TO_CLIENT, server, strlen(server), chunk);
 	server = "+OK\r\n";
 	say(&c, DIR_TO_CLIENT, server, strlen(server), chunk);
@@ -269,7 +270,8 @@ run_extract(size_t chunk)
 	CHECK(data != NULL && n == 3 && memcmp(data, ".\r\n", 3) == 0);
 	g_free(data);
 	data = slurp(dir, "session1-msg3-uid-u3.eml", &n);
-	CHECK(data != NULL && n == 24 && memcmp(data, "From: x@y\r\n\r\n.a\r\n..\r\nb\r\n", 24) == 0);
+	CHECK(
+	    data != NULL && n == 24 && memcmp(data, "From: x@y\r\n\r\n.a\r\n..\r\nb\r\n", 24) == 0);
 	g_free(data);
 	data = slurp(dir, "session1-msg3-uid-u3-top0.eml", &n);
 	CHECK(data != NULL && n == 13);
@@ -292,7 +294,7 @@ run_extract(size_t chunk)
 	CHECK_STR(t->announced_by, "LIST");
 	CHECK_EQ_U(t->announced_octets, 99);
 	CHECK(session_anomaly_count(c.s, ANOM_SIZE_MISMATCH) == 2); /* msgs 3 and 4 */
-	t = g_ptr_array_index(c.s->txns, 5); /* RETR 1 */
+	t = g_ptr_array_index(c.s->txns, 5);                        /* RETR 1 */
 	CHECK_EQ_U(t->body_octets, 0);
 	CHECK(t->mail != NULL && t->mail->subject == NULL);
 
@@ -316,7 +318,7 @@ test_extract(void)
 static void
 test_errors(void)
 {
-	struct extract_config xc = { "/nonexistent/popflow", NULL, true };
+	struct extract_config xc = {"/nonexistent/popflow", NULL, true};
 	char err[ERRBUF_SIZE];
 
 	CHECK(extract_new(&xc, err) == NULL);

@@ -22,19 +22,20 @@ summarize(const struct session *s)
 	guint i, j;
 
 	if (s->greeting != NULL)
-		g_string_append_printf(o, "greeting %d [%s]\n", s->greeting->status,
-		    s->greeting->text);
+		g_string_append_printf(
+		    o, "greeting %d [%s]\n", s->greeting->status, s->greeting->text);
 	for (i = 0; i < s->txns->len; i++) {
 		const struct txn *t = g_ptr_array_index(s->txns, i);
-		g_string_append_printf(o, "txn %u cmd=%d verb=%s arg=[%s] st=%d text=[%s] ml=%d "
-					  "oct=%llu lines=%llu partial=%d code=%s msgs=",
+		g_string_append_printf(o,
+		    "txn %u cmd=%d verb=%s arg=[%s] st=%d text=[%s] ml=%d "
+		    "oct=%llu lines=%llu partial=%d code=%s msgs=",
 		    t->id, t->cmd, t->verb, t->arg, t->status, t->text, t->multiline,
 		    (unsigned long long)t->body_octets, (unsigned long long)t->body_lines,
 		    t->partial, t->resp_code ? t->resp_code : "-");
 		for (j = 0; j < t->msgs->len; j++) {
 			const struct msg *m = g_ptr_array_index(t->msgs, j);
-			g_string_append_printf(o, "%d:%llu-%llu", m->kind, (unsigned long long)m->off,
-			    (unsigned long long)m->end);
+			g_string_append_printf(o, "%d:%llu-%llu", m->kind,
+			    (unsigned long long)m->off, (unsigned long long)m->end);
 			if (m->data != NULL) {
 				g_string_append_c(o, '{');
 				g_string_append_len(o, (const char *)m->data->data, m->data->len);
@@ -55,7 +56,7 @@ summarize(const struct session *s)
 static struct session *
 new_session(enum handshake hs)
 {
-	struct endpoint c = { { 4, { 10, 0, 0, 1 } }, 40000 }, v = { { 4, { 10, 0, 0, 2 } }, 110 };
+	struct endpoint c = {{4, {10, 0, 0, 1}}, 40000}, v = {{4, {10, 0, 0, 2}}, 110};
 	struct session *s = session_new(1, &c, &v);
 
 	s->handshake = hs;
@@ -69,12 +70,12 @@ new_session(enum handshake hs)
 static char *
 run(const struct part *parts, size_t n, size_t step, size_t cut_at, bool keep)
 {
-	struct pop3_config cfg = { .keep_bodies = keep, .max_body_keep = 1 << 20 };
+	struct pop3_config cfg = {.keep_bodies = keep, .max_body_keep = 1 << 20};
 	struct session *s = new_session(HS_SEEN);
 	struct pop3 *p = pop3_new(s, &cfg);
-	uint64_t off[2] = { 0, 0 };
+	uint64_t off[2] = {0, 0};
 	size_t i, k, pos = 0, len, from;
-	struct ts now = { 0, 0 };
+	struct ts now = {0, 0};
 	char *out;
 
 	for (i = 0; i < n; i++) {
@@ -128,8 +129,8 @@ check_invariance(const char *name, const struct part *parts, size_t n)
 	for (cut = 1; cut < total; cut++) {
 		other = run(parts, n, 0, cut, true);
 		if (strcmp(whole, other) != 0 && bad++ < 2)
-			fprintf(stderr, "%s: split at %zu differs:\n--- whole\n%s--- split\n%s", name,
-			    cut, whole, other);
+			fprintf(stderr, "%s: split at %zu differs:\n--- whole\n%s--- split\n%s",
+			    name, cut, whole, other);
 		g_free(other);
 	}
 	CHECK(bad == 0);
@@ -137,33 +138,33 @@ check_invariance(const char *name, const struct part *parts, size_t n)
 }
 
 static const struct part seed[] = {
-	{ DIR_TO_CLIENT, "+OK X1 POP3 Server pop3.anydomain.com\r\n", 0 },
-	{ DIR_TO_SERVER, "USER john.doe@anydomain.com\r\n", 0 },
-	{ DIR_TO_CLIENT, "+OK send your password\r\n", 0 },
-	{ DIR_TO_SERVER, "PASS abc xyz\r\n", 0 },
-	{ DIR_TO_CLIENT, "+OK maildrop locked and ready\r\n", 0 },
-	{ DIR_TO_SERVER, "STAT\r\n", 0 },
-	{ DIR_TO_CLIENT, "+OK 1 1317\r\n", 0 },
-	{ DIR_TO_SERVER, "UIDL\r\n", 0 },
-	{ DIR_TO_CLIENT, "+OK 1 messages (1317 octets)\r\n1 390953946\r\n.\r\n", 0 },
-	{ DIR_TO_SERVER, "LIST 1\r\n", 0 },
-	{ DIR_TO_CLIENT, "+OK 1 20\r\n", 0 }, /* the size of the message below */
-	{ DIR_TO_SERVER, "RETR 1\r\n", 0 },
-	{ DIR_TO_CLIENT, "+OK 20 octets\r\nSubject: x\r\n\r\n..dot\r\n.\r\n", 0 },
-	{ DIR_TO_SERVER, "RETR 9\r\n", 0 },
-	{ DIR_TO_CLIENT, "-ERR no such message\r\n", 0 },
-	{ DIR_TO_SERVER, "QUIT\r\n", 0 },
-	{ DIR_TO_CLIENT, "+OK bye\r\n", 0 },
+    {DIR_TO_CLIENT, "+OK X1 POP3 Server pop3.anydomain.com\r\n", 0},
+    {DIR_TO_SERVER, "USER john.doe@anydomain.com\r\n", 0},
+    {DIR_TO_CLIENT, "+OK send your password\r\n", 0},
+    {DIR_TO_SERVER, "PASS abc xyz\r\n", 0},
+    {DIR_TO_CLIENT, "+OK maildrop locked and ready\r\n", 0},
+    {DIR_TO_SERVER, "STAT\r\n", 0},
+    {DIR_TO_CLIENT, "+OK 1 1317\r\n", 0},
+    {DIR_TO_SERVER, "UIDL\r\n", 0},
+    {DIR_TO_CLIENT, "+OK 1 messages (1317 octets)\r\n1 390953946\r\n.\r\n", 0},
+    {DIR_TO_SERVER, "LIST 1\r\n", 0},
+    {DIR_TO_CLIENT, "+OK 1 20\r\n", 0}, /* the size of the message below */
+    {DIR_TO_SERVER, "RETR 1\r\n", 0},
+    {DIR_TO_CLIENT, "+OK 20 octets\r\nSubject: x\r\n\r\n..dot\r\n.\r\n", 0},
+    {DIR_TO_SERVER, "RETR 9\r\n", 0},
+    {DIR_TO_CLIENT, "-ERR no such message\r\n", 0},
+    {DIR_TO_SERVER, "QUIT\r\n", 0},
+    {DIR_TO_CLIENT, "+OK bye\r\n", 0},
 };
 
 static void
 test_seed(void)
 {
-	struct pop3_config cfg = { .keep_bodies = true, .max_body_keep = 1 << 20 };
+	struct pop3_config cfg = {.keep_bodies = true, .max_body_keep = 1 << 20};
 	struct session *s = new_session(HS_SEEN);
 	struct pop3 *p = pop3_new(s, &cfg);
-	uint64_t off[2] = { 0, 0 };
-	struct ts now = { 0, 0 };
+	uint64_t off[2] = {0, 0};
+	struct ts now = {0, 0};
 	const struct txn *t;
 	size_t i, n;
 
@@ -202,11 +203,12 @@ test_seed(void)
 }
 
 static const struct part pipelined[] = {
-	{ DIR_TO_CLIENT, "+OK ready\r\n", 0 },
-	{ DIR_TO_SERVER, "CAPA\r\n", 0 },
-	{ DIR_TO_CLIENT, "+OK\r\nUSER\r\nPIPELINING\r\n.\r\n", 0 },
-	{ DIR_TO_SERVER, "USER a\r\nPASS b\r\nSTAT\r\nLIST\r\nRETR 1\r\nQUIT\r\n", 0 },
-	{ DIR_TO_CLIENT, "+OK\r\n+OK in\r\n+OK 1 5\r\n+OK\r\n1 5\r\n.\r\n+OK\r\nabc\r\n.\r\n+OK bye\r\n", 0 },
+    {DIR_TO_CLIENT, "+OK ready\r\n", 0},
+    {DIR_TO_SERVER, "CAPA\r\n", 0},
+    {DIR_TO_CLIENT, "+OK\r\nUSER\r\nPIPELINING\r\n.\r\n", 0},
+    {DIR_TO_SERVER, "USER a\r\nPASS b\r\nSTAT\r\nLIST\r\nRETR 1\r\nQUIT\r\n", 0},
+    {DIR_TO_CLIENT, "+OK\r\n+OK in\r\n+OK 1 5\r\n+OK\r\n1 5\r\n.\r\n+OK\r\nabc\r\n.\r\n+OK bye\r\n",
+        0},
 };
 
 static void
@@ -225,15 +227,15 @@ test_pipelined(void)
 }
 
 static const struct part odd[] = {
-	{ DIR_TO_CLIENT, "+ok hello\n", 0 },
-	{ DIR_TO_SERVER, "user bob\r\nXTND XMIT\r\n\r\n", 0 },
-	{ DIR_TO_CLIENT, "+OK\r\n-ERR what\r\n+OK extra\r\n", 0 },
-	{ DIR_TO_SERVER, "STAT\r\n", 0 },
-	{ DIR_TO_CLIENT, "-ERR [SYS/TEMP] later\r\n", 0 },
-	{ DIR_TO_SERVER, "PASS x\0y\r\n", 10 },
-	{ DIR_TO_CLIENT, "+OK [IN-USE] locked\r\n", 0 },
-	{ DIR_TO_SERVER, "RETR 1\r\n", 0 },
-	{ DIR_TO_CLIENT, "+OK\r\nline one\r\nline two without end", 0 },
+    {DIR_TO_CLIENT, "+ok hello\n", 0},
+    {DIR_TO_SERVER, "user bob\r\nXTND XMIT\r\n\r\n", 0},
+    {DIR_TO_CLIENT, "+OK\r\n-ERR what\r\n+OK extra\r\n", 0},
+    {DIR_TO_SERVER, "STAT\r\n", 0},
+    {DIR_TO_CLIENT, "-ERR [SYS/TEMP] later\r\n", 0},
+    {DIR_TO_SERVER, "PASS x\0y\r\n", 10},
+    {DIR_TO_CLIENT, "+OK [IN-USE] locked\r\n", 0},
+    {DIR_TO_SERVER, "RETR 1\r\n", 0},
+    {DIR_TO_CLIENT, "+OK\r\nline one\r\nline two without end", 0},
 };
 
 static void
@@ -273,11 +275,11 @@ test_long_lines(void)
 	for (i = 0; i < 300; i++)
 		g_string_append_c(cmd, 'x');
 	g_string_append(cmd, "\r\n");
-	parts[0] = (struct part){ DIR_TO_CLIENT, "+OK hi\r\n", 0 };
-	parts[1] = (struct part){ DIR_TO_SERVER, "USER a\r\nPASS b\r\nRETR 1\r\n", 0 };
-	parts[2] = (struct part){ DIR_TO_CLIENT, "+OK\r\n+OK\r\n", 0 };
-	parts[3] = (struct part){ DIR_TO_CLIENT, big->str, big->len };
-	parts[4] = (struct part){ DIR_TO_SERVER, cmd->str, cmd->len };
+	parts[0] = (struct part){DIR_TO_CLIENT, "+OK hi\r\n", 0};
+	parts[1] = (struct part){DIR_TO_SERVER, "USER a\r\nPASS b\r\nRETR 1\r\n", 0};
+	parts[2] = (struct part){DIR_TO_CLIENT, "+OK\r\n+OK\r\n", 0};
+	parts[3] = (struct part){DIR_TO_CLIENT, big->str, big->len};
+	parts[4] = (struct part){DIR_TO_SERVER, cmd->str, cmd->len};
 	sum = run(parts, 5, 0, 0, false);
 	/* One long line with its CRLF plus "." (unstuffed from "..") with CRLF. */
 	{
@@ -307,9 +309,9 @@ test_long_lines(void)
 }
 
 static const struct part notpop[] = {
-	{ DIR_TO_SERVER, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 0 },
-	{ DIR_TO_CLIENT, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0 },
-	{ DIR_TO_SERVER, "GET /again HTTP/1.1\r\n\r\n", 0 },
+    {DIR_TO_SERVER, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 0},
+    {DIR_TO_CLIENT, "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", 0},
+    {DIR_TO_SERVER, "GET /again HTTP/1.1\r\n\r\n", 0},
 };
 
 static void
@@ -325,18 +327,18 @@ test_not_pop3(void)
 }
 
 static const struct part auth[] = {
-	{ DIR_TO_CLIENT, "+OK ready\r\n", 0 },
-	{ DIR_TO_SERVER, "AUTH PLAIN\r\n", 0 },
-	{ DIR_TO_CLIENT, "+ \r\n", 0 },
-	{ DIR_TO_SERVER, "AGFsaWNlAHNlY3JldA==\r\n", 0 },
-	{ DIR_TO_CLIENT, "+OK welcome\r\n", 0 },
+    {DIR_TO_CLIENT, "+OK ready\r\n", 0},
+    {DIR_TO_SERVER, "AUTH PLAIN\r\n", 0},
+    {DIR_TO_CLIENT, "+ \r\n", 0},
+    {DIR_TO_SERVER, "AGFsaWNlAHNlY3JldA==\r\n", 0},
+    {DIR_TO_CLIENT, "+OK welcome\r\n", 0},
 };
 
 static const struct part stls[] = {
-	{ DIR_TO_CLIENT, "+OK ready\r\n", 0 },
-	{ DIR_TO_SERVER, "STLS\r\n", 0 },
-	{ DIR_TO_CLIENT, "+OK go\r\n\x16\x03\x01\x00\x05hello", 0 },
-	{ DIR_TO_SERVER, "\x16\x03\x01 binary\r\n", 0 },
+    {DIR_TO_CLIENT, "+OK ready\r\n", 0},
+    {DIR_TO_SERVER, "STLS\r\n", 0},
+    {DIR_TO_CLIENT, "+OK go\r\n\x16\x03\x01\x00\x05hello", 0},
+    {DIR_TO_SERVER, "\x16\x03\x01 binary\r\n", 0},
 };
 
 static void
@@ -361,25 +363,25 @@ test_auth_stls(void)
 
 /* RFC 2595 section 4: TLS right after the +OK's CRLF; plaintext after it is the CVE-2011-0411 class. */
 static const struct part stls_inject[] = {
-	{ DIR_TO_CLIENT, "+OK ready\r\n", 0 },
-	{ DIR_TO_SERVER, "STLS\r\nUSER victim\r\n", 0 }, /* pipelined in cleartext */
-	{ DIR_TO_CLIENT, "+OK\r\n", 0 },		  /* any +OK, without text */
-	{ DIR_TO_SERVER, "\x16\x03\x01\x00\x05hello", 0 },
-	{ DIR_TO_CLIENT, "+OK injected answer\r\n", 0 }, /* the server answers in cleartext */
+    {DIR_TO_CLIENT, "+OK ready\r\n", 0},
+    {DIR_TO_SERVER, "STLS\r\nUSER victim\r\n", 0}, /* pipelined in cleartext */
+    {DIR_TO_CLIENT, "+OK\r\n", 0},                 /* any +OK, without text */
+    {DIR_TO_SERVER, "\x16\x03\x01\x00\x05hello", 0},
+    {DIR_TO_CLIENT, "+OK injected answer\r\n", 0}, /* the server answers in cleartext */
 };
 
 static const struct part stls_early[] = {
-	{ DIR_TO_CLIENT, "+OK ready\r\n", 0 },
-	{ DIR_TO_SERVER, "STLS\r\n\x16\x03\x01\x00\x02\n\x01", 0 }, /* TLS before the reply */
-	{ DIR_TO_CLIENT, "+OK Begin TLS\r\n\x16\x03\x03\x00\x01\x02", 0 },
+    {DIR_TO_CLIENT, "+OK ready\r\n", 0},
+    {DIR_TO_SERVER, "STLS\r\n\x16\x03\x01\x00\x02\n\x01", 0}, /* TLS before the reply */
+    {DIR_TO_CLIENT, "+OK Begin TLS\r\n\x16\x03\x03\x00\x01\x02", 0},
 };
 
 static const struct part stls_refused[] = {
-	{ DIR_TO_CLIENT, "+OK ready\r\n", 0 },
-	{ DIR_TO_SERVER, "STLS\r\n", 0 },
-	{ DIR_TO_CLIENT, "-ERR TLS not available\r\n", 0 },
-	{ DIR_TO_SERVER, "USER a\r\n", 0 },
-	{ DIR_TO_CLIENT, "+OK\r\n", 0 },
+    {DIR_TO_CLIENT, "+OK ready\r\n", 0},
+    {DIR_TO_SERVER, "STLS\r\n", 0},
+    {DIR_TO_CLIENT, "-ERR TLS not available\r\n", 0},
+    {DIR_TO_SERVER, "USER a\r\n", 0},
+    {DIR_TO_CLIENT, "+OK\r\n", 0},
 };
 
 static void
@@ -391,7 +393,8 @@ test_stls(void)
 	CHECK(strstr(sum, "verb=USER arg=[victim] st=0") != NULL); /* no cleartext reply to it */
 	CHECK(strstr(sum, "proto=1") != NULL);
 	/* once for the pipelined USER, once for the server's cleartext after its +OK */
-	CHECK(strstr(sum, "anomaly plaintext_after_stls txn=1\nanomaly plaintext_after_stls txn=0") !=
+	CHECK(
+	    strstr(sum, "anomaly plaintext_after_stls txn=1\nanomaly plaintext_after_stls txn=0") !=
 	    NULL);
 	CHECK(strstr(sum, "anomaly no_reply") == NULL);
 	g_free(sum);
@@ -417,11 +420,11 @@ test_stls(void)
 static char *
 run_pop3s(const struct part *parts, size_t n)
 {
-	struct pop3_config cfg = { .max_body_keep = 1 << 20 };
+	struct pop3_config cfg = {.max_body_keep = 1 << 20};
 	struct session *s = new_session(HS_SEEN);
 	struct pop3 *p;
-	uint64_t off[2] = { 0, 0 };
-	struct ts now = { 0, 0 };
+	uint64_t off[2] = {0, 0};
+	struct ts now = {0, 0};
 	size_t i, len;
 	char *out;
 
@@ -429,7 +432,8 @@ run_pop3s(const struct part *parts, size_t n)
 	p = pop3_new(s, &cfg);
 	for (i = 0; i < n; i++) {
 		len = parts[i].len ? parts[i].len : strlen(parts[i].bytes);
-		pop3_feed(p, parts[i].d, (const uint8_t *)parts[i].bytes, len, off[parts[i].d], now);
+		pop3_feed(
+		    p, parts[i].d, (const uint8_t *)parts[i].bytes, len, off[parts[i].d], now);
 		off[parts[i].d] += len;
 	}
 	pop3_end(p);
@@ -440,19 +444,19 @@ run_pop3s(const struct part *parts, size_t n)
 }
 
 static const struct part pop3s_tls[] = {
-	{ DIR_TO_SERVER, "\x16\x03\x01\x00\x04USER", 0 },
-	{ DIR_TO_CLIENT, "\x16\x03\x03\x00\x03+OK", 0 },
+    {DIR_TO_SERVER, "\x16\x03\x01\x00\x04USER", 0},
+    {DIR_TO_CLIENT, "\x16\x03\x03\x00\x03+OK", 0},
 };
 
 static const struct part pop3s_plain[] = {
-	{ DIR_TO_CLIENT, "+OK plain POP3 on 995\r\n", 0 },
-	{ DIR_TO_SERVER, "QUIT\r\n", 0 },
-	{ DIR_TO_CLIENT, "+OK\r\n", 0 },
+    {DIR_TO_CLIENT, "+OK plain POP3 on 995\r\n", 0},
+    {DIR_TO_SERVER, "QUIT\r\n", 0},
+    {DIR_TO_CLIENT, "+OK\r\n", 0},
 };
 
 static const struct part implicit_tls[] = {
-	{ DIR_TO_SERVER, "\x16\x03\x01\x00\x04\r\nUS", 0 },
-	{ DIR_TO_CLIENT, "\x16\x03\x03\x00\x03+OK\r\n", 0 },
+    {DIR_TO_SERVER, "\x16\x03\x01\x00\x04\r\nUS", 0},
+    {DIR_TO_CLIENT, "\x16\x03\x03\x00\x03+OK\r\n", 0},
 };
 
 static void
@@ -481,27 +485,29 @@ test_pop3s(void)
 
 /* RFC 6856 UTF8 and LANG, AUTH without argument (a listing), AUTH pipelined behind CAPA. */
 static const struct part ext[] = {
-	{ DIR_TO_CLIENT, "+OK ready\r\n", 0 },
-	{ DIR_TO_SERVER, "CAPA\r\nAUTH\r\nLANG\r\nLANG fr\r\nUTF8\r\nAUTH PLAIN\r\n", 0 },
-	{ DIR_TO_CLIENT, "+OK\r\nPIPELINING\r\nSASL PLAIN\r\nLANG\r\nUTF8 USER\r\nLOGIN-DELAY x\r\n.\r\n"
-			 "+OK\r\nPLAIN\r\nLOGIN\r\n.\r\n"
-			 "+OK Language listing follows\r\nen English\r\nfr Fran\xc3\xa7\x61is\r\n.\r\n"
-			 "+OK [UTF8] Bonjour\r\n"
-			 "+OK UTF8 enabled\r\n"
-			 "+ \r\n", 0 },
-	{ DIR_TO_SERVER, "AGEAYg==\r\n", 0 },
-	{ DIR_TO_CLIENT, "+OK\r\n", 0 },
+    {DIR_TO_CLIENT, "+OK ready\r\n", 0},
+    {DIR_TO_SERVER, "CAPA\r\nAUTH\r\nLANG\r\nLANG fr\r\nUTF8\r\nAUTH PLAIN\r\n", 0},
+    {DIR_TO_CLIENT,
+        "+OK\r\nPIPELINING\r\nSASL PLAIN\r\nLANG\r\nUTF8 USER\r\nLOGIN-DELAY x\r\n.\r\n"
+        "+OK\r\nPLAIN\r\nLOGIN\r\n.\r\n"
+        "+OK Language listing follows\r\nen English\r\nfr Fran\xc3\xa7\x61is\r\n.\r\n"
+        "+OK [UTF8] Bonjour\r\n"
+        "+OK UTF8 enabled\r\n"
+        "+ \r\n",
+        0},
+    {DIR_TO_SERVER, "AGEAYg==\r\n", 0},
+    {DIR_TO_CLIENT, "+OK\r\n", 0},
 };
 
 static void
 test_extensions(void)
 {
 	char *sum = run(ext, G_N_ELEMENTS(ext), 0, 0, true);
-	struct pop3_config cfg = { .max_body_keep = 1 << 20 };
+	struct pop3_config cfg = {.max_body_keep = 1 << 20};
 	struct session *s = new_session(HS_SEEN);
 	struct pop3 *p = pop3_new(s, &cfg);
-	uint64_t off[2] = { 0, 0 };
-	struct ts now = { 0, 0 };
+	uint64_t off[2] = {0, 0};
+	struct ts now = {0, 0};
 	const struct txn *t;
 	size_t i, n;
 
@@ -534,23 +540,25 @@ test_extensions(void)
 
 /* RFC 1939 section 11: sizes are cross-checked, never used for framing. */
 static const struct part sizes[] = {
-	{ DIR_TO_CLIENT, "+OK ready\r\n", 0 },
-	{ DIR_TO_SERVER, "STAT\r\nRETR 1\r\nLIST 2\r\nRETR 2\r\nRETR 3\r\n", 0 },
-	{ DIR_TO_CLIENT, "+OK 1 10\r\n"			  /* STAT: one message of 10 */
-			 "+OK 7 octets\r\nabcde\r\n.\r\n"	  /* 7 = 7, STAT's 10 is not */
-			 "+OK 2 3\r\n"
-			 "+OK\r\nabcdef\r\n.\r\n"		  /* LIST said 3 */
-			 "+OK 5 octets\r\n.\r\n", 0 },		  /* an empty message said 5 */
+    {DIR_TO_CLIENT, "+OK ready\r\n", 0},
+    {DIR_TO_SERVER, "STAT\r\nRETR 1\r\nLIST 2\r\nRETR 2\r\nRETR 3\r\n", 0},
+    {DIR_TO_CLIENT,
+        "+OK 1 10\r\n"                   /* STAT: one message of 10 */
+        "+OK 7 octets\r\nabcde\r\n.\r\n" /* 7 = 7, STAT's 10 is not */
+        "+OK 2 3\r\n"
+        "+OK\r\nabcdef\r\n.\r\n" /* LIST said 3 */
+        "+OK 5 octets\r\n.\r\n",
+        0}, /* an empty message said 5 */
 };
 
 static void
 test_sizes(void)
 {
-	struct pop3_config cfg = { .max_body_keep = 1 << 20 };
+	struct pop3_config cfg = {.max_body_keep = 1 << 20};
 	struct session *s = new_session(HS_SEEN);
 	struct pop3 *p = pop3_new(s, &cfg);
-	uint64_t off[2] = { 0, 0 };
-	struct ts now = { 0, 0 };
+	uint64_t off[2] = {0, 0};
+	struct ts now = {0, 0};
 	const struct txn *t;
 	size_t i, n;
 
@@ -579,17 +587,17 @@ test_sizes(void)
 
 /* RFC 2449 section 8: resp-code syntax; anything else is text, not a code. */
 static const struct part codes[] = {
-	{ DIR_TO_CLIENT, "+OK ready\r\n", 0 },
-	{ DIR_TO_SERVER, "USER a\r\n", 0 },
-	{ DIR_TO_CLIENT, "-ERR [SYS//TEMP] empty level\r\n", 0 },
-	{ DIR_TO_SERVER, "USER b\r\n", 0 },
-	{ DIR_TO_CLIENT, "-ERR [] nothing\r\n", 0 },
-	{ DIR_TO_SERVER, "USER c\r\n", 0 },
-	{ DIR_TO_CLIENT, "-ERR [LOGIN-DELAY] wait\r\n", 0 },
-	{ DIR_TO_SERVER, "USER d\r\n", 0 },
-	{ DIR_TO_CLIENT, "-ERR [AUTH/X-VENDOR] wait\r\n", 0 },
-	{ DIR_TO_SERVER, "USER e\r\n", 0 },
-	{ DIR_TO_CLIENT, "-ERR [not closed\r\n", 0 },
+    {DIR_TO_CLIENT, "+OK ready\r\n", 0},
+    {DIR_TO_SERVER, "USER a\r\n", 0},
+    {DIR_TO_CLIENT, "-ERR [SYS//TEMP] empty level\r\n", 0},
+    {DIR_TO_SERVER, "USER b\r\n", 0},
+    {DIR_TO_CLIENT, "-ERR [] nothing\r\n", 0},
+    {DIR_TO_SERVER, "USER c\r\n", 0},
+    {DIR_TO_CLIENT, "-ERR [LOGIN-DELAY] wait\r\n", 0},
+    {DIR_TO_SERVER, "USER d\r\n", 0},
+    {DIR_TO_CLIENT, "-ERR [AUTH/X-VENDOR] wait\r\n", 0},
+    {DIR_TO_SERVER, "USER e\r\n", 0},
+    {DIR_TO_CLIENT, "-ERR [not closed\r\n", 0},
 };
 
 static void
@@ -597,11 +605,15 @@ test_resp_codes(void)
 {
 	char *sum = run(codes, G_N_ELEMENTS(codes), 0, 0, true);
 
-	CHECK(strstr(sum, "arg=[a] st=2 text=[[SYS//TEMP] empty level] ml=0 oct=0 lines=0 partial=0 code=-") != NULL);
-	CHECK(strstr(sum, "arg=[b] st=2 text=[[] nothing] ml=0 oct=0 lines=0 partial=0 code=-") != NULL);
+	CHECK(strstr(sum,
+	          "arg=[a] st=2 text=[[SYS//TEMP] empty level] ml=0 oct=0 lines=0 partial=0 "
+	          "code=-") != NULL);
+	CHECK(strstr(sum, "arg=[b] st=2 text=[[] nothing] ml=0 oct=0 lines=0 partial=0 code=-") !=
+	    NULL);
 	CHECK(strstr(sum, "code=LOGIN-DELAY") != NULL);
 	CHECK(strstr(sum, "code=AUTH/X-VENDOR") != NULL);
-	CHECK(strstr(sum, "arg=[e] st=2 text=[[not closed] ml=0 oct=0 lines=0 partial=0 code=-") != NULL);
+	CHECK(strstr(sum, "arg=[e] st=2 text=[[not closed] ml=0 oct=0 lines=0 partial=0 code=-") !=
+	    NULL);
 	g_free(sum);
 }
 
@@ -609,11 +621,11 @@ test_resp_codes(void)
 static void
 test_txn_limit(void)
 {
-	struct pop3_config cfg = { .keep_bodies = false, .max_body_keep = 1 << 20 };
+	struct pop3_config cfg = {.keep_bodies = false, .max_body_keep = 1 << 20};
 	struct session *s = new_session(HS_SEEN);
 	struct pop3 *p = pop3_new(s, &cfg);
-	uint64_t off[2] = { 0, 0 };
-	struct ts now = { 0, 0 };
+	uint64_t off[2] = {0, 0};
+	struct ts now = {0, 0};
 	bool sorted = true;
 	const char *hello = "+OK hi\r\n", *login = "USER a\r\nPASS b\r\n", *ok2 = "+OK\r\n+OK\r\n";
 	guint i, n = SESSION_MAX_TXNS * 2 + 17;
@@ -642,8 +654,9 @@ test_txn_limit(void)
 	CHECK_EQ_U(session_anomaly_count(s, ANOM_TRANSACTION_LIMIT), 1);
 	/* The kept messages still map in order: each direction's list is sorted. */
 	for (i = 1; i < s->msgs[0]->len; i++)
-		sorted = sorted && ((struct msg *)g_ptr_array_index(s->msgs[0], i - 1))->end <=
-		    ((struct msg *)g_ptr_array_index(s->msgs[0], i))->off;
+		sorted = sorted &&
+		    ((struct msg *)g_ptr_array_index(s->msgs[0], i - 1))->end <=
+		        ((struct msg *)g_ptr_array_index(s->msgs[0], i))->off;
 	CHECK(sorted);
 	pop3_free(p);
 	session_free(s);

@@ -11,7 +11,7 @@
 /* The shipped templates, relative to the repository root (where make runs the tests). */
 #define TMPL_DIR "templates"
 
-static const char *const files[] = { "diagram.tmpl", "tcp.tmpl", "pop3.tmpl" };
+static const char *const files[] = {"diagram.tmpl", "tcp.tmpl", "pop3.tmpl"};
 
 /* A copy of the shipped directory in which file `which` gets `edit` applied. */
 static char *
@@ -118,21 +118,22 @@ test_shipped(void)
 static void
 test_expand(void)
 {
-	struct remark_vars v = { 0 };
+	struct remark_vars v = {0};
 	char *s;
 
 	rvars_set(&v, "count", "1");
 	rvars_set(&v, "size", "1317");
 	rvars_setu(&v, "lines", 0);
-	s = remarks_expand("The mailbox holds {count|message|messages} of {size|octet|octets}.", &v);
+	s = remarks_expand(
+	    "The mailbox holds {count|message|messages} of {size|octet|octets}.", &v);
 	CHECK_STR(s, "The mailbox holds one message of 1317 octets.");
 	g_free(s);
 	s = remarks_expand("{lines|line|lines} and {{braces}}.", &v);
 	CHECK_STR(s, "no lines and {braces}.");
 	g_free(s);
 	/* A sentence with a value the session lacks is left out, the others stay. */
-	s = remarks_expand("The server accepts. The user is {user}. It holds {count|message|messages}.",
-	    &v);
+	s = remarks_expand(
+	    "The server accepts. The user is {user}. It holds {count|message|messages}.", &v);
 	CHECK_STR(s, "The server accepts. It holds one message.");
 	g_free(s);
 	s = remarks_expand("Only {user}.", &v);

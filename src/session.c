@@ -799,7 +799,8 @@ table_create(struct session_table *t, const struct segment *seg, const struct en
 		t->ops->started(t->arg, s);
 	if (s->handshake == HS_MISSING)
 		session_anomaly(s, ANOM_HANDSHAKE_MISSING, DIR_TO_SERVER, UINT64_MAX, NULL,
-		    "first frame %llu has no SYN: the capture starts after the connection opened",
+		    "first frame %llu has no SYN: the connection opened before the capture began "
+		    "(or its earlier part was reported as another session)",
 		    (unsigned long long)seg->frame);
 	return s;
 }

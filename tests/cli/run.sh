@@ -105,6 +105,19 @@ rc=$?
 [ $rc -eq 0 ] && ok || { bad "installed popflow -T flow: exit $rc"; head -3 "$tmp/err"; }
 has "$tmp/out" "The POP3 client performs the three" "installed popflow finds its remark templates"
 
+# Diagram options through the command line: --alias names a lifeline, --width bounds the
+# terminal drawing, --unicode draws boxes, bad values are usage errors.
+expect 0 "flow with alias" -- "$POPFLOW" -r "$seed" -T flow --ascii --width 80 --alias 127.0.0.1:110=mail.example.com
+has "$tmp/out" "mail.example.com" "--alias names the server's lifeline"
+w=$(awk '{ if (length($0) > m) m = length($0) } END { print m + 0 }' "$tmp/out")
+[ "$w" -le 80 ] && ok || bad "--width 80: a line of $w columns"
+if LC_ALL=C grep -q $'[\x80-\xff]' "$tmp/out"; then bad "--ascii wrote non-ASCII"; else ok; fi
+expect 0 "flow unicode" -- "$POPFLOW" -r "$seed" -T flow --unicode --width 80
+has "$tmp/out" "│" "--unicode draws box lines"
+expect 1 "bad alias" -- "$POPFLOW" -r "$seed" -T flow --alias nonsense
+expect 1 "bad width" -- "$POPFLOW" -r "$seed" -T flow --width 5
+expect 1 "bad detail" -- "$POPFLOW" -r "$seed" -T svg --detail everything
+
 # --redact reaches every format, diagrams included: the decoded password holds CR LF and
 # text shaped like popflow's own lines (tests/golden/src/forged-creds.pfs).
 for fmt in text json svg dot flow mermaid plantuml fdl; do

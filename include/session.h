@@ -251,7 +251,6 @@ size_t session_table_open(const struct session_table *t);
 /* Gives a confirmed candidate the next session number. */
 void session_table_number(struct session_table *t, struct session *s);
 uint64_t session_table_created(const struct session_table *t);
-uint64_t session_table_stray(const struct session_table *t);
 /* Frees the table; sessions still open are freed without being emitted. */
 void session_table_free(struct session_table *t);
 

@@ -485,7 +485,6 @@ pipeline_finish(struct pipeline *pl, enum end_reason why)
 	reasm_finish();
 	/* libnids may have called back for streams we did not know; end those too. */
 	session_table_end_all(pl->tab, why);
-	pl->st.stray = session_table_stray(pl->tab);
 	pl->st.reasm_warnings = reasm_warnings();
 	/* Fragments whose datagram never completed. */
 	pl->st.defrag_problems += defrag_pending(pl->defrag);

@@ -124,7 +124,7 @@ real_of(uint32_t v4, uint16_t port, struct endpoint *e, struct v6map **mapped)
 }
 
 static void
-deliver(struct tcp_stream *a, struct rstream *rs, struct half_stream *h, enum dir d)
+deliver(struct rstream *rs, struct half_stream *h, enum dir d)
 {
 	int start;
 
@@ -142,7 +142,6 @@ deliver(struct tcp_stream *a, struct rstream *rs, struct half_stream *h, enum di
 		R.ops->data(R.arg, rs->user, d, &h->urgdata, 1, rs->delivered[d]);
 		rs->delivered[d]++;
 	}
-	(void)a;
 }
 
 static void
@@ -206,8 +205,8 @@ tcp_callback(struct tcp_stream *a, void **param)
 	case NIDS_DATA:
 		if (rs == NULL)
 			return;
-		deliver(a, rs, &a->server, DIR_TO_SERVER);
-		deliver(a, rs, &a->client, DIR_TO_CLIENT);
+		deliver(rs, &a->server, DIR_TO_SERVER);
+		deliver(rs, &a->client, DIR_TO_CLIENT);
 		return;
 	case NIDS_CLOSE:
 		how = REASM_CLOSE;

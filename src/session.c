@@ -25,7 +25,6 @@ struct session_table {
 	void *arg;
 	GHashTable *open; /* struct conn_key * -> struct session * */
 	uint64_t next_id;
-	uint64_t stray;
 };
 
 static const char *const anom_names[] = {
@@ -863,7 +862,6 @@ session_table_segment(struct session_table *t, const struct segment *seg, enum d
 				server = &seg->src;
 			}
 		} else {
-			t->stray++;
 			return NULL;
 		}
 		s = table_create(t, seg, client, server, false);
@@ -972,12 +970,6 @@ uint64_t
 session_table_created(const struct session_table *t)
 {
 	return t->next_id - 1;
-}
-
-uint64_t
-session_table_stray(const struct session_table *t)
-{
-	return t->stray;
 }
 
 void

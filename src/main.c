@@ -1,7 +1,6 @@
-/* main.c - the command line: options, wiring the stages, printing errors, choosing the exit code. */
+/* main.c - runs what the command line asks (options.c parses it): wiring the stages, printing
+ * errors, choosing the exit code. */
 #include <errno.h>
-#include <getopt.h>
-#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,18 +9,12 @@
 #include "capture.h"
 #include "emit.h"
 #include "extract.h"
+#include "options.h"
 #include "pipeline.h"
 #include "privdrop.h"
 
-/* --alias options kept. */
-#define MAIN_MAX_ALIASES 16
 /* Frame warnings printed before the rest are only counted. */
 #define MAIN_MAX_WARNINGS 20
-/*
- * Live captures: sessions idle this long are reported and freed.  RFC 1939
- * servers may wait 10 minutes before logging an idle client out.
- */
-#define MAIN_LIVE_IDLE_TIMEOUT 900
 
 struct run {
 	const char *input;
@@ -35,51 +28,9 @@ struct run {
 	uint64_t max_sessions; /* -c: stop after this many have ended (0: never) */
 	uint64_t ended;        /* sessions that ended on their own (not by the stop) */
 	bool count_reached;
-	const char *aliases[MAIN_MAX_ALIASES];
-	int naliases;
 };
 
 static struct capture *volatile signal_cap;
-
-static void
-usage(FILE *f)
-{
-	fprintf(f,
-	    "Usage: popflow -r FILE [options] [BPF expression]\n"
-	    "       popflow -i IFACE [options] [BPF expression]\n"
-	    "Turns POP3 sessions in a capture into a readable transcript, JSON or diagrams.\n"
-	    "\n"
-	    "  -r FILE          read a pcap or pcapng file (- for standard input)\n"
-	    "  -i IFACE         capture live from an interface (any: all of them)\n"
-	    "  -D               list the interfaces popflow can capture on\n"
-	    "  -T FORMAT        output format (default text):\n");
-	emit_list(f);
-	fprintf(f,
-	    "  -o FILE          write the output to FILE instead of standard output\n"
-	    "  -v               text: add the per-segment timeline; json: add \"segments\"\n"
-	    "  --port N         also treat TCP port N as POP3 (repeatable; 110 always is)\n"
-	    "  --bodies         text: show every line of message bodies, not a summary\n"
-	    "  --idle-timeout S end sessions idle for S seconds (default: 900 live, never for "
-	    "files)\n"
-	    "  --redact         hide passwords, digests, tokens and SASL data in every output\n"
-	    "  --extract DIR    write every RETR/TOP body to DIR as an .eml file, byte for byte\n"
-	    "  --mbox FILE      write every retrieved message to FILE (mboxrd)\n"
-	    "Live captures (-i):\n"
-	    "  -c N             stop after N sessions have ended (open ones: interrupted)\n"
-	    "  -w FILE          also write the packets popflow read to a pcap file\n"
-	    "  -s SNAPLEN       bytes kept per packet (default and 0: 262144)\n"
-	    "  -p               do not put the interface in promiscuous mode\n"
-	    "  -B KIB           kernel capture buffer size in KiB\n"
-	    "  -Z USER          user to become once the capture is open (default when\n"
-	    "                   root: nobody; -Z root keeps root)\n"
-	    "  --max-connections N  TCP connections followed at once (default 49152)\n"
-	    "  -h, --help       this help\n"
-	    "  --version        print the version\n"
-	    "\n"
-	    "Exit status: 0 ok, 1 usage error or bad filter, 2 input cannot be read,\n"
-	    "3 output cannot be written, 4 the capture file is damaged part-way (what\n"
-	    "was read before the damage is analysed and written).\n");
-}
 
 static void
 on_warn(void *arg, uint64_t frame, const char *msg)
@@ -134,338 +85,110 @@ on_signal(int sig)
 		capture_stop(signal_cap);
 }
 
-static int
-parse_uint(const char *s, unsigned long max, unsigned long *out)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || end == s || *end != '\0' || v > max || s[0] == '-')
-		return -1;
-	*out = v;
-	return 0;
-}
-
-enum {
-	OPT_PORT = 256,
-	OPT_VERSION,
-	OPT_BODIES,
-	OPT_IDLE,
-	OPT_MAX_CONN,
-	OPT_REDACT,
-	OPT_EXTRACT,
-	OPT_MBOX,
-	OPT_DETAIL,
-	OPT_FOLD,
-	OPT_TEMPLATES,
-	OPT_SESSION,
-	OPT_ASCII,
-	OPT_UNICODE,
-	OPT_ALIAS,
-	OPT_PAGE_ROWS,
-	OPT_WIDTH,
-};
-
 int
 main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-	    {"port", required_argument, NULL, OPT_PORT},
-	    {"version", no_argument, NULL, OPT_VERSION},
-	    {"bodies", no_argument, NULL, OPT_BODIES},
-	    {"idle-timeout", required_argument, NULL, OPT_IDLE},
-	    {"max-connections", required_argument, NULL, OPT_MAX_CONN},
-	    {"redact", no_argument, NULL, OPT_REDACT},
-	    {"extract", required_argument, NULL, OPT_EXTRACT},
-	    {"mbox", required_argument, NULL, OPT_MBOX},
-	    {"detail", required_argument, NULL, OPT_DETAIL},
-	    {"fold-acks", no_argument, NULL, OPT_FOLD},
-	    {"templates", required_argument, NULL, OPT_TEMPLATES},
-	    {"session", required_argument, NULL, OPT_SESSION},
-	    {"ascii", no_argument, NULL, OPT_ASCII},
-	    {"unicode", no_argument, NULL, OPT_UNICODE},
-	    {"alias", required_argument, NULL, OPT_ALIAS},
-	    {"page-rows", required_argument, NULL, OPT_PAGE_ROWS},
-	    {"width", required_argument, NULL, OPT_WIDTH},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
-	};
+	struct options o;
 	struct run r;
-	struct pipeline_config pc;
 	struct pipeline *pl = NULL;
-	struct capture_live_opts lo;
-	const char *file = NULL, *iface = NULL, *format = "text", *outpath = NULL;
-	const char *dumppath = NULL, *user = NULL;
-	bool list_ifaces = false, idle_set = false;
-	struct extract_config xc = {NULL, NULL, true};
 	struct extract *ex = NULL;
-	char *filter = NULL;
-	unsigned long v;
-	int c, rc = EXIT_OK, runrc = 0;
+	int rc = EXIT_OK, runrc = 0;
 
 	memset(&r, 0, sizeof(r));
-	memset(&pc, 0, sizeof(pc));
-	memset(&lo, 0, sizeof(lo));
-	lo.promisc = true;
-	pipeline_add_port(&pc, 110);
-	pipeline_add_tls_port(&pc, 995);
-	while ((c = getopt_long(argc, argv, "r:i:T:o:vhDc:w:s:pB:Z:", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'r':
-			file = optarg;
-			break;
-		case 'i':
-			iface = optarg;
-			break;
-		case 'T':
-			format = optarg;
-			break;
-		case 'o':
-			outpath = optarg;
-			break;
-		case 'v':
-			r.eo.verbose++;
-			break;
-		case OPT_PORT:
-			if (parse_uint(optarg, 65535, &v) < 0 || v == 0) {
-				fprintf(
-				    stderr, "popflow: --port: '%s' is not a port number\n", optarg);
-				return EXIT_USAGE;
-			}
-			pipeline_add_port(&pc, (uint16_t)v);
-			break;
-		case OPT_BODIES:
-			r.eo.bodies = true;
-			break;
-		case OPT_IDLE:
-			if (parse_uint(optarg, 86400 * 365, &v) < 0) {
-				fprintf(stderr,
-				    "popflow: --idle-timeout: '%s' is not a number of seconds\n",
-				    optarg);
-				return EXIT_USAGE;
-			}
-			pc.idle_timeout = (uint32_t)v;
-			idle_set = true;
-			break;
-		case 'D':
-			list_ifaces = true;
-			break;
-		case 'c':
-			if (parse_uint(optarg, ULONG_MAX, &v) < 0 || v == 0) {
-				fprintf(stderr, "popflow: -c: '%s' is not a number of sessions\n",
-				    optarg);
-				return EXIT_USAGE;
-			}
-			r.max_sessions = v;
-			break;
-		case 'w':
-			dumppath = optarg;
-			break;
-		case 's':
-			if (parse_uint(optarg, CAPTURE_DEFAULT_SNAPLEN, &v) < 0) {
-				fprintf(stderr,
-				    "popflow: -s: '%s' is not a snapshot length (0-%d)\n", optarg,
-				    CAPTURE_DEFAULT_SNAPLEN);
-				return EXIT_USAGE;
-			}
-			lo.snaplen = (int)v;
-			break;
-		case 'p':
-			lo.promisc = false;
-			break;
-		case 'B':
-			if (parse_uint(optarg, 1ul << 21, &v) < 0 || v == 0) {
-				fprintf(stderr, "popflow: -B: '%s' is not a buffer size in KiB\n",
-				    optarg);
-				return EXIT_USAGE;
-			}
-			lo.buffer_size = (int)(v * 1024);
-			break;
-		case 'Z':
-			user = optarg;
-			break;
-		case OPT_MAX_CONN:
-			/*
-			 * libnids follows 3 * size / 4 + 1 connections at once
-			 * (it evicts when more than 3 * size / 4 are open).
-			 */
-			if (parse_uint(optarg, 1u << 24, &v) < 0 || v < 2) {
-				fprintf(stderr,
-				    "popflow: --max-connections: '%s' is not a count from 2 up\n",
-				    optarg);
-				return EXIT_USAGE;
-			}
-			pc.max_streams = (int)((4 * (v - 1) + 2) / 3);
-			break;
-		case OPT_REDACT:
-			pc.pop3.redact = true;
-			break;
-		case OPT_EXTRACT:
-			xc.dir = optarg;
-			break;
-		case OPT_MBOX:
-			xc.mbox = optarg;
-			break;
-		case OPT_DETAIL:
-			if (strcmp(optarg, "segments") != 0 && strcmp(optarg, "messages") != 0) {
-				fprintf(stderr, "popflow: --detail: 'segments' or 'messages'\n");
-				return EXIT_USAGE;
-			}
-			r.eo.detail = optarg;
-			break;
-		case OPT_FOLD:
-			r.eo.fold_acks = true;
-			break;
-		case OPT_TEMPLATES:
-			r.eo.templates = optarg;
-			break;
-		case OPT_SESSION:
-			if (parse_uint(optarg, UINT32_MAX, &v) < 0 || v == 0) {
-				fprintf(stderr,
-				    "popflow: --session: '%s' is not a session number\n", optarg);
-				return EXIT_USAGE;
-			}
-			r.eo.only_session = v;
-			break;
-		case OPT_ASCII:
-			r.eo.ascii = true;
-			break;
-		case OPT_UNICODE:
-			r.eo.unicode = true;
-			break;
-		case OPT_ALIAS:
-			if (strchr(optarg, '=') == NULL || r.naliases >= MAIN_MAX_ALIASES) {
-				fprintf(stderr, "popflow: --alias: ADDR=NAME, at most %d\n",
-				    MAIN_MAX_ALIASES);
-				return EXIT_USAGE;
-			}
-			r.aliases[r.naliases++] = optarg;
-			r.eo.aliases = r.aliases;
-			r.eo.naliases = r.naliases;
-			break;
-		case OPT_PAGE_ROWS:
-			if (parse_uint(optarg, 100000, &v) < 0 || v < 5) {
-				fprintf(stderr, "popflow: --page-rows: a number from 5 up\n");
-				return EXIT_USAGE;
-			}
-			r.eo.page_rows = (int)v;
-			break;
-		case OPT_WIDTH:
-			if (parse_uint(optarg, 1000, &v) < 0 || v < 40) {
-				fprintf(
-				    stderr, "popflow: --width: a number of columns from 40 up\n");
-				return EXIT_USAGE;
-			}
-			r.eo.width = (int)v;
-			break;
-		case OPT_VERSION:
-			printf("popflow %s (%s)\n", POPFLOW_VERSION, pcap_lib_version());
-			return EXIT_OK;
-		case 'h':
-			usage(stdout);
-			return EXIT_OK;
-		default:
-			usage(stderr);
-			return EXIT_USAGE;
-		}
+	if (options_parse(&o, argc, argv, r.errbuf) < 0) {
+		if (r.errbuf[0] != '\0')
+			fprintf(stderr, "popflow: %s\n", r.errbuf);
+		if (o.hint == OPTIONS_HINT_USAGE)
+			options_usage(stderr);
+		else if (o.hint == OPTIONS_HINT_FORMATS)
+			emit_list(stderr);
+		options_free(&o);
+		return EXIT_USAGE;
 	}
-	if (list_ifaces) {
+	switch (o.action) {
+	case OPTIONS_HELP:
+		options_usage(stdout);
+		return EXIT_OK;
+	case OPTIONS_VERSION:
+		printf("popflow %s (%s)\n", POPFLOW_VERSION, pcap_lib_version());
+		return EXIT_OK;
+	case OPTIONS_LIST:
 		if (capture_list_interfaces(stdout, r.errbuf) < 0) {
 			fprintf(stderr, "popflow: %s\n", r.errbuf);
 			return EXIT_INPUT;
 		}
 		return fflush(stdout) == 0 ? EXIT_OK : EXIT_OUTPUT;
+	case OPTIONS_RUN:
+		break;
 	}
-	if ((file == NULL) == (iface == NULL)) {
-		fprintf(stderr, "popflow: give exactly one of -r FILE or -i IFACE\n");
-		usage(stderr);
-		return EXIT_USAGE;
-	}
-	r.em = emit_lookup(format);
-	if (r.em == NULL) {
-		fprintf(stderr, "popflow: -T %s: unknown format; formats:\n", format);
-		emit_list(stderr);
-		return EXIT_USAGE;
-	}
-	if (optind < argc) {
-		/* The filter is the rest of the command line, as tcpdump takes it. */
-		GString *f = g_string_new(NULL);
-		for (c = optind; c < argc; c++) {
-			if (f->len > 0)
-				g_string_append_c(f, ' ');
-			g_string_append(f, argv[c]);
-		}
-		filter = g_string_free(f, FALSE);
-	}
-	r.input = file != NULL ? (strcmp(file, "-") == 0 ? "stdin" : file) : iface;
-	if (file != NULL) {
-		r.cap = capture_open_file(file, r.errbuf);
+	r.em = o.em;
+	r.eo = o.eo;
+	r.max_sessions = o.max_sessions;
+	r.input = o.file != NULL ? (strcmp(o.file, "-") == 0 ? "stdin" : o.file) : o.iface;
+	if (o.file != NULL) {
+		r.cap = capture_open_file(o.file, r.errbuf);
 	} else {
-		if (!idle_set)
-			pc.idle_timeout = MAIN_LIVE_IDLE_TIMEOUT;
-		r.cap = capture_open_live(iface, &lo, r.errbuf);
+		r.cap = capture_open_live(o.iface, &o.lo, r.errbuf);
 		if (r.cap != NULL && r.errbuf[0] != '\0')
 			fprintf(stderr, "popflow: %s\n", r.errbuf); /* libpcap's warning */
 	}
 	if (r.cap == NULL) {
 		fprintf(stderr, "popflow: %s\n", r.errbuf);
-		g_free(filter);
+		options_free(&o);
 		return EXIT_INPUT;
 	}
-	if (capture_set_filter(r.cap, filter, r.errbuf) < 0) {
+	if (capture_set_filter(r.cap, o.filter, r.errbuf) < 0) {
 		fprintf(stderr, "popflow: %s\n", r.errbuf);
 		rc = EXIT_USAGE;
 		goto out;
 	}
 	r.out = stdout;
-	if (outpath != NULL && strcmp(outpath, "-") != 0) {
-		r.out = fopen(outpath, "w");
+	if (o.outpath != NULL && strcmp(o.outpath, "-") != 0) {
+		r.out = fopen(o.outpath, "w");
 		if (r.out == NULL) {
-			fprintf(stderr, "popflow: %s: %s\n", outpath, strerror(errno));
+			fprintf(stderr, "popflow: %s: %s\n", o.outpath, strerror(errno));
 			rc = EXIT_OUTPUT;
 			goto out;
 		}
 	}
-	if (dumppath != NULL) {
-		if (strcmp(dumppath, "-") == 0 && r.out == stdout) {
+	if (o.dumppath != NULL) {
+		if (strcmp(o.dumppath, "-") == 0 && r.out == stdout) {
 			fprintf(stderr,
 			    "popflow: -w - needs -o FILE: both would go to standard output\n");
 			rc = EXIT_USAGE;
 			goto out;
 		}
-		if (capture_dump_open(r.cap, dumppath, r.errbuf) < 0) {
-			fprintf(stderr, "popflow: -w %s: %s\n", dumppath, r.errbuf);
+		if (capture_dump_open(r.cap, o.dumppath, r.errbuf) < 0) {
+			fprintf(stderr, "popflow: -w %s: %s\n", o.dumppath, r.errbuf);
 			rc = EXIT_OUTPUT;
 			goto out;
 		}
 	}
 	/* --extract DIR, --mbox FILE; headers of retrieved mail are always read (mime.h). */
-	ex = extract_new(&xc, r.errbuf);
+	ex = extract_new(&o.xc, r.errbuf);
 	if (ex == NULL) {
 		fprintf(stderr, "popflow: %s\n", r.errbuf);
 		rc = EXIT_OUTPUT;
 		goto out;
 	}
-	pc.pop3.sink = &extract_sink;
-	pc.pop3.sink_arg = ex;
+	o.pc.pop3.sink = &extract_sink;
+	o.pc.pop3.sink_arg = ex;
 	/* Capture and output files are open: give up root before the first packet (privdrop.h). */
-	if ((iface != NULL || user != NULL) && privdrop(user, NULL, 0, r.errbuf) < 0) {
+	if ((o.iface != NULL || o.user != NULL) && privdrop(o.user, NULL, 0, r.errbuf) < 0) {
 		fprintf(stderr, "popflow: %s\n", r.errbuf);
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	r.eo.output = outpath;
+	r.eo.output = o.outpath;
 	r.eo.wrote = on_wrote;
 	r.eo.wrote_arg = &r;
-	pc.dlt = capture_datalink(r.cap);
-	pc.pop3.keep_bodies = r.eo.bodies;
-	pc.pop3.max_body_keep = 64u << 20;
-	pc.emit = on_emit;
-	pc.warn = on_warn;
-	pc.arg = &r;
-	pl = pipeline_new(&pc, r.errbuf);
+	o.pc.dlt = capture_datalink(r.cap);
+	o.pc.pop3.keep_bodies = r.eo.bodies;
+	o.pc.pop3.max_body_keep = 64u << 20;
+	o.pc.emit = on_emit;
+	o.pc.warn = on_warn;
+	o.pc.arg = &r;
+	pl = pipeline_new(&o.pc, r.errbuf);
 	if (pl == NULL) {
 		fprintf(stderr, "popflow: %s: %s\n", r.input, r.errbuf);
 		rc = EXIT_INPUT;
@@ -482,11 +205,12 @@ main(int argc, char **argv)
 		/* As tcpdump says it; tests wait for this line. */
 		fprintf(stderr,
 		    "popflow: listening on %s, link-type %s (%s), snapshot length %d bytes\n",
-		    iface,
-		    pcap_datalink_val_to_name(pc.dlt) != NULL ? pcap_datalink_val_to_name(pc.dlt)
-		                                              : "?",
-		    pcap_datalink_val_to_description(pc.dlt) != NULL
-		        ? pcap_datalink_val_to_description(pc.dlt)
+		    o.iface,
+		    pcap_datalink_val_to_name(o.pc.dlt) != NULL
+		        ? pcap_datalink_val_to_name(o.pc.dlt)
+		        : "?",
+		    pcap_datalink_val_to_description(o.pc.dlt) != NULL
+		        ? pcap_datalink_val_to_description(o.pc.dlt)
 		        : "?",
 		    pcap_snapshot(capture_pcap(r.cap)));
 		fflush(stderr);
@@ -506,8 +230,8 @@ finish:
 			r.output_failed = true;
 	}
 	if (r.output_failed) {
-		fprintf(
-		    stderr, "popflow: %s: %s\n", outpath != NULL ? outpath : "stdout", r.errbuf);
+		fprintf(stderr, "popflow: %s: %s\n", o.outpath != NULL ? o.outpath : "stdout",
+		    r.errbuf);
 		rc = EXIT_OUTPUT;
 	}
 	if (extract_finish(ex, r.errbuf) < 0) {
@@ -527,9 +251,9 @@ out:
 	extract_free(ex);
 	capture_close(r.cap);
 	if (r.out != NULL && r.out != stdout && fclose(r.out) != 0 && rc == EXIT_OK) {
-		fprintf(stderr, "popflow: %s: %s\n", outpath, strerror(errno));
+		fprintf(stderr, "popflow: %s: %s\n", o.outpath, strerror(errno));
 		rc = EXIT_OUTPUT;
 	}
-	g_free(filter);
+	options_free(&o);
 	return rc;
 }

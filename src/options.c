@@ -1,0 +1,325 @@
+/* options.c - the command line: getopt_long into struct options, and the -h text. */
+#include "options.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <glib.h>
+
+void
+options_usage(FILE *f)
+{
+	fprintf(f,
+	    "Usage: popflow -r FILE [options] [BPF expression]\n"
+	    "       popflow -i IFACE [options] [BPF expression]\n"
+	    "Turns POP3 sessions in a capture into a readable transcript, JSON or diagrams.\n"
+	    "\n"
+	    "  -r FILE          read a pcap or pcapng file (- for standard input)\n"
+	    "  -i IFACE         capture live from an interface (any: all of them)\n"
+	    "  -D               list the interfaces popflow can capture on\n"
+	    "  -T FORMAT        output format (default text):\n");
+	emit_list(f);
+	fprintf(f,
+	    "  -o FILE          write the output to FILE instead of standard output\n"
+	    "  -v               text: add the per-segment timeline; json: add \"segments\"\n"
+	    "  --port N         also treat TCP port N as POP3 (repeatable; 110 always is)\n"
+	    "  --bodies         text: show every line of message bodies, not a summary\n"
+	    "  --idle-timeout S end sessions idle for S seconds (default: 900 live, never for "
+	    "files)\n"
+	    "  --redact         hide passwords, digests, tokens and SASL data in every output\n"
+	    "  --extract DIR    write every RETR/TOP body to DIR as an .eml file, byte for byte\n"
+	    "  --mbox FILE      write every retrieved message to FILE (mboxrd)\n"
+	    "Live captures (-i):\n"
+	    "  -c N             stop after N sessions have ended (open ones: interrupted)\n"
+	    "  -w FILE          also write the packets popflow read to a pcap file\n"
+	    "  -s SNAPLEN       bytes kept per packet (default and 0: 262144)\n"
+	    "  -p               do not put the interface in promiscuous mode\n"
+	    "  -B KIB           kernel capture buffer size in KiB\n"
+	    "  -Z USER          user to become once the capture is open (default when\n"
+	    "                   root: nobody; -Z root keeps root)\n"
+	    "  --max-connections N  TCP connections followed at once (default 49152)\n"
+	    "  -h, --help       this help\n"
+	    "  --version        print the version\n"
+	    "\n"
+	    "Exit status: 0 ok, 1 usage error or bad filter, 2 input cannot be read,\n"
+	    "3 output cannot be written, 4 the capture file is damaged part-way (what\n"
+	    "was read before the damage is analysed and written).\n");
+}
+
+static int
+parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || v > max || s[0] == '-')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+enum {
+	OPT_PORT = 256,
+	OPT_VERSION,
+	OPT_BODIES,
+	OPT_IDLE,
+	OPT_MAX_CONN,
+	OPT_REDACT,
+	OPT_EXTRACT,
+	OPT_MBOX,
+	OPT_DETAIL,
+	OPT_FOLD,
+	OPT_TEMPLATES,
+	OPT_SESSION,
+	OPT_ASCII,
+	OPT_UNICODE,
+	OPT_ALIAS,
+	OPT_PAGE_ROWS,
+	OPT_WIDTH,
+};
+
+static const struct option options_long[] = {
+    {"port", required_argument, NULL, OPT_PORT},
+    {"version", no_argument, NULL, OPT_VERSION},
+    {"bodies", no_argument, NULL, OPT_BODIES},
+    {"idle-timeout", required_argument, NULL, OPT_IDLE},
+    {"max-connections", required_argument, NULL, OPT_MAX_CONN},
+    {"redact", no_argument, NULL, OPT_REDACT},
+    {"extract", required_argument, NULL, OPT_EXTRACT},
+    {"mbox", required_argument, NULL, OPT_MBOX},
+    {"detail", required_argument, NULL, OPT_DETAIL},
+    {"fold-acks", no_argument, NULL, OPT_FOLD},
+    {"templates", required_argument, NULL, OPT_TEMPLATES},
+    {"session", required_argument, NULL, OPT_SESSION},
+    {"ascii", no_argument, NULL, OPT_ASCII},
+    {"unicode", no_argument, NULL, OPT_UNICODE},
+    {"alias", required_argument, NULL, OPT_ALIAS},
+    {"page-rows", required_argument, NULL, OPT_PAGE_ROWS},
+    {"width", required_argument, NULL, OPT_WIDTH},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* One option and its argument into o: 0, or -1 with errbuf filled. */
+static int
+options_one(struct options *o, int c, const char *arg, bool *idle_set, char *errbuf)
+{
+	unsigned long v;
+
+	switch (c) {
+	case 'r':
+		o->file = arg;
+		break;
+	case 'i':
+		o->iface = arg;
+		break;
+	case 'T':
+		o->format = arg;
+		break;
+	case 'o':
+		o->outpath = arg;
+		break;
+	case 'v':
+		o->eo.verbose++;
+		break;
+	case OPT_PORT:
+		if (parse_uint(arg, 65535, &v) < 0 || v == 0) {
+			snprintf(errbuf, ERRBUF_SIZE, "--port: '%s' is not a port number", arg);
+			return -1;
+		}
+		pipeline_add_port(&o->pc, (uint16_t)v);
+		break;
+	case OPT_BODIES:
+		o->eo.bodies = true;
+		break;
+	case OPT_IDLE:
+		if (parse_uint(arg, 86400 * 365, &v) < 0) {
+			snprintf(errbuf, ERRBUF_SIZE,
+			    "--idle-timeout: '%s' is not a number of seconds", arg);
+			return -1;
+		}
+		o->pc.idle_timeout = (uint32_t)v;
+		*idle_set = true;
+		break;
+	case 'D':
+		o->action = OPTIONS_LIST;
+		break;
+	case 'c':
+		if (parse_uint(arg, ULONG_MAX, &v) < 0 || v == 0) {
+			snprintf(errbuf, ERRBUF_SIZE, "-c: '%s' is not a number of sessions", arg);
+			return -1;
+		}
+		o->max_sessions = v;
+		break;
+	case 'w':
+		o->dumppath = arg;
+		break;
+	case 's':
+		if (parse_uint(arg, CAPTURE_DEFAULT_SNAPLEN, &v) < 0) {
+			snprintf(errbuf, ERRBUF_SIZE, "-s: '%s' is not a snapshot length (0-%d)",
+			    arg, CAPTURE_DEFAULT_SNAPLEN);
+			return -1;
+		}
+		o->lo.snaplen = (int)v;
+		break;
+	case 'p':
+		o->lo.promisc = false;
+		break;
+	case 'B':
+		if (parse_uint(arg, 1ul << 21, &v) < 0 || v == 0) {
+			snprintf(errbuf, ERRBUF_SIZE, "-B: '%s' is not a buffer size in KiB", arg);
+			return -1;
+		}
+		o->lo.buffer_size = (int)(v * 1024);
+		break;
+	case 'Z':
+		o->user = arg;
+		break;
+	case OPT_MAX_CONN:
+		/*
+		 * libnids follows 3 * size / 4 + 1 connections at once
+		 * (it evicts when more than 3 * size / 4 are open).
+		 */
+		if (parse_uint(arg, 1u << 24, &v) < 0 || v < 2) {
+			snprintf(errbuf, ERRBUF_SIZE,
+			    "--max-connections: '%s' is not a count from 2 up", arg);
+			return -1;
+		}
+		o->pc.max_streams = (int)((4 * (v - 1) + 2) / 3);
+		break;
+	case OPT_REDACT:
+		o->pc.pop3.redact = true;
+		break;
+	case OPT_EXTRACT:
+		o->xc.dir = arg;
+		break;
+	case OPT_MBOX:
+		o->xc.mbox = arg;
+		break;
+	case OPT_DETAIL:
+		if (strcmp(arg, "segments") != 0 && strcmp(arg, "messages") != 0) {
+			snprintf(errbuf, ERRBUF_SIZE, "--detail: 'segments' or 'messages'");
+			return -1;
+		}
+		o->eo.detail = arg;
+		break;
+	case OPT_FOLD:
+		o->eo.fold_acks = true;
+		break;
+	case OPT_TEMPLATES:
+		o->eo.templates = arg;
+		break;
+	case OPT_SESSION:
+		if (parse_uint(arg, UINT32_MAX, &v) < 0 || v == 0) {
+			snprintf(
+			    errbuf, ERRBUF_SIZE, "--session: '%s' is not a session number", arg);
+			return -1;
+		}
+		o->eo.only_session = v;
+		break;
+	case OPT_ASCII:
+		o->eo.ascii = true;
+		break;
+	case OPT_UNICODE:
+		o->eo.unicode = true;
+		break;
+	case OPT_ALIAS:
+		if (strchr(arg, '=') == NULL || o->naliases >= OPTIONS_MAX_ALIASES) {
+			snprintf(errbuf, ERRBUF_SIZE, "--alias: ADDR=NAME, at most %d",
+			    OPTIONS_MAX_ALIASES);
+			return -1;
+		}
+		o->aliases[o->naliases++] = arg;
+		o->eo.aliases = o->aliases;
+		o->eo.naliases = (size_t)o->naliases;
+		break;
+	case OPT_PAGE_ROWS:
+		if (parse_uint(arg, 100000, &v) < 0 || v < 5) {
+			snprintf(errbuf, ERRBUF_SIZE, "--page-rows: a number from 5 up");
+			return -1;
+		}
+		o->eo.page_rows = (int)v;
+		break;
+	case OPT_WIDTH:
+		if (parse_uint(arg, 1000, &v) < 0 || v < 40) {
+			snprintf(errbuf, ERRBUF_SIZE, "--width: a number of columns from 40 up");
+			return -1;
+		}
+		o->eo.width = (int)v;
+		break;
+	default:
+		/* getopt has said what was wrong. */
+		errbuf[0] = '\0';
+		o->hint = OPTIONS_HINT_USAGE;
+		return -1;
+	}
+	return 0;
+}
+
+int
+options_parse(struct options *o, int argc, char **argv, char *errbuf)
+{
+	bool idle_set = false;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	errbuf[0] = '\0';
+	o->action = OPTIONS_RUN;
+	o->format = "text";
+	o->lo.promisc = true;
+	o->xc.headers = true;
+	pipeline_add_port(&o->pc, 110);
+	pipeline_add_tls_port(&o->pc, 995);
+	optind = 0; /* glibc: start afresh, so options_parse() can run more than once */
+	while ((c = getopt_long(argc, argv, "r:i:T:o:vhDc:w:s:pB:Z:", options_long, NULL)) != -1) {
+		/* -h and --version act at once, as they always have, whatever follows. */
+		if (c == 'h') {
+			o->action = OPTIONS_HELP;
+			return 0;
+		}
+		if (c == OPT_VERSION) {
+			o->action = OPTIONS_VERSION;
+			return 0;
+		}
+		if (options_one(o, c, optarg, &idle_set, errbuf) < 0)
+			return -1;
+	}
+	if (o->action == OPTIONS_LIST)
+		return 0;
+	if ((o->file == NULL) == (o->iface == NULL)) {
+		snprintf(errbuf, ERRBUF_SIZE, "give exactly one of -r FILE or -i IFACE");
+		o->hint = OPTIONS_HINT_USAGE;
+		return -1;
+	}
+	o->em = emit_lookup(o->format);
+	if (o->em == NULL) {
+		snprintf(errbuf, ERRBUF_SIZE, "-T %s: unknown format; formats:", o->format);
+		o->hint = OPTIONS_HINT_FORMATS;
+		return -1;
+	}
+	if (optind < argc) {
+		/* The filter is the rest of the command line, as tcpdump takes it. */
+		GString *f = g_string_new(NULL);
+		for (c = optind; c < argc; c++) {
+			if (f->len > 0)
+				g_string_append_c(f, ' ');
+			g_string_append(f, argv[c]);
+		}
+		o->filter = g_string_free(f, FALSE);
+	}
+	if (o->iface != NULL && !idle_set)
+		o->pc.idle_timeout = OPTIONS_LIVE_IDLE_TIMEOUT;
+	return 0;
+}
+
+void
+options_free(struct options *o)
+{
+	g_free(o->filter);
+	o->filter = NULL;
+}

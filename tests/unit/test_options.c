@@ -1,0 +1,133 @@
+/* test_options.c - the command line into struct options: values, defaults, errors and hints. */
+#include <glib.h>
+
+#include "options.h"
+#include "testlib.h"
+
+/* Parses a NULL-terminated argument list (argv[0] included); returns options_parse()'s result. */
+static int
+parse(struct options *o, char *errbuf, const char *const *args)
+{
+	char *argv[32];
+	int argc = 0;
+
+	while (args[argc] != NULL && argc < 31) {
+		argv[argc] = (char *)args[argc];
+		argc++;
+	}
+	argv[argc] = NULL;
+	return options_parse(o, argc, argv, errbuf);
+}
+
+static void
+test_defaults(void)
+{
+	const char *a[] = {"popflow", "-r", "x.pcap", NULL};
+	struct options o;
+	char err[ERRBUF_SIZE];
+
+	CHECK(parse(&o, err, a) == 0);
+	CHECK(o.action == OPTIONS_RUN);
+	CHECK_STR(o.file, "x.pcap");
+	CHECK(o.iface == NULL);
+	CHECK_STR(o.format, "text");
+	CHECK(o.em == &emit_text);
+	CHECK(o.filter == NULL);
+	CHECK(pipeline_is_port(&o.pc, 110));
+	CHECK(!pipeline_is_port(&o.pc, 1110));
+	CHECK_EQ_U(o.pc.idle_timeout, 0); /* files: never */
+	CHECK(o.lo.promisc);
+	CHECK(o.xc.headers);
+	options_free(&o);
+}
+
+static void
+test_values(void)
+{
+	const char *a[] = {"popflow", "-i", "lo", "-T", "json", "-v", "-v", "--port", "1110",
+	    "--max-connections", "4", "-c", "3", "-s", "100", "-p", "-B", "2", "--alias",
+	    "10.0.0.1=mx", "--session", "7", "--redact", "tcp", "port", "110", NULL};
+	struct options o;
+	char err[ERRBUF_SIZE];
+
+	CHECK(parse(&o, err, a) == 0);
+	CHECK_STR(o.iface, "lo");
+	CHECK(o.em == &emit_json);
+	CHECK_EQ_U(o.eo.verbose, 2);
+	CHECK(pipeline_is_port(&o.pc, 1110));
+	CHECK_EQ_U(o.pc.max_streams, 4); /* libnids follows 3 * 4 / 4 + 1 = 4 */
+	CHECK_EQ_U(o.max_sessions, 3);
+	CHECK_EQ_U(o.lo.snaplen, 100);
+	CHECK(!o.lo.promisc);
+	CHECK_EQ_U(o.lo.buffer_size, 2048);
+	CHECK_EQ_U(o.eo.naliases, 1);
+	CHECK(o.eo.aliases == o.aliases);
+	CHECK_STR(o.eo.aliases[0], "10.0.0.1=mx");
+	CHECK_EQ_U(o.eo.only_session, 7);
+	CHECK(o.pc.pop3.redact);
+	CHECK_STR(o.filter, "tcp port 110");
+	CHECK_EQ_U(o.pc.idle_timeout, OPTIONS_LIVE_IDLE_TIMEOUT); /* live default */
+	options_free(&o);
+
+	const char *b[] = {"popflow", "-i", "lo", "--idle-timeout", "0", NULL};
+	CHECK(parse(&o, err, b) == 0);
+	CHECK_EQ_U(o.pc.idle_timeout, 0); /* given: kept, even 0 */
+	options_free(&o);
+}
+
+static void
+test_actions(void)
+{
+	const char *h[] = {"popflow", "-D", "-h", "--bogus", NULL};
+	const char *v[] = {"popflow", "--version", NULL};
+	const char *d[] = {"popflow", "-D", NULL};
+	struct options o;
+	char err[ERRBUF_SIZE];
+
+	CHECK(parse(&o, err, h) == 0 && o.action == OPTIONS_HELP); /* -h acts at once */
+	options_free(&o);
+	CHECK(parse(&o, err, v) == 0 && o.action == OPTIONS_VERSION);
+	options_free(&o);
+	CHECK(parse(&o, err, d) == 0 && o.action == OPTIONS_LIST); /* needs no -r or -i */
+	options_free(&o);
+}
+
+static void
+test_errors(void)
+{
+	const char *none[] = {"popflow", NULL};
+	const char *both[] = {"popflow", "-r", "x", "-i", "lo", NULL};
+	const char *fmt[] = {"popflow", "-r", "x", "-T", "nosuch", NULL};
+	const char *port[] = {"popflow", "-r", "x", "--port", "0", NULL};
+	const char *width[] = {"popflow", "-r", "x", "--width", "39", NULL};
+	struct options o;
+	char err[ERRBUF_SIZE];
+
+	CHECK(parse(&o, err, none) == -1);
+	CHECK_STR(err, "give exactly one of -r FILE or -i IFACE");
+	CHECK(o.hint == OPTIONS_HINT_USAGE);
+	options_free(&o);
+	CHECK(parse(&o, err, both) == -1 && o.hint == OPTIONS_HINT_USAGE);
+	options_free(&o);
+	CHECK(parse(&o, err, fmt) == -1);
+	CHECK_STR(err, "-T nosuch: unknown format; formats:");
+	CHECK(o.hint == OPTIONS_HINT_FORMATS);
+	options_free(&o);
+	CHECK(parse(&o, err, port) == -1);
+	CHECK_STR(err, "--port: '0' is not a port number");
+	CHECK(o.hint == OPTIONS_HINT_NONE);
+	options_free(&o);
+	CHECK(parse(&o, err, width) == -1);
+	CHECK_STR(err, "--width: a number of columns from 40 up");
+	options_free(&o);
+}
+
+int
+main(void)
+{
+	test_defaults();
+	test_values();
+	test_actions();
+	test_errors();
+	return tl_done();
+}

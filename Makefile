@@ -22,6 +22,8 @@ BUILD    ?= build
 DEPS_BUILD := gcc make pkg-config libpcap-dev libnids-dev libglib2.0-dev libjansson-dev libgmime-3.0-dev \
               libgraphviz-dev graphviz fonts-liberation2
 DEPS_TEST  := python3 tshark tcpdump iproute2 time poppler-utils qpdf valgrind dovecot-core dovecot-pop3d fetchmail openssl util-linux
+# make bench and make bench-live (the peers and the replay tool).
+DEPS_BENCH := python3 tshark tcpdump time iproute2 tcpreplay
 
 LIB_SRCS := src/cursor.c src/decode.c src/capture.c src/privdrop.c src/reasm.c src/session.c src/pop3.c \
             src/pipeline.c src/defrag.c src/reorder.c src/describe.c src/util.c src/emit.c src/emit_text.c src/emit_json.c \
@@ -36,7 +38,7 @@ UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnids
 
-.PHONY: all deps demo test unit golden public cli fuzz diagram extract asan build-asan-unit bench format clean live install
+.PHONY: bench-deps bench-live all deps demo test unit golden public cli fuzz diagram extract asan build-asan-unit bench format clean live install
 all: popflow
 
 deps:
@@ -115,8 +117,22 @@ build-asan-unit: $(UNIT_BINS)
 popflow-asan: $(LIB_OBJS) $(MAIN_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-bench: popflow
-	./bench/run.sh
+# make bench [BENCH_SIZES=10M BENCH_VARIANTS=...]: popflow against the floors and the peers (bench/README.md).
+$(BUILD)/bench/floor: bench/floor.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(ALL_LDFLAGS) -lnids -lpcap
+
+bench-deps:
+	@./tests/deps.sh $(DEPS_BUILD) $(DEPS_BENCH)
+
+bench: bench-deps
+	$(MAKE) popflow $(BUILD)/bench/floor
+	FLOOR=$(BUILD)/bench/floor ./bench/run.sh
+
+# The highest tcpreplay rate popflow -i follows with no drop and every session exact (root).
+bench-live: bench-deps
+	$(MAKE) popflow
+	./bench/live.sh
 
 # make install [PREFIX=/usr/local] [DESTDIR=...]: the program and its default remark templates.
 install: popflow

@@ -35,9 +35,17 @@ struct body {
 	char *tmp;        /* the spool's name in DIR (renamed at the end), or NULL */
 	GByteArray *mem;  /* the body while small */
 	GByteArray *wbuf; /* bytes for fd not written yet (fewer system calls) */
+	GByteArray *hdr;  /* the header section, up to its empty line (RFC 5322 section 2.1) */
+	size_t line_len;  /* bytes of the header line being read */
+	bool line_cr;     /* ... and it is a lone CR so far */
+	bool hdr_done;    /* the empty line was seen: hdr is the whole header section */
+	bool need_all;    /* multipart or message/: counting parts needs the whole body */
 	uint64_t len;
 	bool failed;
 };
+
+/* A header section longer than this is not kept apart: the whole body is parsed. */
+#define EXTRACT_HDR_MAX (256u << 10)
 
 #define EXTRACT_WBUF (64u << 10)
 
@@ -320,6 +328,8 @@ sink_begin(void *arg, const struct session *s, const struct txn *t)
 	b->x = x;
 	b->fd = -1;
 	b->wbuf = g_byte_array_new();
+	if (x->headers)
+		b->hdr = g_byte_array_new();
 	if (x->dir != NULL) {
 		/* Straight to a file in DIR: renamed to its name when the body ends. */
 		b->tmp = g_build_filename(x->dir, ".popflow-XXXXXX", NULL);
@@ -375,6 +385,55 @@ flush_wbuf(struct body *b)
 	g_byte_array_set_size(b->wbuf, 0);
 }
 
+/* Does the header section name a type whose parts are in the body (multipart/..., message/...)? */
+static bool
+hdr_needs_body(const GByteArray *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->len; i++) {
+		size_t left = h->len - i;
+		if ((left >= 9 && g_ascii_strncasecmp((const char *)h->data + i, "multipart", 9) == 0) ||
+		    (left >= 8 && g_ascii_strncasecmp((const char *)h->data + i, "message/", 8) == 0))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Keeps the header section apart, up to its empty line: the headers popflow
+ * shows (mime.h) are read from it alone unless the body holds MIME parts.
+ */
+static void
+hdr_take(struct body *b, const uint8_t *buf, size_t len)
+{
+	size_t i = 0, end;
+	const uint8_t *lf;
+
+	while (i < len && !b->hdr_done) {
+		lf = memchr(buf + i, '\n', len - i);
+		end = lf != NULL ? (size_t)(lf - buf) + 1 : len;
+		if (b->hdr->len + (end - i) > EXTRACT_HDR_MAX) {
+			/* Not a header section popflow keeps apart: parse the whole body. */
+			b->hdr_done = b->need_all = true;
+			g_byte_array_set_size(b->hdr, 0);
+			return;
+		}
+		g_byte_array_append(b->hdr, buf + i, (guint)(end - i));
+		if (b->line_len == 0)
+			b->line_cr = buf[i] == '\r';
+		b->line_len += (lf != NULL ? end - 1 : end) - i;
+		if (lf != NULL) {
+			if (b->line_len == 0 || (b->line_len == 1 && b->line_cr)) {
+				b->hdr_done = true;
+				b->need_all = hdr_needs_body(b->hdr);
+			}
+			b->line_len = 0;
+		}
+		i = end;
+	}
+}
+
 static void
 sink_data(void *arg, void *h, const uint8_t *buf, size_t len)
 {
@@ -384,6 +443,16 @@ sink_data(void *arg, void *h, const uint8_t *buf, size_t len)
 	if (b->failed || len == 0)
 		return;
 	b->len += len;
+	if (b->hdr != NULL && !b->hdr_done)
+		hdr_take(b, buf, len);
+	if (b->mem != NULL && b->hdr_done && !b->need_all && b->x->dir == NULL &&
+	    b->x->mbox == NULL) {
+		/* Only the headers are wanted, and they are kept apart: no copy of the body. */
+		b->x->mem_total -= b->mem->len;
+		g_byte_array_free(b->mem, TRUE);
+		b->mem = NULL;
+		return;
+	}
 	if (b->mem != NULL) {
 		g_byte_array_append(b->mem, buf, (guint)len);
 		b->x->mem_total += len;
@@ -402,6 +471,8 @@ static void
 body_free(struct body *b)
 {
 	g_byte_array_free(b->wbuf, TRUE);
+	if (b->hdr != NULL)
+		g_byte_array_free(b->hdr, TRUE);
 	if (b->fd >= 0)
 		close(b->fd);
 	if (b->tmp != NULL) {
@@ -512,7 +583,9 @@ sink_end(
 	*path = NULL;
 	flush_wbuf(b);
 	if (!b->failed && x->headers) {
-		if (b->mem != NULL)
+		if (b->hdr != NULL && b->hdr_done && !b->need_all)
+			mi = mime_parse_mem(b->hdr->data, b->hdr->len);
+		else if (b->mem != NULL)
 			mi = mime_parse_mem(b->mem->data, b->mem->len);
 		else if (b->fd >= 0)
 			mi = mime_parse_fd(b->fd);

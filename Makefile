@@ -3,7 +3,7 @@ PREFIX   ?= /usr/local
 DATADIR  ?= $(PREFIX)/share/popflow
 CC       ?= cc
 CFLAGS   ?= -O2 -g
-PKGS     := libpcap glib-2.0 jansson gmime-3.0 libgvc libcgraph
+PKGS     := libpcap glib-2.0 jansson gmime-3.0 libgvc libcgraph libcrypto
 WARN     := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2
 # CFLAGS and LDFLAGS stay the user's; everything popflow needs goes into ALL_*.
 ALL_CFLAGS  = $(CFLAGS) -std=c11 -D_DEFAULT_SOURCE -D_GNU_SOURCE -Iinclude $(WARN)
@@ -20,7 +20,7 @@ BUILD    ?= build
 
 # Debian packages the build, the tests and the demo need (installed by deps.sh when missing).
 DEPS_BUILD := gcc make pkg-config libpcap-dev libnids-dev libglib2.0-dev libjansson-dev libgmime-3.0-dev \
-              libgraphviz-dev graphviz fonts-liberation2
+              libgraphviz-dev graphviz fonts-liberation2 libssl-dev
 DEPS_TEST  := python3 tshark tcpdump iproute2 time poppler-utils qpdf valgrind dovecot-core dovecot-pop3d fetchmail openssl util-linux
 # make bench and make bench-live (the peers and the replay tool).
 DEPS_BENCH := python3 tshark tcpdump time iproute2 tcpreplay
@@ -29,7 +29,7 @@ LIB_SRCS := src/cursor.c src/decode.c src/capture.c src/privdrop.c src/reasm.c s
             src/pipeline.c src/defrag.c src/reorder.c src/describe.c src/util.c src/emit.c src/emit_text.c src/emit_json.c \
             src/creds.c src/capa.c src/mime.c src/extract.c \
             src/diagram.c src/remarks.c src/emit_dot.c src/emit_flow.c src/emit_mermaid.c \
-            src/emit_plantuml.c src/emit_fdl.c src/options.c
+            src/emit_plantuml.c src/emit_fdl.c src/options.c src/tls.c src/keylog.c
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/%.o)
 MAIN_OBJ := $(BUILD)/main.o
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)

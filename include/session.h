@@ -7,6 +7,13 @@
 #include "decode.h"
 #include "popflow.h"
 
+/*
+ * Offsets from here up name bytes of decrypted TLS application data
+ * (tls.h), not bytes of the TCP stream; session.plain_map turns them into
+ * the stream offsets of the records that carried them.
+ */
+#define SESSION_PLAIN_BASE (UINT64_C(1) << 62)
+
 /* Caps that keep one session's memory bounded, whatever the capture holds. */
 #define SESSION_MAX_SEGMENTS (1u << 20)
 #define SESSION_MAX_ANOMALIES 1000
@@ -89,6 +96,7 @@ enum msg_kind {
 
 struct txn;
 struct capa;
+struct tls_info;
 struct mail_info;
 
 /* One protocol message: the bytes [off, end) of one direction. */
@@ -188,6 +196,10 @@ struct session {
 	const char *lang;      /* RFC 6856: the language a LANG command switched to, or NULL */
 	uint64_t tls_start[2]; /* PROTO_TLS/POP3S: stream offset where TLS begins per direction */
 	uint64_t tls_segments[2]; /* segments carrying TLS bytes per direction (set at the end) */
+	const struct tls_info *tls; /* the TLS layer (tls.h), NULL if none; owned by the dissector */
+	/* Plaintext offset (>= SESSION_PLAIN_BASE) -> stream offset; NULL when nothing was decrypted. */
+	uint64_t (*plain_map)(const void *arg, enum dir d, uint64_t off);
+	const void *plain_arg;
 };
 
 struct anomaly {

@@ -340,6 +340,8 @@ session_frame_at(const struct session *s, enum dir d, uint64_t off)
 	guint i, n = s->segs->len, stop;
 	const struct seg_rec *r, *after = NULL;
 
+	if (off >= SESSION_PLAIN_BASE && s->plain_map != NULL)
+		off = s->plain_map(s->plain_arg, d, off); /* decrypted TLS bytes (tls.h) */
 	stop = n > SESSION_FRAME_LOOKBACK ? n - SESSION_FRAME_LOOKBACK : 0;
 	for (i = n; i > stop; i--) {
 		r = &g_array_index(s->segs, struct seg_rec, i - 1);

@@ -120,6 +120,11 @@ struct msg {
 	GArray *segs;        /* guint: indices into session.segs, set when the session ends */
 };
 
+/* txn.held: where the dissector (pop3.c) points to a transaction. */
+#define TXN_HELD_PENDING 0x1 /* in the queue of commands awaiting a reply */
+#define TXN_HELD_BODY 0x2    /* its multi-line reply is being read */
+#define TXN_HELD_SASL 0x4    /* its AUTH exchange is in progress */
+
 enum pop3_status { POP3_STATUS_NONE = 0, POP3_STATUS_OK, POP3_STATUS_ERR };
 const char *pop3_status_name(enum pop3_status st); /* "+OK", "-ERR", NULL */
 
@@ -136,6 +141,12 @@ struct txn {
 	char *resp_code; /* RFC 2449 [CODE] or NULL */
 	bool multiline;
 	bool partial; /* cut short: no reply, no final ".", gap or end */
+	/*
+	 * TXN_HELD_* bits, set while the dissector keeps a pointer to the
+	 * transaction (pop3.c).  A held transaction is never settled, so never
+	 * let go past SESSION_MAX_TXNS: what the dissector holds stays valid.
+	 */
+	uint8_t held;
 	uint64_t body_octets, body_lines;
 	struct msg *cmd_msg, *status_msg, *body_msg;
 	GPtrArray *msgs; /* struct msg *, all of this txn's messages in order */

@@ -54,6 +54,7 @@ struct pop3 {
 	struct txn *body; /* txn whose multi-line body is being read */
 	bool body_keep;
 	struct txn *sasl;      /* AUTH exchange in progress */
+	struct msg *line_msg;  /* the message the line being read became (on_cut_line()) */
 	struct msg *opaque[2]; /* current unparsed run per direction */
 	bool greeted;
 	bool resync; /* mid-session start: skip server lines until a status */
@@ -77,6 +78,61 @@ struct pop3 {
 	/* What the model points to (session.h): freed with the parser. */
 	GPtrArray *creds, *capas, *mails, *strs;
 };
+
+/*
+ * The dissector's pointers into the model: the pending queue, the body being
+ * read (p->body) and the AUTH exchange (p->sasl).  They are set and cleared
+ * only here, and each marks its transaction held (txn.held, session.h): a
+ * held transaction is never settled, so shed_txns() (session.c) never frees
+ * one under us, whatever the session's length.  The one other pointer,
+ * p->line_msg, lives only while one line is read (see on_cut_line()).
+ */
+static void
+pending_push(struct pop3 *p, struct txn *t)
+{
+	t->held |= TXN_HELD_PENDING;
+	g_queue_push_tail(&p->pending, t);
+}
+
+static struct txn *
+pending_pop(struct pop3 *p)
+{
+	struct txn *t = g_queue_pop_head(&p->pending);
+
+	if (t != NULL)
+		t->held &= (uint8_t)~TXN_HELD_PENDING;
+	return t;
+}
+
+static void
+set_body(struct pop3 *p, struct txn *t)
+{
+	if (p->body != NULL)
+		p->body->held &= (uint8_t)~TXN_HELD_BODY;
+	p->body = t;
+	if (t != NULL)
+		t->held |= TXN_HELD_BODY;
+}
+
+static void
+set_sasl(struct pop3 *p, struct txn *t)
+{
+	if (p->sasl != NULL)
+		p->sasl->held &= (uint8_t)~TXN_HELD_SASL;
+	p->sasl = t;
+	if (t != NULL)
+		t->held |= TXN_HELD_SASL;
+}
+
+/* A message of transaction t (NULL: opaque bytes), remembered as the current line's. */
+static struct msg *
+msg_new(struct pop3 *p, struct txn *t, enum msg_kind kind, enum dir d, uint64_t off)
+{
+	struct msg *m = session_msg_new(p->s, t, kind, d, off, p->now);
+
+	p->line_msg = m;
+	return m;
+}
 
 const char *
 pop3_cmd_name(int cmd)
@@ -237,9 +293,10 @@ declare_not_pop3(struct pop3 *p, enum dir d, uint64_t off, const char *why)
 {
 	int i;
 
-	g_queue_clear(&p->pending);
-	p->body = NULL;
-	p->sasl = NULL;
+	while (pending_pop(p) != NULL)
+		;
+	set_body(p, NULL);
+	set_sasl(p, NULL);
 	if (p->sink_h != NULL) {
 		p->cfg->sink->discard(p->cfg->sink_arg, p->sink_h);
 		p->sink_h = NULL;
@@ -248,6 +305,7 @@ declare_not_pop3(struct pop3 *p, enum dir d, uint64_t off, const char *why)
 	p->s->utf8 = false;
 	p->s->lang = NULL;
 	session_clear_txns(p->s);
+	p->line_msg = NULL;            /* freed with the transactions */
 	session_clear_anomalies(p->s); /* they were about a protocol it does not speak */
 	p->opaque[0] = p->opaque[1] = NULL;
 	p->s->unparsed[0] = p->s->unparsed[1] = 0; /* counted again below, from the start */
@@ -389,7 +447,7 @@ on_command(struct pop3 *p, const char *line, size_t keep, size_t wire, size_t eo
 
 	if (p->sasl != NULL) {
 		/* RFC 5034 section 4: during AUTH, client lines answer challenges. */
-		m = session_msg_new(s, p->sasl, MSG_SASL, DIR_TO_SERVER, off, p->now);
+		m = msg_new(p, p->sasl, MSG_SASL, DIR_TO_SERVER, off);
 		m->text = dup_bytes((const uint8_t *)line, keep);
 		m->text_len = keep;
 		m->wire_len = wire;
@@ -418,7 +476,7 @@ on_command(struct pop3 *p, const char *line, size_t keep, size_t wire, size_t eo
 	} else {
 		t->arg = g_strdup("");
 	}
-	m = session_msg_new(s, t, MSG_COMMAND, DIR_TO_SERVER, off, p->now);
+	m = msg_new(p, t, MSG_COMMAND, DIR_TO_SERVER, off);
 	m->text = dup_bytes((const uint8_t *)line, keep);
 	m->text_len = keep;
 	m->wire_len = wire;
@@ -470,15 +528,15 @@ on_command(struct pop3 *p, const char *line, size_t keep, size_t wire, size_t eo
 		    g_queue_get_length(&p->pending));
 	}
 	if (g_queue_get_length(&p->pending) >= POP3_MAX_PENDING) {
-		old = g_queue_pop_head(&p->pending);
+		old = pending_pop(p); /* no longer held: it settles (never answered) */
 		old->partial = true;
 		session_anomaly(s, ANOM_TOO_MANY_PENDING, DIR_TO_SERVER, off, old,
 		    "more than %d commands await replies; gave up on #%u", POP3_MAX_PENDING,
 		    old->id);
 	}
-	g_queue_push_tail(&p->pending, t);
+	pending_push(p, t);
 	if (cmd == POP3_CMD_AUTH && t->arg_len > 0 && g_queue_get_length(&p->pending) == 1)
-		p->sasl = t;
+		set_sasl(p, t);
 }
 
 /* An AUTH pipelined behind other commands starts its exchange when it is next to be answered. */
@@ -489,7 +547,7 @@ sasl_at_head(struct pop3 *p)
 
 	if (p->sasl == NULL && h != NULL && h->cmd == POP3_CMD_AUTH && h->arg_len > 0 &&
 	    h->status == POP3_STATUS_NONE)
-		p->sasl = h;
+		set_sasl(p, h);
 }
 
 /*
@@ -701,7 +759,7 @@ body_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_t eol
 	size_t n = keep;
 
 	if (m == NULL) {
-		m = session_msg_new(p->s, t, MSG_BODY, DIR_TO_CLIENT, off, p->now);
+		m = msg_new(p, t, MSG_BODY, DIR_TO_CLIENT, off);
 		t->body_msg = m;
 		if (p->body_keep)
 			m->data = g_byte_array_new();
@@ -773,7 +831,7 @@ body_end(struct pop3 *p, uint64_t dot, uint64_t end)
 
 	if (m == NULL) {
 		/* An empty body: only the terminating line, which it spans. */
-		m = session_msg_new(p->s, t, MSG_BODY, DIR_TO_CLIENT, dot, p->now);
+		m = msg_new(p, t, MSG_BODY, DIR_TO_CLIENT, dot);
 		t->body_msg = m;
 	}
 	m->end = end;
@@ -786,7 +844,7 @@ body_end(struct pop3 *p, uint64_t dot, uint64_t end)
 	} else if (t->cmd == POP3_CMD_CAPA && p->capa != NULL) {
 		capa_done(p, t);
 	}
-	p->body = NULL;
+	set_body(p, NULL);
 	p->body_gap = false;
 }
 
@@ -811,7 +869,7 @@ listing_cut(struct pop3 *p, const char *line, size_t keep, uint64_t off)
 	    "%s reply not ended by '.': a status line for the next command follows", t->verb);
 	if (t->cmd == POP3_CMD_RETR || t->cmd == POP3_CMD_TOP)
 		mail_end(p, t, false);
-	p->body = NULL;
+	set_body(p, NULL);
 	p->body_gap = false;
 	return true;
 }
@@ -1052,7 +1110,7 @@ on_server_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_
 
 	if (cont) {
 		if (p->sasl != NULL && g_queue_peek_head(&p->pending) == p->sasl) {
-			m = session_msg_new(s, p->sasl, MSG_CHALLENGE, DIR_TO_CLIENT, off, p->now);
+			m = msg_new(p, p->sasl, MSG_CHALLENGE, DIR_TO_CLIENT, off);
 			m->text = dup_bytes((const uint8_t *)line, keep);
 			m->text_len = keep;
 			m->wire_len = wire;
@@ -1089,13 +1147,13 @@ on_server_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_
 	if (!p->greeted) {
 		t = session_txn_new(s, POP3_CMD_GREETING, true);
 		p->greeted = true;
-		m = session_msg_new(s, t, MSG_GREETING, DIR_TO_CLIENT, off, p->now);
+		m = msg_new(p, t, MSG_GREETING, DIR_TO_CLIENT, off);
 		if (st == POP3_STATUS_ERR)
 			session_anomaly(s, ANOM_NEGATIVE_GREETING, DIR_TO_CLIENT, off, t,
 			    "the server refused the session in its greeting");
 		p->state = POP3_ST_AUTHORIZATION;
 	} else {
-		t = g_queue_pop_head(&p->pending);
+		t = pending_pop(p);
 		if (t == NULL) {
 			t = session_txn_new(s, POP3_CMD_NONE, false);
 			session_anomaly(s, ANOM_UNSOLICITED_REPLY, DIR_TO_CLIENT, off, t,
@@ -1109,7 +1167,7 @@ on_server_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_
 			session_anomaly(s, ANOM_WRONG_STATE, DIR_TO_SERVER, t->cmd_msg->off, t,
 			    "%s is not allowed in the %s state", t->verb,
 			    pop3_state_name(p->state));
-		m = session_msg_new(s, t, MSG_STATUS, DIR_TO_CLIENT, off, p->now);
+		m = msg_new(p, t, MSG_STATUS, DIR_TO_CLIENT, off);
 	}
 	m->text = dup_bytes((const uint8_t *)line, keep);
 	m->text_len = keep;
@@ -1125,7 +1183,7 @@ on_server_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_
 	t->resp_code = parse_resp_code(text, tlen);
 	check_line(p, DIR_TO_CLIENT, line, keep, wire, eol, off, t);
 	if (t == p->sasl)
-		p->sasl = NULL;
+		set_sasl(p, NULL);
 	sasl_at_head(p);
 	if (t->cmd == POP3_CMD_GREETING)
 		return;
@@ -1134,7 +1192,7 @@ on_server_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_
 		/* LIST, UIDL, LANG, AUTH: multi-line only without an argument. */
 		t->multiline = ml == ML_ALWAYS || (ml == ML_NO_ARG && t->arg_len == 0);
 		if (t->multiline) {
-			p->body = t;
+			set_body(p, t);
 			p->body_keep = (t->cmd != POP3_CMD_RETR && t->cmd != POP3_CMD_TOP) ||
 			    p->cfg->keep_bodies;
 		}
@@ -1217,57 +1275,43 @@ sniff_line_start(struct pop3 *p, enum dir d, uint8_t c, uint64_t off)
 	}
 }
 
-static void on_cut_line_parse(struct pop3 *p, enum dir d);
-
-/* The line in the buffer ends at a gap: take it as it is (no EOL), marked partial. */
+/*
+ * The line in the buffer ends at a gap: read it as it is (no EOL), and mark
+ * the message it became cut.  Nothing is kept across the parse but
+ * p->line_msg, which the parse sets for each message it makes and clears
+ * when it frees them (declare_not_pop3()): a line that turns out not to be
+ * POP3 leaves nothing to mark.
+ */
 static void
 on_cut_line(struct pop3 *p, enum dir d)
 {
-	guint n = p->s->msgs[d]->len;
-
-	on_cut_line_parse(p, d);
-	/* Mark the message that line became, if it became one. */
-	if (p->s->msgs[d]->len > n)
-		((struct msg *)g_ptr_array_index(p->s->msgs[d], p->s->msgs[d]->len - 1))->cut =
-		    true;
-}
-
-static void
-on_cut_line_parse(struct pop3 *p, enum dir d)
-{
 	struct linebuf *lb = &p->lb[d];
-	struct txn *last;
+	const char *line = (const char *)lb->buf->data;
+	struct msg *m;
 
-	/*
-	 * A cut line inside a body is body, unless it is a status line for a
-	 * command already sent while the body itself lost bytes (listing_cut()):
-	 * then the gap swallowed the body's ".", and the line is that reply.
-	 */
+	p->line_msg = NULL;
 	if (d == DIR_TO_CLIENT && p->body != NULL &&
-	    (lb->flushed ||
-	        !listing_cut(p, (const char *)lb->buf->data, lb->buf->len, lb->start))) {
-		body_line(p, (const char *)lb->buf->data, lb->buf->len, lb->wire, 0, lb->start,
-		    !lb->flushed, false);
+	    (lb->flushed || !listing_cut(p, line, lb->buf->len, lb->start))) {
+		/*
+		 * A cut line inside a body is body, unless it is a status line for a
+		 * command already sent while the body itself lost bytes (listing_cut()):
+		 * then the gap swallowed the body's ".", and the line is that reply.
+		 */
+		body_line(p, line, lb->buf->len, lb->wire, 0, lb->start, !lb->flushed, false);
+	} else if (d == DIR_TO_SERVER) {
+		on_command(p, line, lb->buf->len, lb->wire, 0, lb->start);
+	} else {
+		on_server_line(p, line, lb->buf->len, lb->wire, 0, lb->start);
+	}
+	m = p->line_msg;
+	p->line_msg = NULL;
+	if (m == NULL || m->off != lb->start)
 		return;
-	}
-	if (d == DIR_TO_SERVER && p->sasl == NULL) {
-		on_command(p, (const char *)lb->buf->data, lb->buf->len, lb->wire, 0, lb->start);
-		last =
-		    p->s->txns->len > 0 ? g_ptr_array_index(p->s->txns, p->s->txns->len - 1) : NULL;
-		if (last != NULL && last->cmd_msg != NULL && last->cmd_msg->off == lb->start)
-			last->partial = true;
-		return;
-	}
-	if (d == DIR_TO_CLIENT) {
-		last = g_queue_peek_head(&p->pending);
-		on_server_line(
-		    p, (const char *)lb->buf->data, lb->buf->len, lb->wire, 0, lb->start);
-		if (last != NULL && last->status != POP3_STATUS_NONE)
-			last->partial = true;
-		else if (p->s->greeting != NULL && p->s->greeting->status_msg != NULL &&
-		    p->s->greeting->status_msg->off == lb->start)
-			p->s->greeting->partial = true;
-	}
+	m->cut = true;
+	/* A command or a status line cut short: its transaction is partial (not a SASL line). */
+	if (m->kind == MSG_COMMAND || m->kind == MSG_GREETING ||
+	    (m->kind == MSG_STATUS && m->txn->cmd != POP3_CMD_NONE))
+		m->txn->partial = true;
 }
 
 void
@@ -1433,15 +1477,15 @@ pop3_end(struct pop3 *p)
 		    (unsigned long long)t->body_octets);
 		if (t->cmd == POP3_CMD_RETR || t->cmd == POP3_CMD_TOP)
 			mail_end(p, t, false);
-		p->body = NULL;
+		set_body(p, NULL);
 	}
-	while ((t = g_queue_pop_head(&p->pending)) != NULL) {
+	while ((t = pending_pop(p)) != NULL) {
 		t->partial = true;
 		if (parsing(p))
 			session_anomaly(s, ANOM_NO_REPLY, DIR_TO_SERVER, UINT64_MAX, t,
 			    "%s got no reply before the connection ended", t->verb);
 	}
-	p->sasl = NULL;
+	set_sasl(p, NULL);
 	count_tls_segments(p);
 	/* Login attempts, then (--redact) the secrets out of the model for every emitter. */
 	g_ptr_array_set_size(p->creds, 0);

@@ -214,15 +214,17 @@ msg_free_cb(gpointer p)
 	msg_free(p);
 }
 
-/* Settled: its reply is complete (or known cut), so the dissector no longer holds it. */
+/*
+ * Settled: the dissector holds no pointer to it (txn.held), so nothing will
+ * read or write it again and it may be let go.  A reply still being read is
+ * held (also a RETR already marked partial by a gap: its body goes on), a
+ * command still awaiting its reply is held; a command pushed out of the
+ * pending queue (POP3_MAX_PENDING) is not, and settles.
+ */
 static bool
 txn_settled(const struct txn *t)
 {
-	if (t->status == POP3_STATUS_NONE)
-		return false;
-	if (!t->multiline)
-		return true;
-	return t->partial || (t->body_msg != NULL && t->body_msg->complete);
+	return t->held == 0;
 }
 
 /*
@@ -404,6 +406,10 @@ session_anomaly(struct session *s, enum anom kind, enum dir d, uint64_t off, con
 {
 	va_list ap;
 
+	if (s->anomalies->len >= SESSION_MAX_ANOMALIES) {
+		s->anomalies_dropped++; /* counted only: no frame lookup (a flood stays cheap) */
+		return;
+	}
 	va_start(ap, fmt);
 	anomaly_add(s, kind, d, off == UINT64_MAX ? s->last_frame : session_frame_at(s, d, off), t,
 	    fmt, ap);

@@ -662,6 +662,199 @@ test_txn_limit(void)
 	session_free(s);
 }
 
+/* A conversation fed piece by piece, with gaps: for the regression tests below. */
+struct conv {
+	struct pop3_config cfg;
+	struct session *s;
+	struct pop3 *p;
+	uint64_t off[2];
+};
+
+static void
+conv_open(struct conv *c, enum handshake hs)
+{
+	memset(c, 0, sizeof(*c));
+	c->cfg.keep_bodies = false;
+	c->cfg.max_body_keep = 1 << 20;
+	c->s = new_session(hs);
+	c->p = pop3_new(c->s, &c->cfg);
+}
+
+static void
+conv_feed(struct conv *c, enum dir d, const char *bytes)
+{
+	struct ts now = {0, 0};
+	size_t n = strlen(bytes);
+
+	pop3_feed(c->p, d, (const uint8_t *)bytes, n, c->off[d], now);
+	c->off[d] += n;
+}
+
+/* n bytes of direction d never captured. */
+static void
+conv_gap(struct conv *c, enum dir d, uint64_t n)
+{
+	pop3_gap(c->p, d, c->off[d], n);
+	c->off[d] += n;
+}
+
+static void
+conv_close(struct conv *c)
+{
+	pop3_free(c->p);
+	session_free(c->s);
+}
+
+/*
+ * Regression (issue 12, defect 1): a server's first line cut by a gap turns
+ * out not to be POP3.  declare_not_pop3() freed the pending command, then
+ * on_cut_line_parse() read and wrote it (heap use after free under ASan).
+ */
+static void
+test_uaf_cut_line_not_pop3(void)
+{
+	struct conv c;
+
+	conv_open(&c, HS_SEEN);
+	conv_feed(&c, DIR_TO_SERVER, "USER alice\r\n");  /* waits for a reply; no greeting yet */
+	conv_feed(&c, DIR_TO_CLIENT, "HTTP/1.1 200 OK"); /* no CRLF yet */
+	conv_gap(&c, DIR_TO_CLIENT, 100);
+	conv_feed(&c, DIR_TO_CLIENT, "more\r\n");
+	pop3_end(c.p);
+	CHECK_EQ_U(c.s->proto, PROTO_NOT_POP3);
+	CHECK_EQ_U(c.s->txns->len, 0);
+	CHECK(c.s->greeting == NULL);
+	CHECK_EQ_U(session_anomaly_count(c.s, ANOM_NOT_POP3), 1);
+	/* Every byte is counted as not parsed: 12 of the client, 15 + 6 of the server. */
+	CHECK_EQ_U(c.s->unparsed[DIR_TO_SERVER], 12);
+	CHECK_EQ_U(c.s->unparsed[DIR_TO_CLIENT], 21);
+	conv_close(&c);
+
+	/* The same with a cut client line on a probed port: the command itself is let go. */
+	conv_open(&c, HS_SEEN);
+	c.s->candidate = true;
+	conv_feed(&c, DIR_TO_SERVER, "GET / HTTP/1.0");
+	conv_gap(&c, DIR_TO_SERVER, 10);
+	conv_feed(&c, DIR_TO_CLIENT, "+OK\r\n");
+	pop3_end(c.p);
+	CHECK_EQ_U(c.s->proto, PROTO_NOT_POP3);
+	CHECK_EQ_U(c.s->txns->len, 0);
+	conv_close(&c);
+
+	/* A cut status line that is POP3 still marks its transaction partial and its message cut. */
+	conv_open(&c, HS_SEEN);
+	conv_feed(&c, DIR_TO_CLIENT, "+OK hi\r\n");
+	conv_feed(&c, DIR_TO_SERVER, "USER alice\r\n");
+	conv_feed(&c, DIR_TO_CLIENT, "+OK send");
+	conv_gap(&c, DIR_TO_CLIENT, 10);
+	pop3_end(c.p);
+	CHECK_EQ_U(c.s->txns->len, 1);
+	{
+		const struct txn *t = g_ptr_array_index(c.s->txns, 0);
+		CHECK(t->partial);
+		CHECK(t->status_msg != NULL && t->status_msg->cut);
+	}
+	conv_close(&c);
+}
+
+/*
+ * Regression (issue 12, defect 2): at SESSION_MAX_TXNS, a RETR whose body a
+ * gap marked partial counted as settled and was freed while the dissector
+ * still wrote its body lines into it.  What the dissector holds (the body,
+ * the pending queue, the AUTH exchange) is never let go.
+ */
+static void
+test_uaf_shed_txns_open_body(void)
+{
+	struct conv c;
+	const struct txn *t = NULL;
+	guint i;
+	GString *flood = g_string_new(NULL);
+
+	conv_open(&c, HS_SEEN);
+	conv_feed(&c, DIR_TO_CLIENT, "+OK ready\r\n");
+	conv_feed(&c, DIR_TO_SERVER, "USER a\r\nPASS b\r\n");
+	conv_feed(&c, DIR_TO_CLIENT, "+OK\r\n+OK\r\n");
+	for (i = 0; i < 1250; i++) { /* settled transactions past SESSION_KEEP_FIRST_TXNS */
+		conv_feed(&c, DIR_TO_SERVER, "NOOP\r\n");
+		conv_feed(&c, DIR_TO_CLIENT, "+OK\r\n");
+	}
+	conv_feed(&c, DIR_TO_SERVER, "RETR 1\r\n");
+	conv_feed(&c, DIR_TO_CLIENT, "+OK\r\nSubject: x\r\n\r\nline 1\r\nline 2 zzz");
+	conv_gap(&c, DIR_TO_CLIENT, 150); /* the body is partial from here on, and goes on */
+	conv_feed(&c, DIR_TO_CLIENT, "line 3\r\n");
+	for (i = 0; i < SESSION_MAX_TXNS; i++)
+		g_string_append(flood, "NOOP\r\n");
+	conv_feed(&c, DIR_TO_SERVER, flood->str); /* past the cap: transactions are let go */
+	for (i = 0; i < 10; i++)
+		conv_feed(&c, DIR_TO_CLIENT, "line 4\r\n");
+	conv_feed(&c, DIR_TO_CLIENT, ".\r\n");
+	pop3_end(c.p);
+	CHECK(c.s->txns_dropped > 0);
+	CHECK(c.s->txns->len <= SESSION_MAX_TXNS);
+	for (i = 0; i < c.s->txns->len; i++)
+		if (((const struct txn *)g_ptr_array_index(c.s->txns, i))->cmd == POP3_CMD_RETR)
+			t = g_ptr_array_index(c.s->txns, i);
+	CHECK(t != NULL); /* the open body was kept */
+	if (t != NULL) {
+		CHECK(t->partial);
+		CHECK(t->body_msg != NULL && t->body_msg->complete);
+		/* Subject, empty, line 1, the cut line 2, line 3, ten times line 4. */
+		CHECK_EQ_U(t->body_lines, 14);
+		CHECK_EQ_U(t->held, 0); /* the session ended: the dissector holds nothing */
+	}
+	g_string_free(flood, TRUE);
+	conv_close(&c);
+}
+
+/*
+ * Regression (issue 12, defect 3): commands pushed out of the pending queue
+ * never settled, so past SESSION_MAX_TXNS nothing was let go, every new
+ * command scanned every transaction, and the cap was not kept.
+ */
+static void
+test_command_flood_cap_kept(void)
+{
+	struct conv c;
+	guint i, n = 2 * SESSION_MAX_TXNS;
+	GString *flood = g_string_new(NULL);
+	const struct txn *t;
+	guint64 t0, t1;
+
+	conv_open(&c, HS_SEEN);
+	conv_feed(&c, DIR_TO_CLIENT, "+OK ready\r\n");
+	conv_feed(&c, DIR_TO_SERVER, "USER a\r\nPASS b\r\n");
+	conv_feed(&c, DIR_TO_CLIENT, "+OK\r\n+OK\r\n");
+	for (i = 0; i < 1000; i++)
+		g_string_append(flood, "NOOP\r\n");
+	t0 = (guint64)g_get_monotonic_time();
+	for (i = 0; i < n / 1000; i++) /* never answered */
+		conv_feed(&c, DIR_TO_SERVER, flood->str);
+	t1 = (guint64)g_get_monotonic_time();
+	CHECK(c.s->txns->len <= SESSION_MAX_TXNS);
+	CHECK_EQ_U(c.s->txns->len + c.s->txns_dropped, n + 2);
+	t = g_ptr_array_index(c.s->txns, 0);
+	CHECK_STR(t->verb, "USER");
+	/* The pending ones are still there, waiting: the last POP3_MAX_PENDING. */
+	t = g_ptr_array_index(c.s->txns, c.s->txns->len - 1);
+	CHECK_EQ_U(t->id, n + 2);
+	CHECK(t->held != 0);
+	/* Quadratic shedding took minutes for this; linear takes well under a second. */
+	CHECK(t1 - t0 < 30 * G_USEC_PER_SEC);
+	pop3_end(c.p);
+	t = g_ptr_array_index(c.s->txns, c.s->txns->len - 1);
+	CHECK(t->partial && t->held == 0); /* no reply before the end */
+	/*
+	 * Past SESSION_MAX_ANOMALIES anomalies are counted: one for pipelining without
+	 * CAPA, one per command pushed out, one per command left without a reply, and
+	 * the entry that says the list is full.
+	 */
+	CHECK_EQ_U(c.s->anomalies->len + c.s->anomalies_dropped,
+	    1 + (n - POP3_MAX_PENDING) + POP3_MAX_PENDING + 1);
+	g_string_free(flood, TRUE);
+	conv_close(&c);
+}
+
 int
 main(void)
 {
@@ -677,5 +870,8 @@ main(void)
 	test_sizes();
 	test_resp_codes();
 	test_txn_limit();
+	test_uaf_cut_line_not_pop3();
+	test_uaf_shed_txns_open_body();
+	test_command_flood_cap_kept();
 	return tl_done();
 }

@@ -34,5 +34,5 @@ emit_list(FILE *out)
 	size_t i;
 
 	for (i = 0; i < sizeof(emitters) / sizeof(emitters[0]); i++)
-		fprintf(out, "  %-9s %s\n", emitters[i]->name, emitters[i]->help);
+		fprintf(out, "    %-9s %s\n", emitters[i]->name, emitters[i]->help);
 }

@@ -9,44 +9,66 @@
 
 #include <glib.h>
 
+/*
+ * The -h text.  Groups and options are those of README's option tables and
+ * docs/popflow.1; tests/package/run.sh checks that the three agree.
+ */
 void
 options_usage(FILE *f)
 {
 	fprintf(f,
 	    "Usage: popflow -r FILE [options] [BPF expression]\n"
 	    "       popflow -i IFACE [options] [BPF expression]\n"
+	    "       popflow -D | -h | --version\n"
 	    "Turns POP3 sessions in a capture into a readable transcript, JSON or diagrams.\n"
 	    "\n"
-	    "  -r FILE          read a pcap or pcapng file (- for standard input)\n"
-	    "  -i IFACE         capture live from an interface (any: all of them)\n"
-	    "  -D               list the interfaces popflow can capture on\n"
-	    "  -T FORMAT        output format (default text):\n");
+	    "Input:\n"
+	    "  -r FILE            read a pcap or pcapng file (- for standard input)\n"
+	    "  -i IFACE           capture live from an interface (any: all of them)\n"
+	    "  --port N           also treat TCP port N as POP3 (repeatable; 110 always is)\n"
+	    "  --idle-timeout S   end sessions idle for S seconds (default: never for files,\n"
+	    "                     by packet time; 900 live, by the clock; 0: never)\n"
+	    "  --max-connections N  TCP connections followed at once (default 49152)\n"
+	    "  -c N               stop reading after N sessions have ended (sessions still\n"
+	    "                     open then are reported as interrupted)\n"
+	    "Output:\n"
+	    "  -T FORMAT          output format (default text):\n");
 	emit_list(f);
 	fprintf(f,
-	    "  -o FILE          write the output to FILE instead of standard output\n"
-	    "  -v               text: add the per-segment timeline; json: add \"segments\"\n"
-	    "  --port N         also treat TCP port N as POP3 (repeatable; 110 always is)\n"
-	    "  --bodies         text: show every line of message bodies, not a summary\n"
-	    "  --idle-timeout S end sessions idle for S seconds (default: 900 live, never for "
-	    "files)\n"
-	    "  --redact         hide passwords, digests, tokens and SASL data in every output\n"
-	    "  --extract DIR    write every RETR/TOP body to DIR as an .eml file, byte for byte\n"
-	    "  --mbox FILE      write every retrieved message to FILE (mboxrd)\n"
-	    "Live captures (-i):\n"
-	    "  -c N             stop after N sessions have ended (open ones: interrupted)\n"
-	    "  -w FILE          also write the packets popflow read to a pcap file\n"
-	    "  -s SNAPLEN       bytes kept per packet (default and 0: 262144)\n"
-	    "  -p               do not put the interface in promiscuous mode\n"
-	    "  -B KIB           kernel capture buffer size in KiB\n"
-	    "  -Z USER          user to become once the capture is open (default when\n"
-	    "                   root: nobody; -Z root keeps root)\n"
-	    "  --max-connections N  TCP connections followed at once (default 49152)\n"
-	    "  -h, --help       this help\n"
-	    "  --version        print the version\n"
+	    "  -o FILE            write the output to FILE instead of standard output\n"
+	    "  -v                 text: add the per-segment timeline; json: add \"segments\"\n"
+	    "  --bodies           text: show every line of message bodies, not a summary\n"
+	    "  --session N        only session N (diagrams: one file instead of one each)\n"
+	    "  --redact           hide passwords, digests, tokens and SASL data everywhere\n"
+	    "  --extract DIR      write every RETR/TOP body to DIR as an .eml file, as is\n"
+	    "  --mbox FILE        write every retrieved message to FILE (mboxrd)\n"
+	    "  -w FILE            also write the packets popflow read (those the filter\n"
+	    "                     kept, up to where -c stopped) to a pcap file\n"
+	    "Diagrams (-T dot, svg, png, pdf, flow, mermaid, plantuml, fdl):\n"
+	    "  --detail segments|messages  one arrow per TCP segment (default) or per\n"
+	    "                     POP3 message\n"
+	    "  --fold-acks        fold runs of pure ACKs into one row (\"3 x TCP ACK\")\n"
+	    "  --alias ADDR=NAME  name a lifeline; ADDR is IP or IP:port (repeatable)\n"
+	    "  --templates DIR    remark texts from DIR instead of the installed ones\n"
+	    "  --page-rows N      png, pdf, plantuml: rows per page (default 60)\n"
+	    "  --ascii            -T flow: ASCII characters only, no colour\n"
+	    "  --unicode          -T flow: box drawing even into a pipe\n"
+	    "  --width N          -T flow: columns (default: the terminal's, or 100)\n"
+	    "Live capture (-i):\n"
+	    "  -D                 list the interfaces popflow can capture on\n"
+	    "  -s SNAPLEN         bytes kept per packet (default and 0: 262144)\n"
+	    "  -p                 do not put the interface in promiscuous mode\n"
+	    "  -B KIB             kernel capture buffer size in KiB\n"
+	    "Other:\n"
+	    "  -Z USER            user to become once the input and the output files are\n"
+	    "                     open (-i as root: nobody by default; -Z root keeps root)\n"
+	    "  -h, --help         this help\n"
+	    "  --version          print the version\n"
 	    "\n"
 	    "Exit status: 0 ok, 1 usage error or bad filter, 2 input cannot be read,\n"
 	    "3 output cannot be written, 4 the capture file is damaged part-way (what\n"
-	    "was read before the damage is analysed and written).\n");
+	    "was read before the damage is analysed and written).\n"
+	    "Manual: man popflow; JSON contract: docs/json.md.\n");
 }
 
 static int

@@ -1,6 +1,9 @@
 # popflow - plain GNU make.  make | make demo | make test | make asan | make bench | make format | make clean
 PREFIX   ?= /usr/local
 DATADIR  ?= $(PREFIX)/share/popflow
+MANDIR   ?= $(PREFIX)/share/man
+DOCDIR   ?= $(PREFIX)/share/doc/popflow
+BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
 CC       ?= cc
 CFLAGS   ?= -O2 -g
 PKGS     := libpcap glib-2.0 jansson gmime-3.0 libgvc libcgraph libcrypto
@@ -21,7 +24,8 @@ BUILD    ?= build
 # Debian packages the build, the tests and the demo need (installed by deps.sh when missing).
 DEPS_BUILD := gcc make pkg-config libpcap-dev libnids-dev libglib2.0-dev libjansson-dev libgmime-3.0-dev \
               libgraphviz-dev graphviz fonts-liberation2 libssl-dev
-DEPS_TEST  := python3 tshark tcpdump iproute2 time poppler-utils qpdf valgrind dovecot-core dovecot-pop3d fetchmail openssl util-linux
+DEPS_TEST  := python3 tshark tcpdump iproute2 time poppler-utils qpdf valgrind dovecot-core dovecot-pop3d fetchmail openssl util-linux \
+              mandoc man-db
 # make bench and make bench-live (the peers and the replay tool).
 DEPS_BENCH := python3 tshark tcpdump time iproute2 tcpreplay
 
@@ -38,7 +42,8 @@ UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnids
 
-.PHONY: bench-deps bench-live all deps demo test unit golden public cli fuzz diagram extract asan build-asan-unit bench format clean live install
+.PHONY: bench-deps bench-live all deps demo test unit golden public cli package fuzz diagram extract asan \
+        build-asan-unit bench format clean live install uninstall
 all: popflow
 
 deps:
@@ -71,6 +76,11 @@ public: popflow
 cli: popflow
 	@./tests/cli/run.sh
 
+# The man page (mandoc -T lint), -h against the man page and README, make install/uninstall,
+# man -l on the installed page, and the bash completion.
+package: popflow
+	@./tests/package/run.sh
+
 fuzz: popflow
 	@./tests/fuzz/run.sh
 
@@ -90,6 +100,7 @@ test: deps
 	$(MAKE) unit
 	$(MAKE) golden
 	$(MAKE) cli
+	$(MAKE) package
 	$(MAKE) diagram
 	$(MAKE) extract
 	$(MAKE) live
@@ -105,6 +116,7 @@ asan: deps
 	    BIN=popflow-asan popflow-asan build-asan-unit
 	$(ASAN_ENV) ./tests/run-golden.sh
 	$(ASAN_ENV) ./tests/cli/run.sh
+	$(ASAN_ENV) ./tests/package/run.sh
 	$(ASAN_ENV) ./tests/fuzz/run.sh
 	$(ASAN_ENV) ./tests/diagram/run.sh
 	$(ASAN_ENV) ./tests/extract/run.sh
@@ -134,11 +146,26 @@ bench-live: bench-deps
 	$(MAKE) popflow
 	./bench/live.sh
 
-# make install [PREFIX=/usr/local] [DESTDIR=...]: the program and its default remark templates.
+# make install [PREFIX=/usr/local] [DESTDIR=...]: the program, its default remark templates, the man
+# page (installed paths put in place of /usr/local), the bash completion and the JSON contract.
+# make uninstall removes exactly those files, and the directories of popflow's own left empty.
+TEMPLATES := $(notdir $(wildcard templates/*.tmpl))
 install: popflow
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(DATADIR)/templates
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(DATADIR)/templates $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(BASHCOMPDIR) $(DESTDIR)$(DOCDIR)
 	install -m 755 popflow $(DESTDIR)$(PREFIX)/bin/popflow
-	install -m 644 templates/*.tmpl $(DESTDIR)$(DATADIR)/templates/
+	install -m 644 $(addprefix templates/,$(TEMPLATES)) $(DESTDIR)$(DATADIR)/templates/
+	sed -e 's|/usr/local/share/popflow|$(DATADIR)|g' -e 's|/usr/local/share/doc/popflow|$(DOCDIR)|g' \
+	    docs/popflow.1 >$(DESTDIR)$(MANDIR)/man1/popflow.1
+	chmod 644 $(DESTDIR)$(MANDIR)/man1/popflow.1
+	install -m 644 completions/popflow.bash $(DESTDIR)$(BASHCOMPDIR)/popflow
+	install -m 644 docs/json.md $(DESTDIR)$(DOCDIR)/json.md
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/bin/popflow $(addprefix $(DESTDIR)$(DATADIR)/templates/,$(TEMPLATES)) \
+	    $(DESTDIR)$(MANDIR)/man1/popflow.1 $(DESTDIR)$(BASHCOMPDIR)/popflow $(DESTDIR)$(DOCDIR)/json.md
+	for d in $(DESTDIR)$(DATADIR)/templates $(DESTDIR)$(DATADIR) $(DESTDIR)$(DOCDIR); do \
+	    if [ -d "$$d" ]; then rmdir --ignore-fail-on-non-empty "$$d"; fi; done
 
 format:
 	clang-format -i src/*.c include/*.h tests/unit/*.c tests/unit/*.h

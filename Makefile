@@ -24,6 +24,8 @@ BUILD    ?= build
 # Debian packages the build, the tests and the demo need (installed by deps.sh when missing).
 DEPS_BUILD := gcc make pkg-config libpcap-dev libnids-dev libglib2.0-dev libjansson-dev libgmime-3.0-dev \
               libgraphviz-dev graphviz fonts-liberation2 libssl-dev
+# Only make fuzz-run needs these (clang's libFuzzer); make test replays the corpora with $(CC).
+DEPS_FUZZ  := clang libclang-rt-14-dev
 DEPS_TEST  := python3 tshark tcpdump iproute2 time poppler-utils qpdf valgrind dovecot-core dovecot-pop3d fetchmail openssl util-linux \
               mandoc man-db
 # make bench and make bench-live (the peers and the replay tool).
@@ -39,11 +41,19 @@ MAIN_OBJ := $(BUILD)/main.o
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
+# Fuzz targets (tests/fuzz/README.md): replay-T (any compiler, make test) and fuzz-T (libFuzzer).
+FUZZ_TARGETS := pop3 decode creds remarks pipeline
+FUZZ_SECONDS ?= 60
+FUZZ_REPLAY = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay-%)
+FUZZ_BINS = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz-%)
+FUZZ_FLAGS = -Itests/fuzz -DFUZZ_SRCDIR='"$(CURDIR)"'
+
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnids
 
-.PHONY: bench-deps bench-live all deps demo test unit golden public cli package fuzz diagram extract asan \
-        build-asan-unit bench format clean live install uninstall
+.PHONY: bench-deps bench-live all deps demo test unit golden public cli package fuzz fuzz-replay fuzz-run \
+        fuzz-bins diagram extract asan build-asan-unit build-asan-fuzz bench format clean live install \
+        uninstall
 all: popflow
 
 deps:
@@ -59,6 +69,16 @@ $(BUILD)/%.o: src/%.c $(wildcard include/*.h) src/pop3_cmds.def include/anomalie
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/testlib.h $(LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(PKG_CFLAGS) -Itests/unit -o $@ $< $(LIB_OBJS) $(ALL_LDFLAGS) $(PKG_LIBS)
+
+$(BUILD)/fuzz/replay-%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c tests/fuzz/fuzz.h $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(PKG_CFLAGS) $(FUZZ_FLAGS) -o $@ $< tests/fuzz/replay.c $(LIB_OBJS) \
+	    $(ALL_LDFLAGS) $(PKG_LIBS)
+
+$(BUILD)/fuzz/fuzz-%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz.h $(LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(PKG_CFLAGS) $(FUZZ_FLAGS) -fsanitize=fuzzer -o $@ $< $(LIB_OBJS) \
+	    $(ALL_LDFLAGS) -fsanitize=fuzzer $(PKG_LIBS)
 
 demo: deps
 	$(MAKE) popflow
@@ -81,8 +101,21 @@ cli: popflow
 package: popflow
 	@./tests/package/run.sh
 
-fuzz: popflow
+# Every corpus file and past crash through each fuzz target, then mutated captures through popflow.
+fuzz: popflow fuzz-replay
 	@./tests/fuzz/run.sh
+
+fuzz-replay: $(FUZZ_REPLAY)
+	@./tests/fuzz/replay.sh $(BUILD)/fuzz
+
+# make fuzz-run [FUZZ_SECONDS=N] [FUZZ_TARGETS="pop3 ..."]: libFuzzer, ASan and UBSan, N seconds per target.
+fuzz-run:
+	@./tests/deps.sh $(DEPS_FUZZ)
+	$(MAKE) BUILD=build-fuzz CC=clang CFLAGS="-O1 -g -fsanitize=fuzzer-no-link" \
+	    SANITIZER=address,undefined fuzz-bins
+	./tests/fuzz/fuzz-run.sh build-fuzz/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-bins: $(FUZZ_BINS)
 
 diagram: popflow
 	@VALGRIND=1 ./tests/diagram/run.sh
@@ -113,10 +146,12 @@ ASAN_ENV := LSAN_OPTIONS=suppressions=$(CURDIR)/tests/diagram/lsan.supp POPFLOW=
 asan: deps
 	LSAN_OPTIONS=suppressions=$(CURDIR)/tests/diagram/lsan.supp \
 	    $(MAKE) BUILD=build-asan SANITIZER=address,undefined CFLAGS="-O1 -g" \
-	    BIN=popflow-asan popflow-asan build-asan-unit
+	    BIN=popflow-asan popflow-asan build-asan-unit build-asan-fuzz
 	$(ASAN_ENV) ./tests/run-golden.sh
 	$(ASAN_ENV) ./tests/cli/run.sh
 	$(ASAN_ENV) ./tests/package/run.sh
+	$(ASAN_ENV) LSAN_OPTIONS=suppressions=$(CURDIR)/tests/fuzz/lsan.supp \
+	    ./tests/fuzz/replay.sh build-asan/fuzz
 	$(ASAN_ENV) ./tests/fuzz/run.sh
 	$(ASAN_ENV) ./tests/diagram/run.sh
 	$(ASAN_ENV) ./tests/extract/run.sh
@@ -125,6 +160,8 @@ asan: deps
 
 build-asan-unit: $(UNIT_BINS)
 	@./tests/run-unit.sh $(UNIT_BINS)
+
+build-asan-fuzz: $(FUZZ_REPLAY)
 
 popflow-asan: $(LIB_OBJS) $(MAIN_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
@@ -171,4 +208,4 @@ format:
 	clang-format -i src/*.c include/*.h tests/unit/*.c tests/unit/*.h
 
 clean:
-	rm -rf build build-asan popflow popflow-asan
+	rm -rf build build-asan build-fuzz popflow popflow-asan

@@ -34,6 +34,13 @@ struct remarks;
  * Returns NULL with errbuf (ERRBUF_SIZE) filled: "FILE:LINE: reason".
  */
 struct remarks *remarks_load(const char *dir, char *errbuf);
+/*
+ * The same from memory: text[i] (len[i] bytes) is the content of
+ * diagram.tmpl, tcp.tmpl and pop3.tmpl in that order; name stands for the
+ * directory in messages (the fuzz target uses it).
+ */
+struct remarks *remarks_load_texts(
+    const char *name, const char *const text[3], const size_t len[3], char *errbuf);
 void remarks_free(struct remarks *r); /* NULL is fine */
 /* The directory the templates came from. */
 const char *remarks_dir(const struct remarks *r);

@@ -234,23 +234,19 @@ is_key_char(char c)
 	return g_ascii_isalnum(c) || c == '.' || c == '_' || c == '-';
 }
 
-/* Parses one file into the table; returns 0 or -1 with errbuf "path:line: why". */
+/*
+ * Parses the text of one file (data: len bytes and a NUL after them) into
+ * the table; returns 0 or -1 with errbuf "path:line: why".
+ */
 static int
-load_file(struct remarks *r, int file, char *errbuf)
+parse_file(
+    struct remarks *r, int file, const char *path, const char *data, size_t len, char *errbuf)
 {
-	char *path = g_build_filename(r->dir, tmpl_files[file], NULL);
-	char *data = NULL, **lines = NULL, *k;
+	char **lines = NULL, *k;
 	struct entry *cur = NULL;
-	GError *err = NULL;
-	gsize len;
 	int i, rc = -1;
 	char why[128];
 
-	if (!g_file_get_contents(path, &data, &len, &err)) {
-		snprintf(errbuf, ERRBUF_SIZE, "%s: %s", path, err->message);
-		g_error_free(err);
-		goto out;
-	}
 	if (memchr(data, '\0', len) != NULL || !g_utf8_validate(data, (gssize)len, NULL)) {
 		snprintf(errbuf, ERRBUF_SIZE, "%s: not UTF-8 text", path);
 		goto out;
@@ -323,6 +319,25 @@ load_file(struct remarks *r, int file, char *errbuf)
 	rc = 0;
 out:
 	g_strfreev(lines);
+	return rc;
+}
+
+/* Reads and parses one file of r's directory. */
+static int
+load_file(struct remarks *r, int file, char *errbuf)
+{
+	char *path = g_build_filename(r->dir, tmpl_files[file], NULL);
+	char *data = NULL;
+	GError *err = NULL;
+	gsize len;
+	int rc = -1;
+
+	if (!g_file_get_contents(path, &data, &len, &err)) {
+		snprintf(errbuf, ERRBUF_SIZE, "%s: %s", path, err->message);
+		g_error_free(err);
+	} else {
+		rc = parse_file(r, file, path, data, len, errbuf);
+	}
 	g_free(data);
 	g_free(path);
 	return rc;
@@ -369,12 +384,30 @@ default_dir(char *errbuf)
 	return NULL;
 }
 
+/* Every required entry is defined; otherwise -1 with errbuf naming one missing. */
+static int
+check_required(struct remarks *r, char *errbuf)
+{
+	GHashTableIter it;
+	gpointer key, val;
+
+	g_hash_table_iter_init(&it, r->entries);
+	while (g_hash_table_iter_next(&it, &key, &val)) {
+		struct entry *e = val;
+		if (e->required && e->text == NULL) {
+			char *path = g_build_filename(r->dir, tmpl_files[e->file], NULL);
+			snprintf(errbuf, ERRBUF_SIZE, "%s: no entry '%s'", path, (char *)key);
+			g_free(path);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 struct remarks *
 remarks_load(const char *dir, char *errbuf)
 {
 	struct remarks *r;
-	GHashTableIter it;
-	gpointer key, val;
 	size_t f;
 
 	r = g_new0(struct remarks, 1);
@@ -387,16 +420,37 @@ remarks_load(const char *dir, char *errbuf)
 	for (f = 0; f < TMPL_NFILES; f++)
 		if (load_file(r, (int)f, errbuf) < 0)
 			goto fail;
-	g_hash_table_iter_init(&it, r->entries);
-	while (g_hash_table_iter_next(&it, &key, &val)) {
-		struct entry *e = val;
-		if (e->required && e->text == NULL) {
-			char *path = g_build_filename(r->dir, tmpl_files[e->file], NULL);
-			snprintf(errbuf, ERRBUF_SIZE, "%s: no entry '%s'", path, (char *)key);
-			g_free(path);
+	if (check_required(r, errbuf) < 0)
+		goto fail;
+	return r;
+fail:
+	remarks_free(r);
+	return NULL;
+}
+
+struct remarks *
+remarks_load_texts(const char *name, const char *const text[3], const size_t len[3], char *errbuf)
+{
+	struct remarks *r = g_new0(struct remarks, 1);
+	size_t f;
+
+	r->dir = g_strdup(name);
+	r->entries = key_table();
+	for (f = 0; f < TMPL_NFILES; f++) {
+		char *path = g_build_filename(name, tmpl_files[f], NULL);
+		char *data = g_malloc(len[f] + 1);
+		int rc;
+
+		memcpy(data, text[f], len[f]);
+		data[len[f]] = '\0';
+		rc = parse_file(r, (int)f, path, data, len[f], errbuf);
+		g_free(data);
+		g_free(path);
+		if (rc < 0)
 			goto fail;
-		}
 	}
+	if (check_required(r, errbuf) < 0)
+		goto fail;
 	return r;
 fail:
 	remarks_free(r);

@@ -107,7 +107,8 @@ cur_skip(struct cursor *c, size_t n)
 const uint8_t *
 cur_ptr(const struct cursor *c)
 {
-	return c->buf + c->off;
+	/* No bytes (NULL, 0): NULL + 0 is undefined behaviour in C, so no arithmetic. */
+	return c->buf != NULL ? c->buf + c->off : NULL;
 }
 
 void

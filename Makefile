@@ -35,7 +35,8 @@ LIB_SRCS := src/cursor.c src/decode.c src/capture.c src/privdrop.c src/reasm.c s
             src/pipeline.c src/defrag.c src/reorder.c src/describe.c src/util.c src/emit.c src/emit_text.c src/emit_json.c \
             src/creds.c src/capa.c src/mime.c src/extract.c \
             src/diagram.c src/remarks.c src/emit_dot.c src/emit_flow.c src/emit_mermaid.c \
-            src/emit_plantuml.c src/emit_fdl.c src/options.c src/tls.c src/keylog.c
+            src/emit_plantuml.c src/emit_fdl.c src/options.c src/tls.c src/keylog.c \
+            src/progress.c
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(BUILD)/%.o)
 MAIN_OBJ := $(BUILD)/main.o
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)

@@ -30,6 +30,7 @@ struct run_stats {
 struct emit_opts {
 	int verbose;           /* -v: segment timeline / "segments" array */
 	bool bodies;           /* --bodies: every line of message bodies */
+	bool quiet;            /* -q: text without the run's credential roll-up and count line */
 	const char *output;    /* -o path (NULL: stdout); for per-session files */
 	const char *templates; /* --templates DIR (diagram formats) */
 	const char *detail;    /* --detail segments|messages */

@@ -326,8 +326,7 @@ text_end(FILE *f, const struct run_stats *st, const struct emit_opts *o, char *e
 {
 	guint i;
 
-	(void)o;
-	if (run_creds_total > 0) {
+	if (run_creds_total > 0 && !o->quiet) {
 		/* The auditor's question last: which credentials crossed the wire, and did they work. */
 		fprintf(f,
 		    "Credentials: %" PRIu64 " login attempt%s, %" PRIu64
@@ -346,6 +345,8 @@ text_end(FILE *f, const struct run_stats *st, const struct emit_opts *o, char *e
 		run_creds = NULL;
 	}
 	run_creds_total = run_creds_clear = run_creds_ok = 0;
+	if (o->quiet)
+		return fflush(f) == 0 ? 0 : (g_strlcpy(errbuf, "write error", ERRBUF_SIZE), -1);
 	fprintf(f,
 	    "popflow: %" PRIu64 " packets, %" PRIu64 " POP3 segments, %" PRIu64
 	    " sessions, %" PRIu64 " transactions, %" PRIu64 " anomalies",

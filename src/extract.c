@@ -393,8 +393,10 @@ hdr_needs_body(const GByteArray *h)
 
 	for (i = 0; i < h->len; i++) {
 		size_t left = h->len - i;
-		if ((left >= 9 && g_ascii_strncasecmp((const char *)h->data + i, "multipart", 9) == 0) ||
-		    (left >= 8 && g_ascii_strncasecmp((const char *)h->data + i, "message/", 8) == 0))
+		if ((left >= 9 &&
+		        g_ascii_strncasecmp((const char *)h->data + i, "multipart", 9) == 0) ||
+		    (left >= 8 &&
+		        g_ascii_strncasecmp((const char *)h->data + i, "message/", 8) == 0))
 			return true;
 	}
 	return false;

@@ -5,11 +5,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "capture.h"
 #include "emit.h"
 #include "extract.h"
 #include "options.h"
+#include "progress.h"
 #include "pipeline.h"
 #include "privdrop.h"
 
@@ -21,6 +24,11 @@ struct run {
 	FILE *out;
 	const struct emitter *em;
 	struct emit_opts eo;
+	struct pipeline *pl;
+	struct progress *progress; /* on a terminal, for -r FILE (progress.h) */
+	FILE *in;                  /* the capture file being read, for the progress */
+	uint64_t frames;
+	bool out_tty; /* the output is a terminal: the progress line is erased before it */
 	uint64_t warnings;
 	bool output_failed;
 	char errbuf[ERRBUF_SIZE];
@@ -37,6 +45,8 @@ on_warn(void *arg, uint64_t frame, const char *msg)
 {
 	struct run *r = arg;
 
+	if (r->warnings < MAIN_MAX_WARNINGS + 1)
+		progress_clear(r->progress);
 	if (r->warnings++ < MAIN_MAX_WARNINGS)
 		fprintf(stderr, "popflow: %s: frame %llu: %s\n", r->input,
 		    (unsigned long long)frame, msg);
@@ -46,10 +56,26 @@ on_warn(void *arg, uint64_t frame, const char *msg)
 		    r->input);
 }
 
+/* The frame_fn of a file read with a progress line: the pipeline, then the line. */
+static void
+on_frame(void *arg, uint64_t frame_no, const struct pcap_pkthdr *h, const uint8_t *frame)
+{
+	struct run *r = arg;
+	off_t pos;
+
+	pipeline_frame(r->pl, frame_no, h, frame);
+	/* Looking at the file position costs nothing much: progress_update() decides when. */
+	if (++r->frames % 256 == 0 && (pos = ftello(r->in)) >= 0)
+		progress_update(r->progress, (uint64_t)pos, pipeline_stats(r->pl)->sessions);
+}
+
 static void
 on_emit(void *arg, const struct session *s)
 {
 	struct run *r = arg;
+
+	if (r->out_tty)
+		progress_clear(r->progress); /* the output goes to the same terminal */
 
 	if (r->output_failed)
 		return;
@@ -73,7 +99,9 @@ on_emit(void *arg, const struct session *s)
 static void
 on_wrote(void *arg, const char *path)
 {
-	(void)arg;
+	struct run *r = arg;
+
+	progress_clear(r->progress);
 	fprintf(stderr, "popflow: wrote %s\n", path);
 }
 
@@ -215,7 +243,21 @@ main(int argc, char **argv)
 		    pcap_snapshot(capture_pcap(r.cap)));
 		fflush(stderr);
 	}
-	runrc = capture_run(r.cap, pipeline_frame, pipeline_idle, pl, r.errbuf);
+	r.pl = pl;
+	r.out_tty = isatty(fileno(r.out));
+	if (o.file != NULL && strcmp(o.file, "-") != 0 && !o.eo.quiet &&
+	    (r.in = pcap_file(capture_pcap(r.cap))) != NULL) {
+		/* A long run shows how far it is on a terminal (progress.h); not for -r -. */
+		struct stat st;
+		if (fstat(fileno(r.in), &st) == 0 && S_ISREG(st.st_mode))
+			r.progress = progress_new(stderr, (uint64_t)st.st_size);
+	}
+	if (r.progress != NULL)
+		runrc = capture_run(r.cap, on_frame, NULL, &r, r.errbuf); /* files: no idle calls */
+	else
+		runrc = capture_run(r.cap, pipeline_frame, pipeline_idle, pl, r.errbuf);
+	progress_free(r.progress);
+	r.progress = NULL;
 	if (runrc < 0) {
 		/* Frames before the damage were analysed: report them, then the error. */
 		fprintf(stderr, "popflow: %s\n", r.errbuf);

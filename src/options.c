@@ -37,6 +37,8 @@ options_usage(FILE *f)
 	fprintf(f,
 	    "  -o FILE            write the output to FILE instead of standard output\n"
 	    "  -v                 text: add the per-segment timeline; json: add \"segments\"\n"
+	    "  -q                 quiet: no progress line on a terminal; text: no credential\n"
+	    "                     roll-up and no count line at the end\n"
 	    "  --bodies           text: show every line of message bodies, not a summary\n"
 	    "  --session N        only session N (diagrams: one file instead of one each)\n"
 	    "  --redact           hide passwords, digests, tokens and SASL data everywhere\n"
@@ -148,6 +150,9 @@ options_one(struct options *o, int c, const char *arg, bool *idle_set, char *err
 		break;
 	case 'v':
 		o->eo.verbose++;
+		break;
+	case 'q':
+		o->eo.quiet = true;
 		break;
 	case OPT_PORT:
 		if (parse_uint(arg, 65535, &v) < 0 || v == 0) {
@@ -298,7 +303,7 @@ options_parse(struct options *o, int argc, char **argv, char *errbuf)
 	pipeline_add_port(&o->pc, 110);
 	pipeline_add_tls_port(&o->pc, 995);
 	optind = 0; /* glibc: start afresh, so options_parse() can run more than once */
-	while ((c = getopt_long(argc, argv, "r:i:T:o:vhDc:w:s:pB:Z:", options_long, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "r:i:T:o:vqhDc:w:s:pB:Z:", options_long, NULL)) != -1) {
 		/* -h and --version act at once, as they always have, whatever follows. */
 		if (c == 'h') {
 			o->action = OPTIONS_HELP;

@@ -140,5 +140,31 @@ if command -v valgrind >/dev/null 2>&1 && ! nm "$POPFLOW" 2>/dev/null | grep -q 
 	done
 fi
 
+# Progress on standard error (a terminal only) and -q.  tests/tools/ontty runs a command with
+# standard error on a pseudo-terminal; a capture of 150 MB takes long enough to show the line.
+python3 bench/gen.py "$tmp/big.pcap" --size-mb 150 --concurrent 64
+expect 0 "progress: big capture, stderr a pipe" -- "$POPFLOW" -r "$tmp/big.pcap" -T json -o "$tmp/big-pipe.json"
+if [ -s "$tmp/err" ]; then bad "progress: something on stderr in a pipe"; else ok; fi
+expect 0 "progress: on a terminal" -- python3 tests/tools/ontty "$tmp/big-tty.err" "$POPFLOW" -r "$tmp/big.pcap" -T json -o "$tmp/big-tty.json"
+has "$tmp/big-tty.err" "MB/s, [0-9]* sessions, [0-9]*:[0-9][0-9] left" "progress: the line on a terminal"
+has "$tmp/big-tty.err" " of $(( ($(stat -c %s "$tmp/big.pcap") + 500000) / 1000000 )) MB (" "progress: the file size"
+if python3 -c 'import sys; d = open(sys.argv[1], "rb").read(); sys.exit(0 if d.endswith(b"\r\x1b[K") else 1)' "$tmp/big-tty.err"; then ok; else bad "progress: the line is not erased at the end"; fi
+if cmp -s "$tmp/big-pipe.json" "$tmp/big-tty.json"; then ok; else bad "progress: output differs on a terminal"; fi
+python3 bench/check.py "$tmp/big-tty.json" "$tmp/big.pcap.expect" >/dev/null && ok || bad "progress: sessions not exact"
+expect 0 "progress: -q on a terminal" -- python3 tests/tools/ontty "$tmp/big-q.err" "$POPFLOW" -q -r "$tmp/big.pcap" -T json -o /dev/null
+if [ -s "$tmp/big-q.err" ]; then bad "progress: -q still shows something"; else ok; fi
+expect 0 "progress: -r - on a terminal" -- python3 tests/tools/ontty "$tmp/big-stdin.err" sh -c "\"\$0\" -r - -T json -o /dev/null < \"\$1\"" "$POPFLOW" "$tmp/big.pcap"
+if [ -s "$tmp/big-stdin.err" ]; then bad "progress: shown for -r -"; else ok; fi
+rm -f "$tmp/big.pcap"
+# -q: the text without the run's credential roll-up and count line; the rest unchanged.
+expect 0 "text" -- "$POPFLOW" -r "$seed"
+cp "$tmp/out" "$tmp/text-full"
+expect 0 "-q text" -- "$POPFLOW" -q -r "$seed"
+has "$tmp/text-full" "^popflow: [0-9]* packets" "text: the count line"
+has "$tmp/text-full" "^Credentials: " "text: the credential roll-up"
+if grep -q "^popflow: \|^Credentials: " "$tmp/out"; then bad "-q: roll-up or count line left"; else ok; fi
+has "$tmp/out" "^  Credentials:" "-q: the session's own credentials stay"
+if [ -s "$tmp/out" ] && [ "$(head -c "$(stat -c %s "$tmp/out")" "$tmp/text-full" | cmp - "$tmp/out" && echo same)" = same ]; then ok; else bad "-q: the sessions differ from the full text"; fi
+
 echo "cli: $pass passed, $fail failed"
 [ $fail -eq 0 ]

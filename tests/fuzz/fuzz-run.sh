@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # fuzz-run.sh BINDIR SECONDS TARGET... - runs each libFuzzer target (BINDIR/fuzz-T, make fuzz-run)
-# for SECONDS seconds, one after the other, at nice 19.  Each starts from a working copy of its
-# corpus (build-fuzz/corpus/T, kept between runs) seeded from tests/fuzz/corpus/T and the
-# regression inputs, with tests/fuzz/pop3.dict.  Crashes go to build-fuzz/crashes/T-* (the run
-# goes on after one); the last status line (executions, cov:, ft:) is printed, the whole log is
+# for SECONDS seconds, one after the other, at nice 19, started again after each crash.  Each
+# starts from a working copy of its corpus (build-fuzz/corpus/T, kept between runs) seeded from tests/fuzz/corpus/T and the
+# regression inputs, with tests/fuzz/pop3.dict.  Crashes go to build-fuzz/crashes/T-*; the
+# executions of all runs and the last status line (cov:, ft:) are printed, the whole log is
 # appended to build-fuzz/logs/T.log.  Exit status 1 if a target crashed.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -25,19 +25,32 @@ for t in "$@"; do
 	pop3) max_len=16384 ;;
 	*) max_len=8192 ;;
 	esac
-	before=$(ls "$work/crashes" | wc -l)
-	# Fork mode with one job: a crash, leak or timeout is written and the run goes on.
-	nice -n 19 "$bindir/fuzz-$t" -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1 \
-	    -max_total_time="$secs" -timeout=20 -rss_limit_mb=2048 -max_len=$max_len \
-	    -dict=tests/fuzz/pop3.dict -artifact_prefix="$work/crashes/$t-" \
-	    "$corpus" tests/fuzz/regress >"$work/logs/$t.log.run" 2>&1
-	rc=$?
-	{ echo "=== $(date -u +%FT%TZ) fuzz-$t for $secs s"; cat "$work/logs/$t.log.run"; } >>"$work/logs/$t.log"
-	after=$(ls "$work/crashes" | wc -l)
-	# The last status line: executions (#N), coverage (cov: edges, ft: features), crashes.
-	stats=$(grep -E '^#[0-9]+: cov:' "$work/logs/$t.log.run" | tail -n 1)
+	before=$(ls "$work/crashes" | grep -c "^$t-")
+	# libFuzzer stops at a crash: start it again (the crash is kept) until the time is used.
+	deadline=$(($(date +%s) + secs))
+	runs=0 execs=0 last=""
+	while [ "$(date +%s)" -lt "$deadline" ] && [ $runs -lt 50 ]; do
+		rem=$((deadline - $(date +%s)))
+		[ $rem -ge 1 ] || break # -max_total_time=0 would mean no limit
+		runs=$((runs + 1))
+		nice -n 19 "$bindir/fuzz-$t" -max_total_time=$rem -timeout=20 \
+		    -rss_limit_mb=2048 -max_len=$max_len -dict=tests/fuzz/pop3.dict \
+		    -print_final_stats=1 -artifact_prefix="$work/crashes/$t-" \
+		    "$corpus" tests/fuzz/regress >"$work/logs/$t.log.run" 2>&1
+		rc=$?
+		{ echo "=== $(date -u +%FT%TZ) fuzz-$t run $runs, exit $rc"; cat "$work/logs/$t.log.run"; } >>"$work/logs/$t.log"
+		n=$(sed -n 's/^stat::number_of_executed_units: *//p' "$work/logs/$t.log.run" | tail -n 1)
+		execs=$((execs + ${n:-0}))
+		l=$(grep -E '^#[0-9]+.*cov: ' "$work/logs/$t.log.run" | tail -n 1)
+		[ -n "$l" ] && last=$l
+		if [ $rc -ne 0 ]; then
+			crashed=1
+			grep -m1 -E 'ERROR: |runtime error' "$work/logs/$t.log.run"
+		fi
+	done
 	rm -f "$work/logs/$t.log.run"
-	echo "fuzz-run $t: exit $rc, $((after - before)) new crash files; $stats"
-	[ "$after" -gt "$before" ] && crashed=1
+	after=$(ls "$work/crashes" | grep -c "^$t-")
+	# Executions over all runs; the last status line gives coverage (cov: edges, ft: features).
+	echo "fuzz-run $t: $secs s, $runs runs, $execs executions, $((after - before)) new crash files; last: $last"
 done
 [ $crashed -eq 0 ]

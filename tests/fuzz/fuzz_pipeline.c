@@ -18,11 +18,25 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <nids.h>
+
 #include "capture.h"
 #include "emit.h"
 #include "extract.h"
 #include "fuzz.h"
 #include "pipeline.h"
+
+/*
+ * libnids 1.26 drops its TCP callback list at nids_init() without freeing it
+ * (init_procs()), so each pipeline would leak reasm.c's registration; the
+ * list head is exported, and nids_unregister_tcp() frees a node.  (A leak
+ * per input would also make libFuzzer scan the heap after every input.)
+ */
+struct nids_proc {
+	void *item;
+	struct nids_proc *next;
+};
+extern struct nids_proc *tcp_procs;
 
 static const char *const formats[8] = {
     "text", "json", "dot", "svg", "flow", "mermaid", "plantuml", "fdl"};
@@ -143,6 +157,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			r.em->end(r.out, &st, &r.eo, r.errbuf);
 		}
 		pipeline_free(pl);
+		while (tcp_procs != NULL)
+			nids_unregister_tcp(tcp_procs->item);
 	}
 	extract_finish(ex, r.errbuf);
 	extract_free(ex);

@@ -78,6 +78,7 @@ int pop3_cmd_lookup(const char *verb, size_t len); /* case-insensitive; POP3_CMD
 enum pop3_multi pop3_cmd_multi(int cmd);
 unsigned pop3_cmd_states(int cmd);
 const char *pop3_state_name(enum pop3_state st);
+const char *pop3_status_name(enum pop3_status st); /* "+OK", "-ERR", NULL */
 
 struct pop3;
 

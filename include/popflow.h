@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #define POPFLOW_VERSION "0.1.0"
 
@@ -59,6 +60,13 @@ dir_name(enum dir d)
 	return d == DIR_TO_SERVER ? "to_server" : "to_client";
 }
 
+/* The other direction: replies for commands, commands for replies. */
+static inline enum dir
+dir_opposite(enum dir d)
+{
+	return d == DIR_TO_SERVER ? DIR_TO_CLIENT : DIR_TO_SERVER;
+}
+
 /* Microseconds from a to b (b later gives a positive result). */
 static inline int64_t
 ts_diff_us(struct ts a, struct ts b)
@@ -76,6 +84,11 @@ ts_cmp(struct ts a, struct ts b)
 	return 0;
 }
 
-bool endpoint_equal(const struct endpoint *a, const struct endpoint *b);
+static inline bool
+endpoint_equal(const struct endpoint *a, const struct endpoint *b)
+{
+	return a->port == b->port && a->ip.family == b->ip.family &&
+	    memcmp(a->ip.bytes, b->ip.bytes, sizeof(a->ip.bytes)) == 0;
+}
 
 #endif

@@ -126,7 +126,6 @@ struct msg {
 #define TXN_HELD_SASL 0x4    /* its AUTH exchange is in progress */
 
 enum pop3_status { POP3_STATUS_NONE = 0, POP3_STATUS_OK, POP3_STATUS_ERR };
-const char *pop3_status_name(enum pop3_status st); /* "+OK", "-ERR", NULL */
 
 /* A command and its reply (or a reply alone, or the greeting). */
 struct txn {

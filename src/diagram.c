@@ -513,7 +513,7 @@ segment_row(struct builder *b, guint i, bool messages)
 	struct dg_row *row;
 	GString *remark = g_string_new(NULL);
 	char *label, *t;
-	enum dir od = r->dir == DIR_TO_SERVER ? DIR_TO_CLIENT : DIR_TO_SERVER;
+	enum dir od = dir_opposite(r->dir);
 	guint k;
 
 	if (data || r->len == 0) {

@@ -135,6 +135,19 @@ msg_new(struct pop3 *p, struct txn *t, enum msg_kind kind, enum dir d, uint64_t 
 }
 
 const char *
+pop3_status_name(enum pop3_status st)
+{
+	switch (st) {
+	case POP3_STATUS_OK:
+		return "+OK";
+	case POP3_STATUS_ERR:
+		return "-ERR";
+	default:
+		return NULL;
+	}
+}
+
+const char *
 pop3_cmd_name(int cmd)
 {
 	if (cmd < 0 || cmd >= POP3_CMD__COUNT)
@@ -270,6 +283,23 @@ dup_bytes(const uint8_t *b, size_t n)
 		memcpy(s, b, n);
 	s[n] = '\0';
 	return s;
+}
+
+/*
+ * A message holding one line: its first keep bytes as text, wire bytes on
+ * the wire before the line ending of eol bytes.
+ */
+static struct msg *
+line_msg_new(struct pop3 *p, struct txn *t, enum msg_kind kind, enum dir d, uint64_t off,
+    const char *line, size_t keep, size_t wire, size_t eol)
+{
+	struct msg *m = msg_new(p, t, kind, d, off);
+
+	m->text = dup_bytes((const uint8_t *)line, keep);
+	m->text_len = keep;
+	m->wire_len = wire;
+	m->end = off + wire + eol;
+	return m;
 }
 
 static void
@@ -447,11 +477,7 @@ on_command(struct pop3 *p, const char *line, size_t keep, size_t wire, size_t eo
 
 	if (p->sasl != NULL) {
 		/* RFC 5034 section 4: during AUTH, client lines answer challenges. */
-		m = msg_new(p, p->sasl, MSG_SASL, DIR_TO_SERVER, off);
-		m->text = dup_bytes((const uint8_t *)line, keep);
-		m->text_len = keep;
-		m->wire_len = wire;
-		m->end = off + wire + eol;
+		m = line_msg_new(p, p->sasl, MSG_SASL, DIR_TO_SERVER, off, line, keep, wire, eol);
 		check_sasl_line(p, DIR_TO_SERVER, line, keep, eol, off, p->sasl);
 		return;
 	}
@@ -476,11 +502,7 @@ on_command(struct pop3 *p, const char *line, size_t keep, size_t wire, size_t eo
 	} else {
 		t->arg = g_strdup("");
 	}
-	m = msg_new(p, t, MSG_COMMAND, DIR_TO_SERVER, off);
-	m->text = dup_bytes((const uint8_t *)line, keep);
-	m->text_len = keep;
-	m->wire_len = wire;
-	m->end = off + wire + eol;
+	m = line_msg_new(p, t, MSG_COMMAND, DIR_TO_SERVER, off, line, keep, wire, eol);
 	t->cmd_msg = m;
 	check_line(p, DIR_TO_SERVER, line, keep, wire, eol, off, t);
 	command_details(p, t, off);
@@ -913,7 +935,7 @@ tls_first_bytes(struct pop3 *p, enum dir d, const uint8_t *b, size_t n, uint64_t
 	if (looks_tls(b[0]))
 		return;
 	quote_start(b, n, d, q, sizeof(q));
-	if (p->implicit_tls && !p->tls_sniffed[!d]) {
+	if (p->implicit_tls && !p->tls_sniffed[dir_opposite(d)]) {
 		session_anomaly(p->s, ANOM_PLAINTEXT_ON_TLS_PORT, d, off, NULL,
 		    "the %s sent '%s' where TLS was expected: parsed as POP3",
 		    d == DIR_TO_SERVER ? "client" : "server", q);
@@ -1110,11 +1132,8 @@ on_server_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_
 
 	if (cont) {
 		if (p->sasl != NULL && g_queue_peek_head(&p->pending) == p->sasl) {
-			m = msg_new(p, p->sasl, MSG_CHALLENGE, DIR_TO_CLIENT, off);
-			m->text = dup_bytes((const uint8_t *)line, keep);
-			m->text_len = keep;
-			m->wire_len = wire;
-			m->end = off + wire + eol;
+			m = line_msg_new(
+			    p, p->sasl, MSG_CHALLENGE, DIR_TO_CLIENT, off, line, keep, wire, eol);
 			check_sasl_line(p, DIR_TO_CLIENT, line, keep, eol, off, p->sasl);
 			return;
 		}
@@ -1147,7 +1166,7 @@ on_server_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_
 	if (!p->greeted) {
 		t = session_txn_new(s, POP3_CMD_GREETING, true);
 		p->greeted = true;
-		m = msg_new(p, t, MSG_GREETING, DIR_TO_CLIENT, off);
+		m = line_msg_new(p, t, MSG_GREETING, DIR_TO_CLIENT, off, line, keep, wire, eol);
 		if (st == POP3_STATUS_ERR)
 			session_anomaly(s, ANOM_NEGATIVE_GREETING, DIR_TO_CLIENT, off, t,
 			    "the server refused the session in its greeting");
@@ -1167,12 +1186,8 @@ on_server_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_
 			session_anomaly(s, ANOM_WRONG_STATE, DIR_TO_SERVER, t->cmd_msg->off, t,
 			    "%s is not allowed in the %s state", t->verb,
 			    pop3_state_name(p->state));
-		m = msg_new(p, t, MSG_STATUS, DIR_TO_CLIENT, off);
+		m = line_msg_new(p, t, MSG_STATUS, DIR_TO_CLIENT, off, line, keep, wire, eol);
 	}
-	m->text = dup_bytes((const uint8_t *)line, keep);
-	m->text_len = keep;
-	m->wire_len = wire;
-	m->end = off + wire + eol;
 	t->status_msg = m;
 	t->status = st;
 	if (t->cmd > POP3_CMD_UNKNOWN && st != POP3_STATUS_NONE)
@@ -1260,7 +1275,7 @@ sniff_line_start(struct pop3 *p, enum dir d, uint8_t c, uint64_t off)
 	if (c < 0x14 || c > 0x18)
 		return; /* not a TLS record's content type: no line of POP3 starts so */
 	if ((p->state == POP3_ST_GREETING || p->state == POP3_ST_UNKNOWN) &&
-	    p->s->greeting == NULL && p->s->txns->len == 0 && !p->lb[!d].active &&
+	    p->s->greeting == NULL && p->s->txns->len == 0 && !p->lb[dir_opposite(d)].active &&
 	    !(p->s->candidate && !p->s->confirmed)) {
 		enter_implicit_tls(p, true);
 		p->s->tls_start[d] = off; /* pos[d] already counts this chunk */

@@ -102,26 +102,6 @@ proto_name(enum proto p)
 	return "?";
 }
 
-const char *
-pop3_status_name(enum pop3_status st)
-{
-	switch (st) {
-	case POP3_STATUS_OK:
-		return "+OK";
-	case POP3_STATUS_ERR:
-		return "-ERR";
-	default:
-		return NULL;
-	}
-}
-
-bool
-endpoint_equal(const struct endpoint *a, const struct endpoint *b)
-{
-	return a->port == b->port && a->ip.family == b->ip.family &&
-	    memcmp(a->ip.bytes, b->ip.bytes, sizeof(a->ip.bytes)) == 0;
-}
-
 static int
 endpoint_cmp(const struct endpoint *a, const struct endpoint *b)
 {

@@ -21,8 +21,9 @@ void util_ts_human(struct ts t, char *buf, size_t len);
 void util_flags(uint8_t flags, char *buf, size_t len);
 /*
  * Text safe for a terminal or a diagram label: valid UTF-8 and printable
- * characters kept, CR and LF shown as <cr> and <nl>, other control bytes
- * and invalid UTF-8 as <0xNN>.  Returns a new string (g_free).
+ * characters kept, CR and LF shown as <cr> and <nl>, U+2028 and U+2029
+ * (line and paragraph separators) as <U+2028> and <U+2029>, other control
+ * bytes and invalid UTF-8 as <0xNN>.  Returns a new string (g_free).
  */
 char *util_printable(const char *s, size_t n);
 /* Appends util_printable(s, n) to out. */

@@ -36,6 +36,11 @@ append_ident(GString *out, const char *s, size_t n)
 		g_string_append(out, "Data");
 	else if (g_ascii_isdigit(out->str[start]))
 		g_string_insert_c(out, (gssize)start, '_');
+	/* FDL's keywords are lower-case words (feature, end, case, heading...): never one of them. */
+	for (i = start; i < out->len && g_ascii_islower(out->str[i]); i++)
+		;
+	if (i == out->len)
+		g_string_append_c(out, '_');
 }
 
 /* Inside "...": no double quote, no backslash, no line break. */
@@ -48,17 +53,18 @@ append_string(GString *out, const char *s)
 	g_string_append_c(out, '"');
 }
 
-/* Inside (* ... *): the closing sequence must not occur. */
+/*
+ * Inside a remark "(* ... *)" or a C comment: neither may be closed (or
+ * opened again) by the text, so "*)", "(*", "*" "/" and "/" "*" get a space.
+ */
 static void
 append_remark(GString *out, const char *s)
 {
 	for (; *s != '\0'; s++) {
-		if (s[0] == '*' && s[1] == ')') {
-			g_string_append(out, "* )");
-			s++;
-			continue;
-		}
 		g_string_append_c(out, *s);
+		if ((s[0] == '*' && (s[1] == ')' || s[1] == '/')) ||
+		    ((s[0] == '(' || s[0] == '/') && s[1] == '*'))
+			g_string_append_c(out, ' ');
 	}
 }
 

@@ -13,10 +13,15 @@
 #define PUML_RETRANS "#E08A00"
 
 /*
- * Text of a message, note or title: a backslash would start an escape
- * (\n), "<" a Creole tag ("<b>"), "~" is Creole's escape character; all
- * are written as Unicode code points (<U+003C>), which PlantUML prints
- * as such characters.
+ * Text of a message, note or title, which may come from the capture.  It
+ * is only ever written after our own syntax on one line (notes too, with
+ * "\n" between their lines), so it never starts a line: no "end note",
+ * "@enduml", "newpage" or "participant" of a peer's can be read as syntax.
+ * Within the line, what PlantUML would interpret is written as a Unicode
+ * code point (<U+003C>), printed as that character: a backslash (an
+ * escape such as \n), "<" (a Creole tag), "~" (Creole's escape), '"',
+ * "%" (a preprocessor function: %getenv("HOME") is expanded when the
+ * diagram is drawn), and the second "[" of "[[" (a link) and "{" of "{{".
  */
 static void
 append_escaped(GString *out, const char *s)
@@ -37,6 +42,17 @@ append_escaped(GString *out, const char *s)
 			break;
 		case '"':
 			g_string_append(out, "<U+0022>");
+			break;
+		case '%':
+			g_string_append(out, "<U+0025>");
+			break;
+		case '[':
+		case '{':
+			g_string_append_c(out, *s);
+			if (s[1] == s[0]) {
+				g_string_append(out, *s == '[' ? "<U+005B>" : "<U+007B>");
+				s++;
+			}
 			break;
 		default:
 			g_string_append_c(out, *s);
@@ -128,17 +144,19 @@ render_plantuml(
 		append_escaped(s, r->params);
 		g_string_append_printf(s, "  [%s s, %s]</color></size>\n", t, dt);
 		if (r->remark[0] != '\0') {
+			/* One line: a remark's wrapped lines never start a line of source. */
 			lines = dg_wrap(r->remark, PUML_NOTE_WIDTH);
-			g_string_append(s, "note right\n");
+			g_string_append(s, "note right : ");
 			for (k = 0; k < lines->len; k++) {
+				if (k > 0)
+					g_string_append(s, "\\n");
 				if (r->style == DG_STYLE_ERROR)
 					g_string_append_printf(s, "<color:%s>", PUML_ERROR);
 				append_escaped(s, g_ptr_array_index(lines, k));
 				if (r->style == DG_STYLE_ERROR)
 					g_string_append(s, "</color>");
-				g_string_append_c(s, '\n');
 			}
-			g_string_append(s, "end note\n");
+			g_string_append_c(s, '\n');
 			g_ptr_array_free(lines, TRUE);
 		}
 	}

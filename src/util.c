@@ -110,6 +110,10 @@ util_append_printable(GString *out, const char *s, size_t n)
 			if (c == (gunichar)-1 || c == (gunichar)-2 || !g_unichar_isprint(c)) {
 				g_string_append_printf(out, "<0x%02x>", b);
 				i++;
+			} else if (c == 0x2028 || c == 0x2029) {
+				/* LINE and PARAGRAPH SEPARATOR break lines (JavaScript, Java, editors). */
+				g_string_append_printf(out, "<U+%04X>", (unsigned)c);
+				i += 3;
 			} else {
 				next = g_utf8_next_char(s + i);
 				g_string_append_len(out, s + i, next - (s + i));

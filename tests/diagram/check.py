@@ -7,6 +7,9 @@
   check.py plain PLAIN                  `dot -Tplain` output: every edge horizontal (arrow) or vertical (lifeline)
   check.py png FILE...                  PNG signature and IHDR, height below cairo's 32767-pixel limit
   check.py pdf FILE PAGES               PDF header, trailer and page count (pdfinfo/qpdf too if installed)
+  check.py syntax FORMAT FILE [MERMAID] every line of a plantuml, mermaid or fdl output is one popflow
+                                        writes, with no syntax of the language inside its texts; with
+                                        MERMAID, the texts read back equal that output's rows
 
 Each prints what it checked and exits 1 on the first failure.
 """
@@ -165,6 +168,82 @@ def cmd_pdf(path, pages):
                                       ", qpdf --check clean" if shutil.which("qpdf") else ""))
 
 
+# ---- strict line checks: peers' text never becomes diagram syntax (issue 12, defect 4) ----
+
+PUML_TEXT = r'(?:[^<>\\"%~]|<U\+[0-9A-F]{4,6}>)*'
+PUML_LINES = [
+    re.compile(r'^@startuml$'), re.compile(r'^@enduml$'), re.compile(r'^newpage$'),
+    re.compile(r'^skinparam [A-Za-z]+ [#A-Za-z0-9]+$'),
+    re.compile(r'^title ' + PUML_TEXT + '$'),
+    re.compile(r'^box "' + PUML_TEXT + r'" #DFE7F5$'),
+    re.compile(r'^  participant "' + PUML_TEXT + r'\\n' + PUML_TEXT + r'" as [CS]$'),
+    re.compile(r'^end box$'),
+    re.compile(r'^== ' + PUML_TEXT + ' ==$'),
+    re.compile(r'^([CS]) -\[#[0-9A-F]{6}\]-?> ([CS]) : <b>(\d+)</b> (?:<color:#[0-9A-F]{6}>)?<b>(' + PUML_TEXT +
+               r')</b>(?:</color>)?\\n<size:9><color:#555555>(' + PUML_TEXT +
+               r')  \[-?[0-9.]+ s, [-+][0-9.]+\]</color></size>$'),
+    re.compile(r'^note right : (?:<color:#E00000>)?' + PUML_TEXT + r'(?:</color>)?' +
+               r'(?:\\n(?:<color:#E00000>)?' + PUML_TEXT + r'(?:</color>)?)*$'),
+]
+MMD_TEXT = r'(?:[^#;%<>"\n]|#(?:lt|gt|amp|quot|\d+);|<br/>)*'
+MMD_LINES = [
+    re.compile(r'^sequenceDiagram$'), re.compile(r'^%% part \d+ of \d+$'), re.compile(r'^$'),
+    re.compile(r'^    title ' + MMD_TEXT + '$'),
+    re.compile(r'^    participant [CS] as ' + MMD_TEXT + '$'),
+    re.compile(r'^    Note over C,S: ' + MMD_TEXT + '$'),
+    re.compile(r'^    Note right of S: ' + MMD_TEXT + '$'),
+    ROW,
+]
+FDL_STR = r'"[^"\\\n]*"'
+FDL_IDENT = r'(?![a-z]+\()[A-Za-z_][A-Za-z0-9_]*'
+FDL_LINES = [
+    re.compile(r'^/\* (?:[^*/]|\*(?![/)])|/(?!\*))* \*/$'), re.compile(r'^$'),
+    re.compile(r"^(module|processor|eternal) : [a-z0-9_, ]+$"),
+    re.compile(r'^feature ' + FDL_STR + '$'), re.compile(r'^endfeature$'),
+    re.compile(r'^  heading ' + FDL_STR + '$'),
+    re.compile(r'^  ' + FDL_IDENT + r'\(' + FDL_STR + r'(?:, ' + FDL_STR + r')*\) : pop3_(client|server) -> pop3_(client|server)$'),
+    re.compile(r'^  \(\* (?:[^*(]|\*(?!\))|\((?!\*))* \*\)$'),
+]
+
+
+def unplantuml(s):
+    return re.sub(r'<U\+([0-9A-F]{4,6})>', lambda m: chr(int(m.group(1), 16)), s)
+
+
+def cmd_syntax(fmt, path, mermaid=None):
+    table = {"plantuml": PUML_LINES, "mermaid": MMD_LINES, "fdl": FDL_LINES}[fmt]
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    texts = []
+    for i, line in enumerate(lines, 1):
+        for rx in table:
+            m = rx.match(line)
+            if m:
+                break
+        else:
+            fail("%s:%d: not a line popflow writes in %s: %r" % (path, i, fmt, line))
+        if fmt == "plantuml":
+            if line == "@startuml" and i != 1:
+                fail("%s:%d: @startuml not on the first line" % (path, i))
+            if line == "@enduml" and i != len(lines):
+                fail("%s:%d: @enduml before the last line" % (path, i))
+            if "[[" in line or "{{" in line:
+                fail("%s:%d: a link or sub-diagram opener: %r" % (path, i, line))
+            if m.re.pattern.startswith("^([CS])"):
+                texts.append((int(m.group(3)), unplantuml(m.group(4)), unplantuml(m.group(5))))
+    if mermaid is not None and fmt == "plantuml":
+        want = [(step, name, params) for step, _d, name, params in rows(mermaid)]
+        if texts != want:
+            for a, b in zip(texts, want):
+                if a != b:
+                    fail("%s: row %r reads back as %r" % (path, b, a))
+            fail("%s: %d rows, the Mermaid output has %d" % (path, len(texts), len(want)))
+    print("syntax: %s: %d lines, each one popflow writes in %s%s" % (
+        path, len(lines), fmt, ", rows read back equal" if mermaid is not None and fmt == "plantuml" else ""))
+
+
 def main():
     a = sys.argv[1:]
     if not a:
@@ -180,6 +259,8 @@ def main():
         cmd_plain(a[1])
     elif a[0] == "png" and len(a) >= 2:
         cmd_png(a[1:])
+    elif a[0] == "syntax" and len(a) in (3, 4):
+        cmd_syntax(a[1], a[2], a[3] if len(a) == 4 else None)
     elif a[0] == "pdf" and len(a) == 3:
         cmd_pdf(a[1], int(a[2]))
     else:

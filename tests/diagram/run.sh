@@ -168,13 +168,66 @@ hostile() { # every capture of tests/golden: SVG stays XML, the ASCII flow stays
 }
 check hostile-captures hostile
 
-if command -v plantuml >/dev/null 2>&1; then
-	puml_check() { # the PlantUML goldens are accepted by PlantUML itself
-		cp tests/diagram/expected/*.puml "$tmp/"
-		plantuml -checkonly "$tmp"/*.puml
-	}
-	check plantuml-syntax puml_check
-fi
+puml_check() { # the PlantUML goldens are accepted by PlantUML itself (plantuml is in DEPS_TEST)
+	cp tests/diagram/expected/*.puml "$tmp/"
+	plantuml -checkonly "$tmp"/*.puml
+}
+check plantuml-syntax puml_check
+
+# Regression (issue 12, defect 4): peers that write diagram syntax (end note, @enduml,
+# %getenv(), [[links]], *), </svg><script>, U+2028...) stay text in every format.
+INJ=tests/golden/diagram-injection.pcap
+injection_plantuml() {
+	"$POPFLOW" -r $INJ -T plantuml "${T[@]}" >"$tmp/inj.puml"
+	"$POPFLOW" -r $INJ -T mermaid "${T[@]}" >"$tmp/inj.mmd"
+	$CHECK syntax plantuml "$tmp/inj.puml" "$tmp/inj.mmd"
+	plantuml -syntax <"$tmp/inj.puml" >"$tmp/inj.syntax" || { cat "$tmp/inj.syntax"; return 1; }
+	cat "$tmp/inj.syntax"
+	[ "$(cat "$tmp/inj.syntax")" = "$(printf 'SEQUENCE\n(2 participants)')" ]
+	# Drawn by PlantUML: %getenv() is not expanded, no link is made.
+	plantuml -tsvg -pipe <"$tmp/inj.puml" >"$tmp/inj-puml.svg"
+	python3 - "$tmp/inj-puml.svg" <<'PY'
+import sys, xml.etree.ElementTree as ET
+root = ET.parse(sys.argv[1]).getroot()
+texts = " ".join("".join(e.itertext()) for e in root.iter() if e.tag.endswith("}text"))
+links = [e for e in root.iter() if e.tag.endswith("}a")]
+for want in ('%getenv("HOME") %version()', "[[http://evil.example/ x]]", "@enduml newpage participant Mallory"):
+    if want not in texts:
+        sys.exit("not drawn as text: %r" % want)
+if links:
+    sys.exit("links in the drawing: %r" % [l.attrib for l in links])
+print("plantuml drew the peers' text as text, no link")
+PY
+}
+check injection-plantuml injection_plantuml
+injection_mermaid() {
+	"$POPFLOW" -r $INJ -T mermaid "${T[@]}" >"$tmp/inj.mmd"
+	$CHECK syntax mermaid "$tmp/inj.mmd"
+}
+check injection-mermaid injection_mermaid
+injection_fdl() {
+	"$POPFLOW" -r $INJ -T fdl "${T[@]}" >"$tmp/inj.fdl"
+	$CHECK syntax fdl "$tmp/inj.fdl"
+}
+check injection-fdl injection_fdl
+injection_dot() { # dot reads it without a warning; the same 19 arrows, straight
+	"$POPFLOW" -r $INJ -T dot "${T[@]}" >"$tmp/inj.dot"
+	dot -Tplain "$tmp/inj.dot" >"$tmp/inj.plain" 2>"$tmp/inj.err"
+	[ ! -s "$tmp/inj.err" ] || { cat "$tmp/inj.err"; return 1; }
+	$CHECK plain "$tmp/inj.plain"
+	grep -c '^node' "$tmp/inj.plain"
+}
+check injection-dot injection_dot
+injection_svg() { # XML, no script element, every row's texts as <text>
+	"$POPFLOW" -r $INJ -T mermaid "${T[@]}" >"$tmp/inj.mmd"
+	"$POPFLOW" -r $INJ -T svg "${T[@]}" >"$tmp/inj.svg"
+	$CHECK svg "$tmp/inj.svg" "$tmp/inj.mmd"
+	python3 -c 'import sys, xml.etree.ElementTree as E
+r = E.parse(sys.argv[1]).getroot()
+bad = [e.tag for e in r.iter() if e.tag.split("}")[-1] in ("script", "a", "foreignObject")]
+sys.exit("elements from the capture: %r" % bad if bad else 0)' "$tmp/inj.svg"
+}
+check injection-svg injection_svg
 
 if [ "${VALGRIND:-0}" = 1 ]; then
 	vg() {

@@ -847,7 +847,9 @@ fold_acks(struct diagram *d)
 
 		if (foldable && open[side] >= 0 &&
 		    g_array_index(out, struct dg_row, open[side]).phase == r->phase) {
-			g_array_index(out, struct dg_row, open[side]).count++;
+			struct dg_row *run = &g_array_index(out, struct dg_row, open[side]);
+			run->count++;
+			run->flags |= DG_F_FOLDED;
 			row_clear(r);
 			continue;
 		}
@@ -861,10 +863,10 @@ fold_acks(struct diagram *d)
 	}
 	for (i = 0; i < out->len; i++) {
 		struct dg_row *r = &g_array_index(out, struct dg_row, i);
-		if (r->count > 1) {
+		/* Only runs of pure ACKs fold: a message row's count is its segments. */
+		if (r->flags & DG_F_FOLDED) {
 			g_free(r->name);
 			r->name = g_strdup_printf("%u x TCP ACK", r->count);
-			r->flags |= DG_F_FOLDED;
 		}
 	}
 	g_array_free(d->rows, TRUE);

@@ -12,6 +12,8 @@
 #define POP3_MAX_UNKNOWN_BEFORE_STATUS 8
 /* Message numbers whose LIST size and UIDL popflow remembers (memory stays bounded). */
 #define POP3_MAX_MSGNO 100000
+/* Octets of a skipped server line quoted in its anomaly (escaped as util_printable does). */
+#define POP3_QUOTE_MAX 80
 
 struct cmd_info {
 	const char *name;
@@ -1064,6 +1066,29 @@ reply_details(struct pop3 *p, struct txn *t)
 	}
 }
 
+/*
+ * "LINE" for an anomaly's detail (g_free): cut at POP3_QUOTE_MAX octets,
+ * printable ASCII kept, other bytes as <0xNN> (details stay ASCII, session.h).
+ */
+static char *
+quote_line(const char *line, size_t keep, size_t wire)
+{
+	size_t i, n = keep < POP3_QUOTE_MAX ? keep : POP3_QUOTE_MAX;
+	GString *q = g_string_new("\"");
+
+	for (i = 0; i < n; i++) {
+		unsigned char b = (unsigned char)line[i];
+		if (b >= 0x20 && b < 0x7f)
+			g_string_append_c(q, (char)b);
+		else
+			g_string_append_printf(q, "<0x%02x>", b);
+	}
+	g_string_append_c(q, '"');
+	if (n < wire)
+		g_string_append_printf(q, " (the first %zu of %zu octets)", n, wire);
+	return g_string_free(q, FALSE);
+}
+
 static void
 on_server_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_t eol, uint64_t off)
 {
@@ -1099,9 +1124,14 @@ on_server_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_
 	if (p->resync) {
 		if (st == POP3_STATUS_NONE) {
 			opaque_bytes(p, DIR_TO_CLIENT, off, wire + eol);
-			if (session_anomaly_count(s, ANOM_MIDSTREAM_SKIP) == 0)
+			if (session_anomaly_count(s, ANOM_MIDSTREAM_SKIP) == 0) {
+				char *q = quote_line(line, keep, wire);
 				session_anomaly(s, ANOM_MIDSTREAM_SKIP, DIR_TO_CLIENT, off, NULL,
-				    "server lines before the first status line were skipped");
+				    "server lines before the first status line were skipped, the "
+				    "first: %s",
+				    q);
+				g_free(q);
+			}
 			return;
 		}
 		p->resync = false;
@@ -1114,8 +1144,10 @@ on_server_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_
 			return;
 		}
 		/* Junk where a status belongs: skip it, the next status answers (as Zeek does). */
+		char *q = quote_line(line, keep, wire);
 		session_anomaly(s, ANOM_NOT_A_STATUS, DIR_TO_CLIENT, off, NULL,
-		    "server line is neither +OK nor -ERR: skipped");
+		    "server line is neither +OK nor -ERR: skipped: %s", q);
+		g_free(q);
 		opaque_bytes(p, DIR_TO_CLIENT, off, wire + eol);
 		return;
 	}

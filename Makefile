@@ -28,6 +28,8 @@ DEPS_BUILD := gcc make pkg-config libpcap-dev libnids-dev libglib2.0-dev libjans
 DEPS_FUZZ  := clang libclang-rt-14-dev
 DEPS_TEST  := python3 tshark tcpdump iproute2 time poppler-utils qpdf valgrind dovecot-core dovecot-pop3d fetchmail openssl util-linux \
               mandoc man-db plantuml
+# tests/cli runs the README's jq examples.
+DEPS_TEST  += jq
 # make bench and make bench-live (the peers and the replay tool).
 DEPS_BENCH := python3 tshark tcpdump time iproute2 tcpreplay
 

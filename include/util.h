@@ -42,4 +42,7 @@ bool util_next_line(const GByteArray *data, size_t *pos, const char **line, size
 /* True if s holds n bytes of valid UTF-8 without NUL. */
 bool util_is_utf8(const char *s, size_t n);
 
+/* After a failed write (fwrite, fputs, fflush): errbuf gets why, from errno ("No space left on device"). */
+void util_write_error(char *errbuf);
+
 #endif

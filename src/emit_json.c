@@ -1,4 +1,6 @@
 /* emit_json.c - JSON Lines: one object per session as it ends, then a summary; encoded by jansson. */
+#include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -11,18 +13,68 @@
 #include "pop3.h"
 #include "util.h"
 
-/* Writes one object as a line, flushed (JSON Lines, streamed), and frees it. */
+/* Writes text as a line, flushed (JSON Lines, streamed). */
+static int
+put_line(FILE *f, const char *text, char *errbuf)
+{
+	if (fputs(text, f) == EOF || fputc('\n', f) == EOF || fflush(f) != 0) {
+		util_write_error(errbuf);
+		return -1;
+	}
+	return 0;
+}
+
+/* Writes one object as a line and frees it. */
 static int
 put_object(FILE *f, json_t *j, char *errbuf)
 {
-	int rc = 0;
+	char *text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	int rc;
 
-	if (json_dumpf(j, f, JSON_COMPACT | JSON_PRESERVE_ORDER) < 0 || fputc('\n', f) == EOF ||
-	    fflush(f) != 0) {
-		g_strlcpy(errbuf, "write error", ERRBUF_SIZE);
-		rc = -1;
-	}
 	json_decref(j);
+	if (text == NULL) {
+		g_strlcpy(errbuf, "cannot encode JSON (out of memory)", ERRBUF_SIZE);
+		return -1;
+	}
+	rc = put_line(f, text, errbuf);
+	free(text);
+	return rc;
+}
+
+/*
+ * Writes head's keys, then "key": a number printed with exactly six decimals
+ * (jansson prints reals with up to 17 digits: 1.8061579999999999), then
+ * tail's keys, as one object on one line; frees head and tail.
+ */
+static int
+put_object_us(FILE *f, json_t *head, const char *key, int64_t us, json_t *tail, char *errbuf)
+{
+	char *h = json_dumps(head, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	char *t = json_dumps(tail, JSON_COMPACT | JSON_PRESERVE_ORDER);
+	uint64_t mag = us < 0 ? (uint64_t)0 - (uint64_t)us : (uint64_t)us;
+	GString *line;
+	int rc = -1;
+
+	json_decref(head);
+	json_decref(tail);
+	if (h == NULL || t == NULL || strlen(h) < 2 || strlen(t) < 2) {
+		g_strlcpy(errbuf, "cannot encode JSON (out of memory)", ERRBUF_SIZE);
+		goto out;
+	}
+	/* Both are compact objects "{...}": join their members around the number. */
+	line = g_string_new_len(h, (gssize)strlen(h) - 1);
+	if (line->len > 1)
+		g_string_append_c(line, ',');
+	g_string_append_printf(line, "\"%s\":%s%" PRIu64 ".%06" PRIu64, key, us < 0 ? "-" : "",
+	    mag / 1000000, mag % 1000000);
+	if (strlen(t) > 2)
+		g_string_append_c(line, ',');
+	g_string_append(line, t + 1);
+	rc = put_line(f, line->str, errbuf);
+	g_string_free(line, TRUE);
+out:
+	free(h);
+	free(t);
 	return rc;
 }
 
@@ -148,8 +200,7 @@ jcapa(const struct capa *c)
 		json_object_set_new(o, "UTF8", json_pack("{s:b}", "user", c->utf8_user));
 	FLAG(lang, "LANG");
 #undef FLAG
-	if (c->other->len > 0)
-		json_object_set_new(o, "other", jstrings(c->other));
+	json_object_set_new(o, "other", jstrings(c->other));
 	return o;
 }
 
@@ -242,19 +293,16 @@ jtxn(const struct session *s, const struct txn *t)
 		json_object_set_new(o, "reply_frame", jframe(msg_first_frame(s, t->status_msg)));
 		json_object_set_new(o, "reply_time", jts(t->status_msg->ts));
 	}
-	steps = NULL;
+	steps = json_array();
 	for (i = 0; i < t->msgs->len; i++) {
 		m = g_ptr_array_index(t->msgs, i);
 		if (m->kind != MSG_CHALLENGE && m->kind != MSG_SASL)
 			continue;
-		if (steps == NULL)
-			steps = json_array();
 		json_array_append_new(steps,
 		    json_pack(
 		        "{s:s, s:o}", "dir", dir_name(m->dir), "line", jstr(m->text, m->text_len)));
 	}
-	if (steps != NULL)
-		json_object_set_new(o, "sasl", steps);
+	json_object_set_new(o, "sasl", steps);
 	if (t->redacted)
 		json_object_set_new(o, "redacted", json_true());
 	if (t->uidl != NULL)
@@ -302,7 +350,7 @@ jsegment(const struct session *s, const struct seg_rec *r)
 static int
 json_session(FILE *f, const struct session *s, const struct emit_opts *o, char *errbuf)
 {
-	json_t *j = json_object(), *a;
+	json_t *j = json_object(), *a, *head;
 	const struct txn *g = s->greeting;
 	const struct anomaly *an;
 	int64_t us = ts_diff_us(s->start, s->last);
@@ -317,7 +365,8 @@ json_session(FILE *f, const struct session *s, const struct emit_opts *o, char *
 	json_object_set_new(j, "last_frame", json_integer((json_int_t)s->last_frame));
 	json_object_set_new(j, "start", jts(s->start));
 	json_object_set_new(j, "end", jts(s->last));
-	json_object_set_new(j, "duration", json_real((double)us / 1e6));
+	head = j;
+	j = json_object(); /* the keys after "duration" */
 	json_object_set_new(j, "end_reason", json_string(end_reason_name(s->end_reason)));
 	json_object_set_new(j, "handshake", json_string(handshake_name(s->handshake)));
 	json_object_set_new(j, "protocol", json_string(proto_name(s->proto)));
@@ -340,12 +389,10 @@ json_session(FILE *f, const struct session *s, const struct emit_opts *o, char *
 		        an->txn > 0 ? json_integer(an->txn) : json_null(), "detail", an->detail));
 	}
 	json_object_set_new(j, "anomalies", a);
-	if (s->creds != NULL && s->creds->len > 0) {
-		a = json_array();
-		for (i = 0; i < s->creds->len; i++)
-			json_array_append_new(a, jcred(g_ptr_array_index(s->creds, i)));
-		json_object_set_new(j, "credentials", a);
-	}
+	a = json_array();
+	for (i = 0; s->creds != NULL && i < s->creds->len; i++)
+		json_array_append_new(a, jcred(g_ptr_array_index(s->creds, i)));
+	json_object_set_new(j, "credentials", a);
 	if (s->utf8)
 		json_object_set_new(j, "utf8", json_true());
 	if (s->lang != NULL)
@@ -371,7 +418,7 @@ json_session(FILE *f, const struct session *s, const struct emit_opts *o, char *
 			json_object_set_new(
 			    j, "segments_not_listed", json_integer((json_int_t)s->segs_dropped));
 	}
-	return put_object(f, j, errbuf);
+	return put_object_us(f, head, "duration", us, j, errbuf);
 }
 
 static int

@@ -314,7 +314,7 @@ text_session(FILE *f, const struct session *s, const struct emit_opts *o, char *
 		put_timeline(out, s);
 	g_string_append_c(out, '\n');
 	if (fwrite(out->str, 1, out->len, f) != out->len || fflush(f) != 0) {
-		g_strlcpy(errbuf, "write error", ERRBUF_SIZE);
+		util_write_error(errbuf);
 		rc = -1;
 	}
 	g_string_free(out, TRUE);
@@ -364,7 +364,7 @@ text_end(FILE *f, const struct run_stats *st, const struct emit_opts *o, char *e
 		fprintf(f, ", capture file damaged");
 	fputc('\n', f);
 	if (fflush(f) != 0) {
-		g_strlcpy(errbuf, "write error", ERRBUF_SIZE);
+		util_write_error(errbuf);
 		return -1;
 	}
 	return 0;

@@ -1,5 +1,6 @@
 /* util.c - formatting shared by the emitters: addresses, times, flags, safe text. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -182,4 +183,10 @@ bool
 util_is_utf8(const char *s, size_t n)
 {
 	return g_utf8_validate_len(s, n, NULL);
+}
+
+void
+util_write_error(char *errbuf)
+{
+	g_strlcpy(errbuf, errno != 0 ? g_strerror(errno) : "write error", ERRBUF_SIZE);
 }

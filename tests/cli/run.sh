@@ -128,6 +128,19 @@ for fmt in text json svg dot flow mermaid plantuml fdl; do
 	if grep -q '^Session 9: forged' "$tmp/clear.$fmt"; then bad "-T $fmt: a decoded password forged a line"; else ok; fi
 done
 
+# JSON (issue 10 item 14): arrays always present, durations with exactly six decimals, and the
+# README's jq example selects session objects (the summary has no end_reason: no "null").
+expect 0 "json arrays" -- "$POPFLOW" -r tests/golden/no-handshake.pcap -T json
+has "$tmp/out" '"credentials":\[\]' "a session without login attempts has credentials []"
+has "$tmp/out" '"sasl":\[\]' "a transaction without SASL has sasl []"
+if grep -o '"duration":[^,]*' "$tmp/out" | grep -qvE '^"duration":[0-9]+\.[0-9]{6}$'; then
+	bad "durations not printed with six decimals: $(grep -o '"duration":[^,]*' "$tmp/out" | head -3)"
+else ok; fi
+jqprog=$(sed -n "s/^popflow -r mail.pcap -T json | jq '\([^']*\)'.*/\1/p" README.md)
+[ -n "$jqprog" ] && ok || bad "README: no 'popflow -r mail.pcap -T json | jq ...' example"
+"$POPFLOW" -r samples/dovecot-poplib.pcap -T json | jq -r "$jqprog" >"$tmp/jq" 2>&1
+if [ -s "$tmp/jq" ] && ! grep -qv '^fin$' "$tmp/jq"; then ok; else bad "README jq example: $(head -3 "$tmp/jq")"; fi
+
 # Memcheck over the core (the sanitizer build covers the rest; valgrind cannot run on it).
 if command -v valgrind >/dev/null 2>&1 && ! nm "$POPFLOW" 2>/dev/null | grep -q __asan_init; then
 	for f in samples/dovecot-poplib.pcap tests/golden/malformed.pcap tests/golden/retrans-ooo.pcap \

@@ -166,5 +166,8 @@ done
 		echo "Memory per open session (popflow -T json, 256 against 64 sessions open at once, same"
 		echo "capture size): about $per_session KiB."
 	fi
-} >"$OUT"
+} >"$work/results"
+# The live section (bench/live.sh) stays.
+[ -f "$OUT" ] && awk '/^## Live capture/ { f = 1; print "" } f' "$OUT" >>"$work/results"
+cp "$work/results" "$OUT"
 cat "$OUT"

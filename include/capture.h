@@ -23,10 +23,18 @@ typedef void (*frame_fn)(
  */
 #define CAPTURE_DEFAULT_TIMEOUT_MS 100
 
+/*
+ * Kernel capture buffer (the TPACKET_V3 ring) when -B is not given: 64 MiB,
+ * half a second of a saturated 1 Gbit/s link.  libpcap's own 2 MiB holds
+ * four blocks at the default snapshot length and dropped packets already
+ * at 100 Mbit/s when popflow lost the CPU for a moment (docs/live.md).
+ */
+#define CAPTURE_DEFAULT_BUFFER (64 << 20)
+
 struct capture_live_opts {
 	int snaplen; /* 0: CAPTURE_DEFAULT_SNAPLEN */
 	bool promisc;
-	int buffer_size; /* bytes; 0: libpcap's default (2 MiB) */
+	int buffer_size; /* bytes; 0: CAPTURE_DEFAULT_BUFFER */
 	int timeout_ms;  /* read timeout so signals and idle checks are seen; 0: default */
 };
 

@@ -93,8 +93,7 @@ capture_open_live(const char *ifname, const struct capture_live_opts *o, char *e
 	 * after the timeout, which is then the most a session's report waits.
 	 */
 	pcap_set_timeout(p, timeout);
-	if (o->buffer_size > 0)
-		pcap_set_buffer_size(p, o->buffer_size);
+	pcap_set_buffer_size(p, o->buffer_size > 0 ? o->buffer_size : CAPTURE_DEFAULT_BUFFER);
 	rc = pcap_activate(p);
 	if (rc < 0) {
 		switch (rc) {

@@ -10,6 +10,8 @@
 
 #include "capture.h"
 
+/* stdio buffer of a capture file (fewer read system calls). */
+#define CAPTURE_READ_BUFFER (1u << 20)
 /* After a stop, what the kernel already holds is read for at most timeout + this. */
 #define CAPTURE_DRAIN_EXTRA_MS 100
 
@@ -28,6 +30,7 @@ struct capture {
 	pcap_dumper_t *dump; /* -w */
 	char *dump_path;
 	int dump_errno; /* a write to the -w file failed (0: none) */
+	char *iobuf;    /* the stdio buffer of a capture file */
 };
 
 static struct capture *
@@ -50,21 +53,46 @@ mono_ms(void)
 	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
+static char stdin_buf[CAPTURE_READ_BUFFER];
+
 struct capture *
 capture_open_file(const char *path, char *errbuf)
 {
 	char perr[PCAP_ERRBUF_SIZE];
 	pcap_t *p;
+	FILE *fp;
+	char *iobuf;
+	struct capture *c;
 
 	perr[0] = '\0';
+	/*
+	 * Opened here rather than by libpcap so the stream gets a large buffer:
+	 * stdio's own (4 KiB) meant a read() for every two or three frames.
+	 */
+	fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	if (fp == NULL) {
+		g_snprintf(errbuf, ERRBUF_SIZE, "%s: %s", path, g_strerror(errno));
+		return NULL;
+	}
+	/*
+	 * glibc ignores the size unless it is given the buffer too.  libpcap
+	 * never closes stdin, so its buffer must outlive the capture: static.
+	 */
+	iobuf = fp == stdin ? NULL : g_malloc(CAPTURE_READ_BUFFER);
+	setvbuf(fp, iobuf != NULL ? iobuf : stdin_buf, _IOFBF, CAPTURE_READ_BUFFER);
 	/* Microsecond timestamps whatever the file holds (pcapng may carry ns). */
-	p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_MICRO, perr);
+	p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, perr);
 	if (p == NULL) {
+		if (fp != stdin)
+			fclose(fp);
+		g_free(iobuf);
 		g_snprintf(
 		    errbuf, ERRBUF_SIZE, "%s: %s", strcmp(path, "-") == 0 ? "stdin" : path, perr);
 		return NULL;
 	}
-	return capture_new(p, strcmp(path, "-") == 0 ? "stdin" : path, false);
+	c = capture_new(p, strcmp(path, "-") == 0 ? "stdin" : path, false);
+	c->iobuf = iobuf;
+	return c;
 }
 
 struct capture *
@@ -465,7 +493,8 @@ capture_close(struct capture *cap)
 		pcap_dump_close(cap->dump);
 	if (cap->have_prog)
 		pcap_freecode(&cap->prog);
-	pcap_close(cap->p);
+	pcap_close(cap->p); /* closes the file (not stdin), which used iobuf */
+	g_free(cap->iobuf);
 	g_free(cap->dump_path);
 	g_free(cap->name);
 	g_free(cap);

@@ -29,7 +29,7 @@ enum pop3_cmd {
 	POP3_CMD_GREETING,
 	POP3_CMD_UNKNOWN,
 #define POP3_CMD(name, states, ml, ref) POP3_CMD_##name,
-#include "../src/pop3_cmds.def"
+#include "pop3_cmds.def"
 #undef POP3_CMD
 	POP3_CMD__COUNT
 };

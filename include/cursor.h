@@ -20,7 +20,6 @@ struct cursor {
 void cur_init(struct cursor *c, const uint8_t *buf, size_t len);
 uint8_t cur_u8(struct cursor *c);
 uint16_t cur_be16(struct cursor *c);
-uint16_t cur_le16(struct cursor *c);
 uint32_t cur_be32(struct cursor *c);
 uint32_t cur_le32(struct cursor *c);
 /* Copies n bytes into out (zero-filled and bad set if short). */

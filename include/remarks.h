@@ -42,8 +42,6 @@ struct remarks *remarks_load(const char *dir, char *errbuf);
 struct remarks *remarks_load_texts(
     const char *name, const char *const text[3], const size_t len[3], char *errbuf);
 void remarks_free(struct remarks *r); /* NULL is fine */
-/* The directory the templates came from. */
-const char *remarks_dir(const struct remarks *r);
 /* Raw text of an entry, or NULL if the key is not defined. */
 const char *remarks_get(const struct remarks *r, const char *key);
 

@@ -1,4 +1,4 @@
-/* util.h - formatting shared by the emitters: addresses, times, flags, safe text. */
+/* util.h - formatting shared by the emitters (addresses, times, flags, safe text), and a hash. */
 #ifndef UTIL_H
 #define UTIL_H
 
@@ -20,13 +20,11 @@ void util_ts_human(struct ts t, char *buf, size_t len);
 /* TCP flags in Wireshark's words: "SYN, ACK", "PSH, ACK", "FIN, ACK". */
 void util_flags(uint8_t flags, char *buf, size_t len);
 /*
- * Text safe for a terminal or a diagram label: valid UTF-8 and printable
- * characters kept, CR and LF shown as <cr> and <nl>, U+2028 and U+2029
- * (line and paragraph separators) as <U+2028> and <U+2029>, other control
- * bytes and invalid UTF-8 as <0xNN>.  Returns a new string (g_free).
+ * Appends text safe for a terminal or a diagram label to out: valid UTF-8
+ * and printable characters kept, CR and LF shown as <cr> and <nl>, U+2028
+ * and U+2029 (line and paragraph separators) as <U+2028> and <U+2029>,
+ * other control bytes and invalid UTF-8 as <0xNN>.
  */
-char *util_printable(const char *s, size_t n);
-/* Appends util_printable(s, n) to out. */
 void util_append_printable(GString *out, const char *s, size_t n);
 /*
  * Valid UTF-8 for JSON: invalid bytes become U+FFFD; NUL bytes are kept
@@ -39,8 +37,12 @@ GString *util_utf8(const char *s, size_t n);
  * without its line ending.  Returns false when none is left.
  */
 bool util_next_line(const GByteArray *data, size_t *pos, const char **line, size_t *len);
-/* True if s holds n bytes of valid UTF-8 without NUL. */
-bool util_is_utf8(const char *s, size_t n);
+
+/*
+ * FNV-1a, 32 bits (offset basis 2166136261, prime 16777619), over the n
+ * bytes at p: the hash for GHashTable keys compared with memcmp().
+ */
+uint32_t util_fnv1a(const void *p, size_t n);
 
 /* After a failed write (fwrite, fputs, fflush): errbuf gets why, from errno ("No space left on device"). */
 void util_write_error(char *errbuf);

@@ -50,18 +50,6 @@ cur_be16(struct cursor *c)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-uint16_t
-cur_le16(struct cursor *c)
-{
-	const uint8_t *p;
-
-	if (!cur_have(c, 2))
-		return 0;
-	p = c->buf + c->off;
-	c->off += 2;
-	return (uint16_t)(p[1] << 8 | p[0]);
-}
-
 uint32_t
 cur_be32(struct cursor *c)
 {

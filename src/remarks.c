@@ -469,12 +469,6 @@ remarks_free(struct remarks *r)
 }
 
 const char *
-remarks_dir(const struct remarks *r)
-{
-	return r->dir;
-}
-
-const char *
 remarks_get(const struct remarks *r, const char *key)
 {
 	struct entry *e = g_hash_table_lookup(r->entries, key);

@@ -1,4 +1,4 @@
-/* util.c - formatting shared by the emitters: addresses, times, flags, safe text. */
+/* util.c - formatting shared by the emitters (addresses, times, flags, safe text), and a hash. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -124,15 +124,6 @@ util_append_printable(GString *out, const char *s, size_t n)
 	}
 }
 
-char *
-util_printable(const char *s, size_t n)
-{
-	GString *out = g_string_sized_new(n + 8);
-
-	util_append_printable(out, s, n);
-	return g_string_free(out, FALSE);
-}
-
 GString *
 util_utf8(const char *s, size_t n)
 {
@@ -179,10 +170,16 @@ util_next_line(const GByteArray *data, size_t *pos, const char **line, size_t *l
 	return true;
 }
 
-bool
-util_is_utf8(const char *s, size_t n)
+uint32_t
+util_fnv1a(const void *p, size_t n)
 {
-	return g_utf8_validate_len(s, n, NULL);
+	const uint8_t *b = p;
+	uint32_t h = 2166136261u;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ b[i]) * 16777619u;
+	return h;
 }
 
 void

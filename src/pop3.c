@@ -12,7 +12,7 @@
 #define POP3_MAX_UNKNOWN_BEFORE_STATUS 8
 /* Message numbers whose LIST size and UIDL popflow remembers (memory stays bounded). */
 #define POP3_MAX_MSGNO 100000
-/* Octets of a skipped server line quoted in its anomaly (escaped as util_printable does). */
+/* Octets of a skipped server line quoted in its anomaly (escaped as util_append_printable does). */
 #define POP3_QUOTE_MAX 80
 
 struct cmd_info {

@@ -1,8 +1,9 @@
 /*
  * defrag.c - IPv4 and IPv6 fragment reassembly, bounded, by packet time.
- * popflow puts fragments together itself (not libnids: it times them by
- * the wall clock, libnids-notes L21) so the whole TCP segment then takes
- * the normal path: its session, its segment record, libnids.
+ * popflow puts fragments together itself (not libnids: its
+ * ip_defrag_stub() times them by the wall clock, gettimeofday()), so the
+ * whole TCP segment then takes the normal path: its session, its segment
+ * record, libnids.
  */
 #include <string.h>
 

@@ -10,7 +10,7 @@
 #include "util.h"
 
 /*
- * Technique (shared/design/diagram-technique.md, "technique B"): every
+ * Technique (docs/diagrams.md, "How the Graphviz drawing is made"): every
  * node is pinned with pos="x,y!" and laid out with "nop2", so Graphviz
  * only draws.  Lifelines are dashed edges between invisible points,
  * broken around the phase bands; an arrow is an edge between two

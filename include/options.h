@@ -47,6 +47,7 @@ struct options {
 	struct pipeline_config pc;   /* ports, --idle-timeout, --max-connections, --redact */
 	struct capture_live_opts lo; /* -s, -p, -B */
 	struct extract_config xc;    /* --extract, --mbox */
+	const char *keylog;          /* --keylog FILE: TLS secrets (keylog.h), or NULL */
 	struct emit_opts eo;         /* -v, --bodies and the diagram options */
 	const char *aliases[OPTIONS_MAX_ALIASES]; /* eo.aliases points here */
 	int naliases;

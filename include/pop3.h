@@ -40,7 +40,7 @@ enum pop3_state {
 	POP3_ST_AUTHORIZATION,
 	POP3_ST_TRANSACTION,
 	POP3_ST_UPDATE, /* after QUIT in TRANSACTION */
-	POP3_ST_TLS,    /* after STLS +OK: nothing more is parsed */
+	POP3_ST_TLS,    /* after STLS +OK: TLS; parsed again once decrypted bytes come (tls.h) */
 	POP3_ST_OPAQUE, /* not POP3: bytes are counted only */
 };
 
@@ -68,6 +68,7 @@ struct pop3_config {
 	bool keep_bodies;                  /* keep RETR/TOP bodies (text --bodies, extraction) */
 	size_t max_body_keep;              /* cap on a kept body, bytes */
 	bool redact;                       /* --redact: replace secrets in the model (creds.h) */
+	const struct keylog *keylog;       /* TLS secrets (keylog.h); NULL: TLS is not decrypted */
 	const struct pop3_mail_sink *sink; /* NULL: bodies go nowhere */
 	void *sink_arg;
 };

@@ -11,6 +11,7 @@
 #include "emit.h"
 #include "mime.h"
 #include "pop3.h"
+#include "tls.h"
 #include "util.h"
 
 /* Writes text as a line, flushed (JSON Lines, streamed). */
@@ -87,6 +88,39 @@ jstr(const char *s, size_t n)
 
 	g_string_free(u, TRUE);
 	return j != NULL ? j : json_string("\xef\xbf\xbd");
+}
+
+static json_t *jdirs(const uint64_t v[2]);
+
+/* The TLS layer (docs/json.md): what the handshake told, and what was decrypted. */
+static json_t *
+jtls(const struct session *s)
+{
+	const struct tls_info *t = s->tls;
+	json_t *j = json_object();
+	char b[16];
+	uint64_t none[2] = {0, 0};
+
+	json_object_set_new(j, "version",
+	    t != NULL && t->version != 0 ? json_string(tls_version_name(t->version, b, sizeof(b)))
+	                                 : json_null());
+	json_object_set_new(j, "cipher",
+	    t != NULL && t->cipher != 0 ? json_string(tls_cipher_name(t->cipher, b, sizeof(b)))
+	                                : json_null());
+	json_object_set_new(
+	    j, "sni", t != NULL && t->sni != NULL ? jstr(t->sni, strlen(t->sni)) : json_null());
+	json_object_set_new(
+	    j, "alpn", t != NULL && t->alpn != NULL ? jstr(t->alpn, strlen(t->alpn)) : json_null());
+	json_object_set_new(j, "decrypted", json_boolean(t != NULL && t->decrypted));
+	json_object_set_new(j, "keys_found", json_boolean(t != NULL && t->keys));
+	json_object_set_new(j, "encrypt_then_mac", json_boolean(t != NULL && t->encrypt_then_mac));
+	json_object_set_new(j, "records", jdirs(t != NULL ? t->records : none));
+	json_object_set_new(j, "bytes", jdirs(t != NULL ? t->bytes : none));
+	if (t != NULL && (t->failed[0] > 0 || t->failed[1] > 0))
+		json_object_set_new(j, "records_not_verified", jdirs(t->failed));
+	json_object_set_new(j, "start_offset", jdirs(s->tls_start));
+	json_object_set_new(j, "segments", jdirs(s->tls_segments));
+	return j;
 }
 
 static json_t *
@@ -405,9 +439,7 @@ json_session(FILE *f, const struct session *s, const struct emit_opts *o, char *
 	if (s->proto != PROTO_POP3)
 		json_object_set_new(j, "unparsed_bytes", jdirs(s->unparsed));
 	if (s->proto == PROTO_TLS || s->proto == PROTO_POP3S)
-		json_object_set_new(j, "tls",
-		    json_pack("{s:o, s:o}", "start_offset", jdirs(s->tls_start), "segments",
-		        jdirs(s->tls_segments)));
+		json_object_set_new(j, "tls", jtls(s));
 	if (o->verbose) {
 		a = json_array();
 		for (i = 0; i < s->segs->len; i++)

@@ -7,6 +7,7 @@
 #include "emit.h"
 #include "mime.h"
 #include "pop3.h"
+#include "tls.h"
 #include "util.h"
 
 /* Login attempts of the whole run, for the summary at the end (lines, capped). */
@@ -261,6 +262,30 @@ put_timeline(GString *out, const struct session *s)
 		    out, "  [%" PRIu64 " more segments not listed]\n", s->segs_dropped);
 }
 
+/* "TLS: TLS 1.3, TLS_AES_128_GCM_SHA256, SNI x, ALPN pop3, decrypted" (no key material, ever). */
+static void
+text_tls(GString *out, const struct tls_info *t)
+{
+	char b[16], c[16];
+
+	g_string_append_printf(out, "TLS: %s, %s", tls_version_name(t->version, b, sizeof(b)),
+	    tls_cipher_name(t->cipher, c, sizeof(c)));
+	if (t->sni != NULL)
+		g_string_append_printf(out, ", SNI %s", t->sni);
+	if (t->alpn != NULL)
+		g_string_append_printf(out, ", ALPN %s", t->alpn);
+	if (t->decrypted)
+		g_string_append(out, ", decrypted");
+	else if (t->keys)
+		g_string_append(out, ", keys found, not decrypted");
+	else
+		g_string_append(out, ", not decrypted (no key)");
+	if (t->failed[0] + t->failed[1] > 0)
+		g_string_append_printf(out, ", %" PRIu64 " record%s did not verify",
+		    t->failed[0] + t->failed[1], t->failed[0] + t->failed[1] == 1 ? "" : "s");
+	g_string_append_c(out, '\n');
+}
+
 static int
 text_session(FILE *f, const struct session *s, const struct emit_opts *o, char *errbuf)
 {
@@ -282,11 +307,24 @@ text_session(FILE *f, const struct session *s, const struct emit_opts *o, char *
 	if (s->proto != PROTO_POP3)
 		g_string_append_printf(out, ", %s", proto_name(s->proto));
 	g_string_append_c(out, '\n');
+	if (s->tls != NULL && s->tls->version != 0)
+		text_tls(out, s->tls);
 	if (s->greeting != NULL)
 		put_txn(out, s->greeting, o);
 	for (i = 0; i < s->txns->len; i++)
 		put_txn(out, g_ptr_array_index(s->txns, i), o);
-	if (s->proto == PROTO_TLS || s->proto == PROTO_POP3S)
+	if ((s->proto == PROTO_TLS || s->proto == PROTO_POP3S) && s->tls != NULL &&
+	    s->tls->decrypted)
+		g_string_append_printf(out,
+		    "[TLS %s: decrypted %" PRIu64 " bytes in %" PRIu64
+		    " record%s to the server, %" PRIu64 " bytes in %" PRIu64
+		    " record%s to the client]\n",
+		    s->proto == PROTO_TLS ? "after STLS" : "from the first byte (POP3S)",
+		    s->tls->bytes[DIR_TO_SERVER], s->tls->app_records[DIR_TO_SERVER],
+		    s->tls->app_records[DIR_TO_SERVER] == 1 ? "" : "s",
+		    s->tls->bytes[DIR_TO_CLIENT], s->tls->app_records[DIR_TO_CLIENT],
+		    s->tls->app_records[DIR_TO_CLIENT] == 1 ? "" : "s");
+	else if (s->proto == PROTO_TLS || s->proto == PROTO_POP3S)
 		g_string_append_printf(out,
 		    "[TLS %s: %" PRIu64 " bytes in %" PRIu64 " segment%s to the server, %" PRIu64
 		    " bytes in %" PRIu64 " segment%s to the client, not decrypted]\n",

@@ -11,6 +11,7 @@
 #include "capture.h"
 #include "emit.h"
 #include "extract.h"
+#include "keylog.h"
 #include "options.h"
 #include "progress.h"
 #include "pipeline.h"
@@ -120,6 +121,7 @@ main(int argc, char **argv)
 	struct run r;
 	struct pipeline *pl = NULL;
 	struct extract *ex = NULL;
+	struct keylog *kl = NULL;
 	int rc = EXIT_OK, runrc = 0;
 
 	memset(&r, 0, sizeof(r));
@@ -201,6 +203,23 @@ main(int argc, char **argv)
 	}
 	o.pc.pop3.sink = &extract_sink;
 	o.pc.pop3.sink_arg = ex;
+	/* TLS secrets: --keylog FILE, and those a pcapng input carries (keylog.h); before privdrop. */
+	kl = keylog_new();
+	if (o.keylog != NULL && keylog_load_file(kl, o.keylog, r.errbuf) < 0) {
+		fprintf(stderr, "popflow: --keylog: %s\n", r.errbuf);
+		rc = EXIT_INPUT;
+		goto out;
+	}
+	if (o.file != NULL && keylog_load_pcapng(kl, o.file, r.errbuf) < 0)
+		fprintf(stderr, "popflow: warning: %s\n", r.errbuf);
+	if (keylog_bad_lines(kl) > 0)
+		fprintf(stderr,
+		    "popflow: warning: %llu key log line%s did not parse and %s ignored (the "
+		    "first: "
+		    "%s)\n",
+		    (unsigned long long)keylog_bad_lines(kl), keylog_bad_lines(kl) == 1 ? "" : "s",
+		    keylog_bad_lines(kl) == 1 ? "was" : "were", keylog_first_bad(kl));
+	o.pc.pop3.keylog = kl;
 	/* Capture and output files are open: give up root before the first packet (privdrop.h). */
 	if ((o.iface != NULL || o.user != NULL) && privdrop(o.user, NULL, 0, r.errbuf) < 0) {
 		fprintf(stderr, "popflow: %s\n", r.errbuf);
@@ -291,6 +310,7 @@ out:
 	signal_cap = NULL;
 	pipeline_free(pl);
 	extract_free(ex);
+	keylog_free(kl);
 	capture_close(r.cap);
 	if (r.out != NULL && r.out != stdout && fclose(r.out) != 0 && rc == EXIT_OK) {
 		fprintf(stderr, "popflow: %s: %s\n", o.outpath, strerror(errno));

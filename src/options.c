@@ -29,6 +29,8 @@ options_usage(FILE *f)
 	    "  --idle-timeout S   end sessions idle for S seconds (default: never for files,\n"
 	    "                     by packet time; 900 live, by the clock; 0: never)\n"
 	    "  --max-connections N  TCP connections followed at once (default 49152)\n"
+	    "  --keylog FILE      decrypt TLS (STLS, port 995) with this NSS key log\n"
+	    "                     (SSLKEYLOGFILE); keys inside a pcapng are always used\n"
 	    "  -c N               stop reading after N sessions have ended (sessions still\n"
 	    "                     open then are reported as interrupted)\n"
 	    "Output:\n"
@@ -96,6 +98,7 @@ enum {
 	OPT_REDACT,
 	OPT_EXTRACT,
 	OPT_MBOX,
+	OPT_KEYLOG,
 	OPT_DETAIL,
 	OPT_FOLD,
 	OPT_TEMPLATES,
@@ -116,6 +119,7 @@ static const struct option options_long[] = {
     {"redact", no_argument, NULL, OPT_REDACT},
     {"extract", required_argument, NULL, OPT_EXTRACT},
     {"mbox", required_argument, NULL, OPT_MBOX},
+    {"keylog", required_argument, NULL, OPT_KEYLOG},
     {"detail", required_argument, NULL, OPT_DETAIL},
     {"fold-acks", no_argument, NULL, OPT_FOLD},
     {"templates", required_argument, NULL, OPT_TEMPLATES},
@@ -227,6 +231,9 @@ options_one(struct options *o, int c, const char *arg, bool *idle_set, char *err
 		break;
 	case OPT_MBOX:
 		o->xc.mbox = arg;
+		break;
+	case OPT_KEYLOG:
+		o->keylog = arg;
 		break;
 	case OPT_DETAIL:
 		if (strcmp(arg, "segments") != 0 && strcmp(arg, "messages") != 0) {

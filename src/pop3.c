@@ -7,6 +7,7 @@
 #include "creds.h"
 #include "mime.h"
 #include "pop3.h"
+#include "tls.h"
 
 /* Unknown commands before any server status: then it is not POP3. */
 #define POP3_MAX_UNKNOWN_BEFORE_STATUS 8
@@ -67,9 +68,12 @@ struct pop3 {
 	unsigned unknown_before_status;
 	bool seen_status;
 	/* RFC 2595 / RFC 8314: TLS */
-	bool implicit_tls;   /* POP3S (port 995), or TLS from the first byte */
-	bool tls_sniffed[2]; /* the first bytes after the switch to TLS were looked at */
-	bool dir_tls[2];     /* this direction began TLS before the STLS reply */
+	bool implicit_tls;    /* POP3S (port 995), or TLS from the first byte */
+	bool tls_sniffed[2];  /* the first bytes after the switch to TLS were looked at */
+	bool dir_tls[2];      /* this direction began TLS before the STLS reply */
+	struct tls_conn *tls; /* the TLS layer, once TLS began (tls.h) */
+	bool tls_on[2];       /* this direction's bytes go to the TLS layer */
+	bool inner;           /* parsing decrypted bytes: offsets are plaintext offsets */
 	/* Sizes and ids the server announced, indexed by message number. */
 	GArray *sizes;                /* gint64, -1 = unknown */
 	GPtrArray *uids;              /* char * or NULL */
@@ -263,6 +267,11 @@ pop3_free(struct pop3 *p)
 		return;
 	if (p->sink_h != NULL)
 		p->cfg->sink->discard(p->cfg->sink_arg, p->sink_h);
+	if (p->tls != NULL) {
+		p->s->tls = NULL;
+		p->s->plain_map = NULL;
+		tls_conn_free(p->tls);
+	}
 	g_queue_clear(&p->pending);
 	for (d = 0; d < 2; d++)
 		g_byte_array_free(p->lb[d].buf, TRUE);
@@ -341,7 +350,7 @@ declare_not_pop3(struct pop3 *p, enum dir d, uint64_t off, const char *why)
 	session_clear_anomalies(p->s); /* they were about a protocol it does not speak */
 	p->opaque[0] = p->opaque[1] = NULL;
 	p->s->unparsed[0] = p->s->unparsed[1] = 0; /* counted again below, from the start */
-	for (i = 0; i < 2; i++)
+	for (i = 0; i < 2 && !p->inner; i++)
 		opaque_bytes(p, (enum dir)i, 0, p->lb[i].active ? p->lb[i].start : p->pos[i]);
 	p->s->proto = PROTO_NOT_POP3;
 	p->state = POP3_ST_OPAQUE;
@@ -965,6 +974,122 @@ stls_pending(const struct pop3 *p)
 	return false;
 }
 
+/* ---- TLS decryption (tls.h): ciphertext goes to the TLS layer, plaintext comes back ---- */
+
+static void parse_bytes(struct pop3 *p, enum dir d, const uint8_t *buf, size_t len, uint64_t off);
+static void line_gap(struct pop3 *p, enum dir d);
+static bool parsing(const struct pop3 *p);
+
+/*
+ * The first decrypted bytes: POP3 starts again inside TLS.  On a POP3S
+ * port the server greets first (RFC 8314 section 3.3); after STLS there is
+ * no new greeting, the session stays in AUTHORIZATION and the client
+ * forgets what it learnt before (RFC 2595 section 4).
+ */
+static void
+inner_begin(struct pop3 *p)
+{
+	int d;
+
+	p->inner = true;
+	for (d = 0; d < 2; d++) {
+		p->lb[d].active = false;
+		p->lb[d].flushed = false;
+		g_byte_array_set_size(p->lb[d].buf, 0);
+		p->opaque[d] = NULL;
+	}
+	if (p->implicit_tls) {
+		p->state = p->greeted ? POP3_ST_UNKNOWN : POP3_ST_GREETING;
+	} else {
+		p->state = POP3_ST_AUTHORIZATION;
+		p->capa_pipelining = false;
+	}
+}
+
+static void
+tls_plain_cb(void *arg, enum dir d, const uint8_t *buf, size_t len, uint64_t poff)
+{
+	struct pop3 *p = arg;
+
+	if (!p->inner)
+		inner_begin(p);
+	parse_bytes(p, d, buf, len, poff);
+}
+
+/* A record that did not verify: the plaintext it held is missing. */
+static void
+tls_plain_gap_cb(void *arg, enum dir d, uint64_t poff, uint64_t len)
+{
+	struct pop3 *p = arg;
+
+	(void)poff;
+	(void)len;
+	if (p->inner && parsing(p))
+		line_gap(p, d);
+}
+
+static void
+tls_opaque_cb(void *arg, enum dir d, uint64_t off, uint64_t len)
+{
+	opaque_bytes(arg, d, off, (size_t)len);
+}
+
+static const struct tls_sink tls_sink = {tls_plain_cb, tls_plain_gap_cb, tls_opaque_cb};
+
+static uint64_t
+plain_map_cb(const void *arg, enum dir d, uint64_t off)
+{
+	return tls_conn_map(arg, d, off, false);
+}
+
+/* Direction d's bytes from here on are TLS (first byte c): the TLS layer takes them. */
+static bool
+tls_begin(struct pop3 *p, enum dir d, uint8_t c)
+{
+	if (p->tls_on[d])
+		return true;
+	if (p->inner || !(p->state == POP3_ST_TLS || p->dir_tls[d]) || !looks_tls(c))
+		return false;
+	if (p->tls == NULL) {
+		p->tls = tls_conn_new(p->s, p->cfg->keylog, &tls_sink, p);
+		p->s->tls = tls_conn_info(p->tls);
+		p->s->plain_map = plain_map_cb;
+		p->s->plain_arg = p->tls;
+	}
+	p->tls_on[d] = true;
+	return true;
+}
+
+/* Plaintext offsets of decrypted messages become the stream offsets of their records. */
+static gint
+msg_off_cmp(gconstpointer a, gconstpointer b)
+{
+	const struct msg *x = *(struct msg *const *)a, *y = *(struct msg *const *)b;
+
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+static void
+tls_translate(struct pop3 *p)
+{
+	struct session *s = p->s;
+	struct msg *m;
+	guint i;
+	int d;
+
+	for (d = 0; d < 2; d++) {
+		for (i = 0; i < s->msgs[d]->len; i++) {
+			m = g_ptr_array_index(s->msgs[d], i);
+			if (m->off >= SESSION_PLAIN_BASE)
+				m->off = tls_conn_map(p->tls, (enum dir)d, m->off, false);
+			if (m->end >= SESSION_PLAIN_BASE)
+				m->end = tls_conn_map(p->tls, (enum dir)d, m->end, true);
+		}
+		/* Stable (GLib >= 2.32): messages of one record keep their order. */
+		g_ptr_array_sort(s->msgs[d], msg_off_cmp);
+	}
+}
+
 /* STLS got +OK: from the next octet on, both directions are TLS. */
 static void
 stls_accepted(struct pop3 *p, struct txn *t)
@@ -982,11 +1107,22 @@ stls_accepted(struct pop3 *p, struct txn *t)
 		return; /* the client began TLS already: its start is known */
 	if (lb->active && lb->wire > 0) {
 		/* Client bytes after STLS, not yet a line: the start of its TLS. */
-		p->s->tls_start[DIR_TO_SERVER] = lb->start;
-		tls_first_bytes(p, DIR_TO_SERVER, lb->buf->data, lb->buf->len, lb->start);
-		opaque_bytes(p, DIR_TO_SERVER, lb->start, lb->wire);
+		GByteArray *kept = lb->buf;
+		size_t wire = lb->wire;
+		uint64_t start = lb->start;
+		p->s->tls_start[DIR_TO_SERVER] = start;
+		tls_first_bytes(p, DIR_TO_SERVER, kept->data, kept->len, start);
 		lb->active = false;
-		g_byte_array_set_size(lb->buf, 0);
+		lb->buf = g_byte_array_new();
+		if (kept->len > 0 && tls_begin(p, DIR_TO_SERVER, kept->data[0])) {
+			tls_conn_feed(p->tls, DIR_TO_SERVER, kept->data, kept->len, start);
+			if (wire > kept->len)
+				tls_conn_gap(
+				    p->tls, DIR_TO_SERVER, start + kept->len, wire - kept->len);
+		} else {
+			opaque_bytes(p, DIR_TO_SERVER, start, wire);
+		}
+		g_byte_array_free(kept, TRUE);
 	} else {
 		p->s->tls_start[DIR_TO_SERVER] = p->pos[DIR_TO_SERVER];
 	}
@@ -1292,7 +1428,7 @@ parsing(const struct pop3 *p)
 static bool
 parsing_dir(const struct pop3 *p, enum dir d)
 {
-	return parsing(p) && !p->dir_tls[d];
+	return parsing(p) && (p->inner || !p->dir_tls[d]);
 }
 
 /*
@@ -1304,7 +1440,7 @@ parsing_dir(const struct pop3 *p, enum dir d)
 static void
 sniff_line_start(struct pop3 *p, enum dir d, uint8_t c, uint64_t off)
 {
-	if (c < 0x14 || c > 0x18)
+	if (p->inner || c < 0x14 || c > 0x18)
 		return; /* not a TLS record's content type: no line of POP3 starts so */
 	if ((p->state == POP3_ST_GREETING || p->state == POP3_ST_UNKNOWN) &&
 	    p->s->greeting == NULL && p->s->txns->len == 0 && !p->lb[dir_opposite(d)].active &&
@@ -1361,15 +1497,12 @@ on_cut_line(struct pop3 *p, enum dir d)
 		m->txn->partial = true;
 }
 
-void
-pop3_gap(struct pop3 *p, enum dir d, uint64_t off, uint64_t len)
+/* Bytes of direction d are missing: a line they cut is taken as it is, a body goes on. */
+static void
+line_gap(struct pop3 *p, enum dir d)
 {
 	struct linebuf *lb = &p->lb[d];
 
-	if (len == 0 || off + len <= p->pos[d])
-		return;
-	session_anomaly(p->s, ANOM_GAP, d, off, NULL, "%llu bytes missing at stream offset %llu",
-	    (unsigned long long)len, (unsigned long long)off);
 	/*
 	 * A line cut by the gap is read as far as it goes (a status or a
 	 * command keeps its pairing); what follows the gap starts a line,
@@ -1389,17 +1522,25 @@ pop3_gap(struct pop3 *p, enum dir d, uint64_t off, uint64_t len)
 		p->body->partial = true;
 		p->body_gap = true;
 	}
+}
+
+void
+pop3_gap(struct pop3 *p, enum dir d, uint64_t off, uint64_t len)
+{
+	if (len == 0 || off + len <= p->pos[d])
+		return;
+	session_anomaly(p->s, ANOM_GAP, d, off, NULL, "%llu bytes missing at stream offset %llu",
+	    (unsigned long long)len, (unsigned long long)off);
+	if (p->tls_on[d])
+		tls_conn_gap(p->tls, d, off, len); /* the TLS layer gives up this direction */
+	else if (!p->inner)
+		line_gap(p, d);
 	p->pos[d] = off + len;
 }
 
 void
 pop3_feed(struct pop3 *p, enum dir d, const uint8_t *buf, size_t len, uint64_t off, struct ts now)
 {
-	struct linebuf *lb = &p->lb[d];
-	const uint8_t *lf;
-	size_t n, take, cap, room;
-	bool in_body;
-
 	p->now = now;
 	if (off > p->pos[d])
 		pop3_gap(p, d, p->pos[d], off - p->pos[d]);
@@ -1412,13 +1553,32 @@ pop3_feed(struct pop3 *p, enum dir d, const uint8_t *buf, size_t len, uint64_t o
 		off = p->pos[d];
 	}
 	p->pos[d] = off + len;
+	if (p->tls_on[d])
+		tls_conn_feed(p->tls, d, buf, len, off); /* plaintext comes back to parse_bytes() */
+	else
+		parse_bytes(p, d, buf, len, off);
+}
+
+/* Lines of direction d: stream bytes, or (p->inner) decrypted bytes at plaintext offsets. */
+static void
+parse_bytes(struct pop3 *p, enum dir d, const uint8_t *buf, size_t len, uint64_t off)
+{
+	struct linebuf *lb = &p->lb[d];
+	const uint8_t *lf;
+	size_t n, take, cap, room;
+	bool in_body;
+
 	while (len > 0) {
 		if (!lb->active && parsing_dir(p, d))
 			sniff_line_start(p, d, buf[0], off);
 		if (!parsing_dir(p, d)) {
-			if (p->state == POP3_ST_TLS && !p->dir_tls[d])
+			if (p->state == POP3_ST_TLS && !p->dir_tls[d] && !p->inner)
 				tls_first_bytes(p, d, buf, len, off);
 			if (!parsing_dir(p, d)) {
+				if (tls_begin(p, d, buf[0])) {
+					tls_conn_feed(p->tls, d, buf, len, off);
+					return;
+				}
 				opaque_bytes(p, d, off, len);
 				return;
 			}
@@ -1501,6 +1661,8 @@ pop3_end(struct pop3 *p)
 	struct txn *t;
 	int d;
 
+	if (p->tls != NULL)
+		tls_conn_end(p->tls); /* a record cut short; the figures settle */
 	for (d = 0; d < 2; d++) {
 		struct linebuf *lb = &p->lb[d];
 		if (!lb->active || lb->wire == 0 || !parsing_dir(p, (enum dir)d))
@@ -1533,6 +1695,8 @@ pop3_end(struct pop3 *p)
 			    "%s got no reply before the connection ended", t->verb);
 	}
 	set_sasl(p, NULL);
+	if (p->tls != NULL)
+		tls_translate(p);
 	count_tls_segments(p);
 	/* Login attempts, then (--redact) the secrets out of the model for every emitter. */
 	g_ptr_array_set_size(p->creds, 0);

@@ -1187,6 +1187,13 @@ record(struct tls_conn *c, enum dir d, const uint8_t *hdr, const uint8_t *body, 
 		hs_feed(c, d, out, (size_t)plen);
 	keep_rec(c, d, type, inner, true, out, (size_t)plen, off, end);
 	c->sink->opaque(c->arg, d, off, end - off);
+	if (inner == TLS_CT_CCS && !c->tls13) {
+		/* A renegotiation's ChangeCipherSpec, itself protected: the new keys take over. */
+		cipher_free(t->cur);
+		t->cur = t->pend;
+		t->pend = NULL;
+		return;
+	}
 	if (t->finished && c->tls13 && !t->cur->app) {
 		/* RFC 8446 section 7.1: after Finished, the application traffic secret. */
 		alt = app_cipher13(c, d);
@@ -1250,11 +1257,13 @@ tls_conn_feed(struct tls_conn *c, enum dir d, const uint8_t *buf, size_t len, ui
 				return;
 			if (!plausible_header(t->hdr)) {
 				t->dead = true;
-				anomaly(c, ANOM_TLS_MALFORMED, d, t->rec_off,
-				    "not a TLS record header at stream offset %llu: the rest of "
-				    "this "
-				    "direction is not decrypted",
-				    (unsigned long long)t->rec_off);
+				if (c->info.keys)
+					anomaly(c, ANOM_TLS_MALFORMED, d, t->rec_off,
+					    "not a TLS record header at stream offset %llu: the "
+					    "rest of "
+					    "this "
+					    "direction is not decrypted",
+					    (unsigned long long)t->rec_off);
 				c->sink->opaque(c->arg, d, t->rec_off, TLS_RECORD_HEADER);
 				continue;
 			}
@@ -1296,8 +1305,13 @@ tls_conn_gap(struct tls_conn *c, enum dir d, uint64_t off, uint64_t len)
 	t->pos = off + len;
 	if (t->dead)
 		return;
-	/* Record boundaries are lost: nothing after a gap can be followed (nor its sequence number). */
-	if (t->hdr_have > 0)
+	/*
+	 * Record boundaries are lost: nothing after a gap can be followed (nor
+	 * its sequence number).  Without keys, the gap anomaly says it all.
+	 */
+	if (!c->info.keys)
+		;
+	else if (t->hdr_have > 0)
 		anomaly(c, ANOM_TLS_RECORD_CUT, d, t->rec_off,
 		    "a TLS record from the %s is cut by missing bytes: the rest of this "
 		    "direction is not decrypted",
@@ -1319,7 +1333,7 @@ tls_conn_end(struct tls_conn *c)
 
 	for (d = 0; d < 2; d++) {
 		t = &c->d[d];
-		if (t->hdr_have > 0 && !t->dead) {
+		if (t->hdr_have > 0 && !t->dead && c->info.keys) {
 			anomaly(c, ANOM_TLS_RECORD_CUT, (enum dir)d, t->rec_off,
 			    "the connection ended inside a TLS record from the %s (%zu of %u "
 			    "bytes)",

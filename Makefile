@@ -27,7 +27,7 @@ DEPS_BUILD := gcc make pkg-config libpcap-dev libnids-dev libglib2.0-dev libjans
 # Only make fuzz-run needs these (clang's libFuzzer); make test replays the corpora with $(CC).
 DEPS_FUZZ  := clang libclang-rt-14-dev
 DEPS_TEST  := python3 tshark tcpdump iproute2 time poppler-utils qpdf valgrind dovecot-core dovecot-pop3d fetchmail openssl util-linux \
-              mandoc man-db plantuml
+              mandoc man-db plantuml curl
 # tests/cli runs the README's jq examples.
 DEPS_TEST  += jq
 # make bench and make bench-live (the peers and the replay tool).
@@ -55,7 +55,7 @@ PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnids
 
 .PHONY: bench-deps bench-live all deps demo test unit golden public cli package fuzz fuzz-replay fuzz-run \
-        fuzz-bins diagram extract asan build-asan-unit build-asan-fuzz bench format clean live install \
+        fuzz-bins diagram extract tls asan build-asan-unit build-asan-fuzz bench format clean live install \
         uninstall
 all: popflow
 
@@ -131,6 +131,9 @@ live: popflow
 extract: popflow
 	@./tests/extract/run.sh
 
+tls: popflow
+	@./tests/tls/run.sh
+
 test: deps
 	$(MAKE) popflow
 	$(MAKE) unit
@@ -139,6 +142,7 @@ test: deps
 	$(MAKE) package
 	$(MAKE) diagram
 	$(MAKE) extract
+	$(MAKE) tls
 	$(MAKE) live
 	$(MAKE) fuzz
 	$(MAKE) public
@@ -158,6 +162,7 @@ asan: deps
 	$(ASAN_ENV) ./tests/fuzz/run.sh
 	$(ASAN_ENV) ./tests/diagram/run.sh
 	$(ASAN_ENV) ./tests/extract/run.sh
+	$(ASAN_ENV) ./tests/tls/run.sh
 	@if [ "$$(id -u)" -eq 0 ]; then $(ASAN_ENV) ./tests/live/run.sh; fi
 	$(ASAN_ENV) ./tests/public/run.sh
 

@@ -4,7 +4,9 @@
 #
 #   capture_start FILE FILTER [IFACE]   start `tcpdump -i IFACE(lo) --immediate-mode -U -w FILE
 #                                       FILTER` (default snaplen), wait until it listens;
-#                                       sets CAPTURE_PID
+#                                       sets CAPTURE_PID; env CAPTURE_OPTS adds tcpdump options
+#                                       (e.g. "-s 65535 -B 65536": a bigger kernel ring for
+#                                       bursts of large packets)
 #   capture_stop                        wait a moment, SIGINT that tcpdump, wait for it, check it
 #                                       dropped nothing
 #   capture_check_complete FILE         every TCP connection in FILE has its SYN and is closed
@@ -25,7 +27,8 @@ CAPTURE_ERR=
 capture_start() {
     local file=${1:?usage: capture_start FILE FILTER [IFACE]} filter=${2:?FILTER} iface=${3:-lo} i=0
     CAPTURE_ERR=$(mktemp)
-    tcpdump -i "$iface" --immediate-mode -U -w "$file" "$filter" 2>"$CAPTURE_ERR" &
+    # shellcheck disable=SC2086  # CAPTURE_OPTS: extra tcpdump options, split on spaces
+    tcpdump -i "$iface" --immediate-mode -U ${CAPTURE_OPTS:-} -w "$file" "$filter" 2>"$CAPTURE_ERR" &
     CAPTURE_PID=$!
     until grep -q 'listening on' "$CAPTURE_ERR"; do
         i=$((i + 1))

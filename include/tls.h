@@ -101,6 +101,13 @@ const char *tls_cipher_name(uint16_t id, char *buf, size_t len);
 const char *tls_hs_name(unsigned type);
 /* "ClientHello", "ServerHello, Certificate, ...", "ChangeCipherSpec", "Alert (close_notify)"... */
 void tls_rec_label(const struct tls_rec *r, char *buf, size_t len);
+/*
+ * The records of direction d kept in t that overlap stream bytes [from, to),
+ * as "ClientHello" or "ServerHello, Certificate; ChangeCipherSpec"; false if none.
+ * *handshake says whether one of them is a handshake or ChangeCipherSpec record.
+ */
+bool tls_info_label(const struct tls_info *t, enum dir d, uint64_t from, uint64_t to,
+    bool *handshake, char *buf, size_t len);
 
 /* ---- key derivations, exposed for the unit tests (RFC 5246 section 5, RFC 8446 section 7) ---- */
 /* TLS 1.2 PRF with P_<md>, md "SHA256" or "SHA384" ("MD5-SHA1": TLS 1.0/1.1). 0 or -1. */

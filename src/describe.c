@@ -3,6 +3,7 @@
 
 #include "describe.h"
 #include "pop3.h"
+#include "tls.h"
 #include "util.h"
 
 bool
@@ -59,7 +60,6 @@ append_msg_part(
 {
 	bool has_start = from <= m->off, has_end = to >= m->end;
 
-	(void)s;
 	switch (m->kind) {
 	case MSG_BODY:
 		if (m->lines == 0 && m->octets == 0) {
@@ -78,11 +78,20 @@ append_msg_part(
 		if (has_end && m->complete)
 			g_string_append(out, "<cr><nl>.<cr><nl>");
 		break;
-	case MSG_OPAQUE:
-		g_string_append(out,
-		    s->proto == PROTO_TLS || s->proto == PROTO_POP3S ? "TLS data"
-		                                                     : "Unparsed data");
+	case MSG_OPAQUE: {
+		char label[400];
+		bool hs;
+		/* The TLS records the bytes belong to, when the session was decrypted (tls.h). */
+		if (s->tls != NULL && s->tls->decrypted &&
+		    tls_info_label(s->tls, m->dir, from > m->off ? from : m->off,
+		        to < m->end ? to : m->end, &hs, label, sizeof(label)))
+			g_string_append_printf(out, "TLS %s", label);
+		else
+			g_string_append(out,
+			    s->proto == PROTO_TLS || s->proto == PROTO_POP3S ? "TLS data"
+			                                                     : "Unparsed data");
 		break;
+	}
 	default:
 		if (has_start)
 			append_capped(out, m->text, m->text_len, out->len);

@@ -9,6 +9,7 @@
 #include "describe.h"
 #include "diagram.h"
 #include "pop3.h"
+#include "tls.h"
 #include "util.h"
 
 /* ---- small text helpers ---- */
@@ -116,6 +117,8 @@ struct builder {
 	bool synthetic_noted;
 	uint16_t last_win[2]; /* window of the last segment per direction */
 	bool win_known[2];
+	bool tls_dec;   /* the session's TLS was decrypted: POP3 inside, a handshake phase */
+	bool tls_noted; /* the "encrypted on the wire" remark was made */
 };
 
 static const char *
@@ -159,8 +162,8 @@ phases_of_txns(struct builder *b)
 		    (t->cmd == POP3_CMD_PASS || t->cmd == POP3_CMD_APOP ||
 		        (t->cmd == POP3_CMD_AUTH && t->arg != NULL && t->arg[0] != '\0')))
 			cur = DG_PHASE_TRANSACTION;
-		else if (ok && t->cmd == POP3_CMD_STLS)
-			cur = DG_PHASE_TLS;
+		else if (ok && t->cmd == POP3_CMD_STLS && !b->tls_dec)
+			cur = DG_PHASE_TLS; /* not decrypted: the rest is TLS */
 		if (b->user == NULL && t->arg != NULL &&
 		    (t->cmd == POP3_CMD_USER || t->cmd == POP3_CMD_APOP)) {
 			char *sp = strchr(t->arg, ' ');
@@ -178,6 +181,15 @@ msg_phase(struct builder *b, const struct msg *m)
 	gpointer v;
 
 	if (m->kind == MSG_OPAQUE) {
+		char label[400];
+		bool hs = false;
+		/* Decrypted: the TLS handshake is its own phase; other TLS records go with the POP3. */
+		if (b->tls_dec)
+			return tls_info_label(
+			           b->s->tls, m->dir, m->off, m->end, &hs, label, sizeof(label)) &&
+			        hs
+			    ? DG_PHASE_TLS
+			    : b->phase;
 		/* Encrypted after STLS or from the start; not POP3 at all; or skipped lines. */
 		if (b->s->proto == PROTO_TLS || b->s->proto == PROTO_POP3S)
 			return DG_PHASE_TLS;
@@ -376,7 +388,18 @@ msg_remark(struct builder *b, const struct msg *m, const struct seg_rec *r, GStr
 		rvars_setu(&v, "len", r->len);
 		rvars_setu(&v, "frame", (unsigned long long)r->frame);
 	}
-	if (m->kind == MSG_OPAQUE) {
+	if (m->kind == MSG_OPAQUE && b->tls_dec) {
+		char label[400];
+		bool hs;
+		uint64_t from = r != NULL && r->off > m->off ? r->off : m->off;
+		uint64_t to = r != NULL && r->off + r->len < m->end ? r->off + r->len : m->end;
+		rvars_setu(&v, "len", (unsigned long long)(to - from));
+		if (!tls_info_label(b->s->tls, m->dir, from, to, &hs, label, sizeof(label)))
+			snprintf(label, sizeof(label), "records");
+		rvars_set(&v, "records", label);
+		key = "tls.record";
+		fb = NULL;
+	} else if (m->kind == MSG_OPAQUE) {
 		rvars_setu(&v, "len", (unsigned long long)(m->end - m->off));
 		key = msg_phase(b, m) == DG_PHASE_TLS ? "tls.data" : "tcp.data";
 		fb = NULL;
@@ -391,6 +414,14 @@ msg_remark(struct builder *b, const struct msg *m, const struct seg_rec *r, GStr
 	}
 	if (m->kind == MSG_BODY && !m->complete) {
 		s = fill(b, "body.cut", NULL, &v);
+		append_sentence(out, s);
+		g_free(s);
+	}
+	if (b->tls_dec && !b->tls_noted && m->kind != MSG_OPAQUE &&
+	    (b->s->proto == PROTO_POP3S || m->off >= b->s->tls_start[m->dir])) {
+		/* The first POP3 message inside TLS: say once that it was encrypted on the wire. */
+		b->tls_noted = true;
+		s = fill(b, "tls.decrypted", NULL, &v);
 		append_sentence(out, s);
 		g_free(s);
 	}
@@ -470,7 +501,8 @@ add_row(struct builder *b, const struct seg_rec *r, struct ts ts)
 static void
 set_phase(struct builder *b, struct dg_row *row, enum dg_phase own)
 {
-	if (own > b->phase)
+	/* After a decrypted TLS handshake, POP3 goes on in its own phase (RFC 2595: AUTHORIZATION). */
+	if (own > b->phase || (b->tls_dec && b->phase == DG_PHASE_TLS && own != DG_PHASE_SETUP))
 		b->phase = own;
 	row->phase = b->phase;
 }
@@ -939,6 +971,7 @@ diagram_build(
 	b.o = o;
 	b.rm = rm;
 	b.d = d;
+	b.tls_dec = s->tls != NULL && s->tls->decrypted;
 	util_endpoint(&s->client, buf, sizeof(buf));
 	d->addr[DG_CLIENT] = g_strdup(buf);
 	util_endpoint(&s->server, buf, sizeof(buf));
@@ -953,7 +986,9 @@ diagram_build(
 	d->col_time = g_strdup(remarks_get(rm, "column.time"));
 	d->col_remarks = g_strdup(remarks_get(rm, "column.remarks"));
 	for (p = 0; p < DG_PHASE__COUNT; p++)
-		d->phase_title[p] = g_strdup(remarks_get(rm, phase_key((enum dg_phase)p)));
+		d->phase_title[p] = g_strdup(remarks_get(rm,
+		    p == DG_PHASE_TLS && b.tls_dec ? "phase.tls_handshake"
+		                                   : phase_key((enum dg_phase)p)));
 	d->continued = g_strdup(remarks_get(rm, "phase.continued"));
 	vars_common(&b, &v, DIR_TO_SERVER);
 	d->title = remarks_fill(rm, "title", NULL, &v);

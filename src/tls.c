@@ -311,6 +311,34 @@ tls_rec_label(const struct tls_rec *r, char *buf, size_t len)
 	g_string_free(g, TRUE);
 }
 
+bool
+tls_info_label(const struct tls_info *t, enum dir d, uint64_t from, uint64_t to, bool *handshake,
+    char *buf, size_t len)
+{
+	GString *g = g_string_new(NULL);
+	char one[160];
+	guint i, n = 0;
+	bool found;
+
+	*handshake = false;
+	for (i = 0; t != NULL && t->recs != NULL && i < t->recs->len; i++) {
+		const struct tls_rec *r = &g_array_index(t->recs, struct tls_rec, i);
+		uint8_t type = r->inner != 0 ? r->inner : r->type;
+		if (r->dir != d || r->end <= from || r->off >= to)
+			continue;
+		if (type == TLS_CT_HANDSHAKE || type == TLS_CT_CCS)
+			*handshake = true;
+		if (++n > 4)
+			continue;
+		tls_rec_label(r, one, sizeof(one));
+		g_string_append_printf(g, "%s%s", g->len > 0 ? "; " : "", n == 4 ? "..." : one);
+	}
+	found = n > 0;
+	snprintf(buf, len, "%s", g->str);
+	g_string_free(g, TRUE);
+	return found;
+}
+
 /* ---- key derivations ---- */
 
 int

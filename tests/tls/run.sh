@@ -91,6 +91,18 @@ PY
 grep -q '^TLS: TLS 1.3, TLS_AES_128_GCM_SHA256, decrypted$' "$tmp/tls13-aes128gcm.txt" && ok || bad "text: TLS line"
 grep -q '^Client: LIST$' "$tmp/tls13-aes128gcm.txt" && ok || bad "text: LIST inside TLS"
 
+# Diagrams: a "TLS handshake" phase of grey TLS rows, then POP3 again, said to be encrypted.
+"$POPFLOW" -r "$caps/tls12-aes128gcm.pcap" --keylog "$caps/tls12-aes128gcm.keys" -T flow --ascii --width 150 >"$tmp/flow" 2>&1
+python3 - "$tmp/flow" <<'PY' && ok || bad "diagram: TLS handshake phase, TLS rows, POP3 after it"
+import sys
+t = open(sys.argv[1]).read()
+bands = [l.strip("= ").strip() for l in t.splitlines() if l.startswith("====")]
+assert bands == ["TCP connection setup", "POP3 authorization", "TLS handshake", "POP3 authorization",
+                 "POP3 transaction", "POP3 update", "TCP connection release"], bands
+assert "TLS ClientHello" in t and "TLS ChangeCipherSpec; Finished" in t, t
+assert "Encrypted on the wire (TLS)" in t and t.count("Encrypted on the wire") == 1
+PY
+
 # Keys inside the capture: a Decryption Secrets Block, no --keylog.
 if command -v editcap >/dev/null; then
 	editcap --inject-secrets "tls,$caps/tls12-chacha20.keys" "$caps/tls12-chacha20.pcap" "$tmp/dsb.pcapng"

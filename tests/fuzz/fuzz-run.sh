@@ -35,7 +35,7 @@ for t in "$@"; do
 		runs=$((runs + 1))
 		nice -n 19 "$bindir/fuzz-$t" -max_total_time=$rem -timeout=20 \
 		    -rss_limit_mb=2048 -max_len=$max_len -dict=tests/fuzz/pop3.dict \
-		    -print_final_stats=1 -artifact_prefix="$work/crashes/$t-" \
+		    -print_final_stats=1 -report_slow_units=60 -artifact_prefix="$work/crashes/$t-" \
 		    "$corpus" tests/fuzz/regress >"$work/logs/$t.log.run" 2>&1
 		rc=$?
 		{ echo "=== $(date -u +%FT%TZ) fuzz-$t run $runs, exit $rc"; cat "$work/logs/$t.log.run"; } >>"$work/logs/$t.log"

@@ -210,6 +210,46 @@ test_errors(void)
 	}
 }
 
+/* remarks_load_texts(): the same entries as from the directory; errors name file and line; a NUL is refused. */
+static void
+test_load_texts(void)
+{
+	char errbuf[ERRBUF_SIZE], *text[3];
+	const char *t[3];
+	size_t len[3], i;
+	struct remarks *dir, *mem;
+	static const char *const keys[] = {"title", "cmd.RETR", "ok.RETR", "body.RETR", "cmd.AUTH"};
+
+	dir = remarks_load(TMPL_DIR, errbuf);
+	CHECK(dir != NULL);
+	for (i = 0; i < 3; i++) {
+		char *path = g_build_filename(TMPL_DIR, files[i], NULL);
+		gsize n = 0;
+		CHECK(g_file_get_contents(path, &text[i], &n, NULL));
+		len[i] = n;
+		t[i] = text[i];
+		g_free(path);
+	}
+	mem = remarks_load_texts("mem", t, len, errbuf);
+	CHECK(mem != NULL);
+	for (i = 0; dir != NULL && mem != NULL && i < G_N_ELEMENTS(keys); i++)
+		CHECK_STR(remarks_get(mem, keys[i]), remarks_get(dir, keys[i]));
+	remarks_free(mem);
+	/* A broken line in the middle of pop3.tmpl: "mem/pop3.tmpl:LINE: ...". */
+	t[2] = "cmd.USER: {nosuch}\n";
+	len[2] = strlen(t[2]);
+	CHECK(remarks_load_texts("mem", t, len, errbuf) == NULL);
+	CHECK(strstr(errbuf, "pop3.tmpl:1: unknown placeholder {nosuch}") != NULL);
+	/* A NUL inside the given length is not text, even where a C string would end. */
+	t[2] = text[2];
+	len[2] = strlen(text[2]) + 1;
+	CHECK(remarks_load_texts("mem", t, len, errbuf) == NULL);
+	CHECK(strstr(errbuf, "not UTF-8 text") != NULL);
+	for (i = 0; i < 3; i++)
+		g_free(text[i]);
+	remarks_free(dir);
+}
+
 int
 main(void)
 {
@@ -217,5 +257,6 @@ main(void)
 	test_expand();
 	test_check_text();
 	test_errors();
+	test_load_texts();
 	return tl_done();
 }

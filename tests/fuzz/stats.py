@@ -3,7 +3,7 @@
 
 Per target: runs, seconds fuzzed, executions (libFuzzer's stat::number_of_executed_units, or in
 fork mode the last "#N" of each run), and the highest coverage seen (cov: edges, ft: features,
-as libFuzzer counts them in the log's status lines).
+as libFuzzer counts them in the log's status lines; fork-mode runs count neither).
 """
 import os
 import re
@@ -21,6 +21,8 @@ for name in sorted(os.listdir(logdir)):
         runs += 1
         units = re.findall(r"^stat::number_of_executed_units: *(\d+)", part, re.M)
         status = re.findall(r"^#(\d+):?\s.*?cov: (\d+) ft: (\d+) corp: (\d+)", part, re.M)
+        # Fork mode's "#N: cov:" lines count differently: only its executions are used.
+        plain = re.findall(r"^#(\d+)\t\w+\s+cov: (\d+) ft: (\d+) corp: (\d+)", part, re.M)
         if units:
             execs += int(units[-1])
         elif status:
@@ -35,6 +37,6 @@ for name in sorted(os.listdir(logdir)):
             rate = re.findall(r"^stat::average_exec_per_sec: *(\d+)", part, re.M)
             if units and rate and int(rate[-1]) > 0:
                 secs += int(units[-1]) // int(rate[-1])
-        for _, c, f, k in status:
+        for _, c, f, k in plain:
             cov, ft, corp = max(cov, int(c)), max(ft, int(f)), max(corp, int(k))
     print("%-9s %5d %8d %12d %7d %7d %6d" % (name[:-4], runs, secs, execs, cov, ft, corp))

@@ -22,6 +22,16 @@ Usage:
       BYTES bytes of the reply were read, then goes on reading slowly until killed (or 60 s).
   popclient.py many HOST USER PASSWORD COUNT
       COUNT short sessions (USER, PASS, STAT, QUIT) one after the other.
+  popclient.py midretr HOST USER PASSWORD N MARK BYTES GO
+      USER, PASS, RETR N through a small receive buffer; once BYTES bytes of the reply were
+      read, writes "PORT BYTES_READ" to MARK and stops reading (the server waits on a closed
+      window, mid-RETR) until the file GO exists (up to 60 s); then reads the rest of the body
+      to its final ".", sends NOOP and QUIT, and writes "PORT BYTES_READ TOTAL NOOP_REPLY |
+      QUIT_REPLY" to MARK.done.
+  popclient.py reset HOST USER PASSWORD N MARK BYTES
+      USER, PASS, RETR N; once BYTES bytes of the reply were read, closes the socket with
+      SO_LINGER 0 while the server is still sending (the kernel sends RST) and writes
+      "PORT BYTES_READ" to MARK.
 Environment: POPCLIENT_SOURCE=ADDR connects from that local address (so that dovecot's
 penalty for a failed login does not slow the other sessions down). Standard library only.
 """
@@ -29,6 +39,7 @@ import json
 import os
 import poplib
 import socket
+import struct
 import sys
 import time
 
@@ -178,6 +189,71 @@ def do_slow(host, user, password, n, mark, want):
     sock.close()
 
 
+def login_raw(host, user, password, rcvbuf=None):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if rcvbuf:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)  # before connect: small window
+    sock.connect((host, PORT))
+    f = sock.makefile("rb")
+    f.readline()
+    for line in (b"USER " + user.encode(), b"PASS " + password.encode()):
+        sock.sendall(line + b"\r\n")
+        r = f.readline()
+        if not r.startswith(b"+OK"):
+            raise SystemExit("popclient: " + r.decode("utf-8", "replace"))
+    return sock, f
+
+
+def do_midretr(host, user, password, n, mark, want, go):
+    sock, f = login_raw(host, user, password, rcvbuf=8192)
+    sock.sendall(b"RETR " + n.encode() + b"\r\n")
+    got = 0
+    while got < want:
+        b = f.read1(4096)
+        if not b:
+            raise SystemExit("popclient midretr: the connection ended after %d bytes" % got)
+        got += len(b)
+    port = sock.getsockname()[1]
+    with open(mark + ".tmp", "w") as m:
+        m.write("%d %d\n" % (port, got))
+    os.rename(mark + ".tmp", mark)
+    deadline = time.time() + 60
+    while not os.path.exists(go) and time.time() < deadline:
+        time.sleep(0.05)
+    tail = b""
+    total = got
+    while not tail.endswith(b"\r\n.\r\n"):
+        b = f.read1(65536)
+        if not b:
+            raise SystemExit("popclient midretr: the connection ended inside the body")
+        total += len(b)
+        tail = (tail + b)[-5:]
+    sock.sendall(b"NOOP\r\n")
+    noop = f.readline().rstrip(b"\r\n").decode()
+    sock.sendall(b"QUIT\r\n")
+    quit_ = f.readline().rstrip(b"\r\n").decode()
+    sock.close()
+    with open(mark + ".done", "w") as m:
+        m.write("%d %d %d %s | %s\n" % (port, got, total, noop, quit_))
+
+
+def do_reset(host, user, password, n, mark, want):
+    sock, f = login_raw(host, user, password)
+    sock.sendall(b"RETR " + n.encode() + b"\r\n")
+    got = 0
+    while got < want:
+        b = f.read1(65536)
+        if not b:
+            raise SystemExit("popclient reset: the connection ended after %d bytes" % got)
+        got += len(b)
+    port = sock.getsockname()[1]
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    f.close()
+    sock.close()  # unread data and linger 0: RST
+    with open(mark, "w") as m:
+        m.write("%d %d\n" % (port, got))
+
+
 def do_many(host, user, password, count):
     for _ in range(count):
         p = POP3(host, PORT, timeout=30)
@@ -199,6 +275,10 @@ def main(argv):
         do_hold(*a)
     elif cmd == "slow" and len(a) == 6:
         do_slow(a[0], a[1], a[2], a[3], a[4], int(a[5]))
+    elif cmd == "midretr" and len(a) == 7:
+        do_midretr(a[0], a[1], a[2], a[3], a[4], int(a[5]), a[6])
+    elif cmd == "reset" and len(a) == 6:
+        do_reset(a[0], a[1], a[2], a[3], a[4], int(a[5]))
     elif cmd == "many" and len(a) == 4:
         do_many(a[0], a[1], a[2], int(a[3]))
     else:

@@ -463,6 +463,34 @@ if wait_for "the client to be 1 MB into the RETR" 20 test -s "$work/mid.mark"; t
 else
     nok "live:midstream-retr: the client did not get 1 MB into the RETR"; show "$work/mid.client"
 fi
+# (a2) the same while the body flows (the client reads about 1 MB/s throughout; popflow starts
+# once it has read 1 MB of the 5 MB message).
+rm -f "$work/flow.mark" "$work/flow.mark.done" "$work/flow.go"
+ip netns exec "$NS_C" "${PY[@]}" midretr "$SRV" bob "$pw_b" 1 "$work/flow.mark" 1048576 "+$work/flow.go" \
+    > "$work/flow.client" 2>&1 &
+flow_pid=$!
+PIDS+=("$flow_pid")
+if wait_for "the client to be 1 MB into the RETR" 20 test -s "$work/flow.mark"; then
+    if pf_start midflow -i "$VS" -T json; then
+        touch "$work/flow.go"
+        wait_pid "$flow_pid" 30
+        if [ -s "$work/flow.mark.done" ]; then
+            sleep 0.3
+            pf_stop
+            st=0
+            python3 "$here/check_tcp.py" midretr "$work/midflow.out" "$work/flow.mark.done" "$big" > "$work/midflow.txt" || st=$?
+            tcp_result live:midstream-retr-flowing "$st" "$(paste -sd' ' "$work/midflow.txt")"
+        else
+            pf_stop
+            nok "live:midstream-retr-flowing: the client did not finish"; show "$work/flow.client"
+        fi
+    else
+        touch "$work/flow.go"
+        nok "live:midstream-retr-flowing: popflow did not start"
+    fi
+else
+    nok "live:midstream-retr-flowing: the client did not get 1 MB into the RETR"; show "$work/flow.client"
+fi
 # (b) a client resets during a RETR while the server's segments are still queued (a token
 # bucket on the server's side of the veth holds them, so they reach the capture after the
 # RST): exactly one session for that connection.

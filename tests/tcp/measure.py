@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""measure.py [--max-rss-mb M] [--timeout S] [--stdout FILE] -- COMMAND...
+"""measure.py [--max-rss-mb M] [--timeout S] [--stdout FILE] [--stderr FILE] -- COMMAND...
 Runs COMMAND, watching its resident memory (/proc/PID/status VmRSS, every 20 ms) and its time;
 kills it when it goes beyond --max-rss-mb or --timeout (wall seconds). Prints one line:
   rss_kb=N cpu_s=X wall_s=Y status=S killed=none|rss|timeout
@@ -14,7 +14,7 @@ import time
 
 
 def main(argv):
-    max_rss, timeout, out = None, None, None
+    max_rss, timeout, out, err = None, None, None, None
     while argv and argv[0] != '--':
         if argv[0] == '--max-rss-mb':
             max_rss = int(argv[1]) * 1024
@@ -22,13 +22,16 @@ def main(argv):
             timeout = float(argv[1])
         elif argv[0] == '--stdout':
             out = argv[1]
+        elif argv[0] == '--stderr':
+            err = argv[1]
         else:
             sys.exit(__doc__)
         argv = argv[2:]
     cmd = argv[1:]
     f = open(out, 'wb') if out else subprocess.DEVNULL
     t0 = time.monotonic()
-    p = subprocess.Popen(cmd, stdout=f)
+    e = open(err, 'wb') if err else None
+    p = subprocess.Popen(cmd, stdout=f, stderr=e)
     killed = 'none'
     while True:
         pid, st, ru = os.wait4(p.pid, os.WNOHANG)

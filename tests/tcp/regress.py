@@ -59,20 +59,25 @@ def asan():
 
 
 def measure(args, out, max_rss_mb=None, timeout=None):
-    cmd = [sys.executable, os.path.join(HERE, 'measure.py'), '--stdout', out]
+    cmd = [sys.executable, os.path.join(HERE, 'measure.py'), '--stdout', out, '--stderr', out + '.err']
     if max_rss_mb:
         cmd += ['--max-rss-mb', str(max_rss_mb)]
     if timeout:
         cmd += ['--timeout', str(timeout)]
     r = subprocess.run(cmd + ['--', POPFLOW] + args, capture_output=True, text=True)
     m = dict(kv.split('=') for kv in r.stdout.split())
+    with open(out + '.err', 'rb') as f:
+        err = f.read()
+    if m['killed'] == 'none' and (int(m['status']) not in (0, 2, 4) or re.search(
+            rb'AddressSanitizer|LeakSanitizer|runtime error', err)):
+        bad('popflow exit status %s: %s' % (m['status'], err[:2000].decode('utf-8', 'replace')))
     return {'rss_kb': int(m['rss_kb']), 'cpu_s': float(m['cpu_s']), 'wall_s': float(m['wall_s']),
             'status': int(m['status']), 'killed': m['killed']}
 
 
 def run_json(pcap, extra=(), timeout=600):
     r = subprocess.run([POPFLOW, '-r', pcap, '-T', 'json'] + list(extra), capture_output=True, timeout=timeout)
-    if r.returncode not in (0, 2, 4) or re.search(rb'AddressSanitizer|runtime error', r.stderr):
+    if r.returncode not in (0, 2, 4) or re.search(rb'AddressSanitizer|LeakSanitizer|runtime error', r.stderr):
         bad('popflow exit status %d: %s' % (r.returncode, r.stderr[:2000].decode('utf-8', 'replace')))
     return parse_json(r.stdout)
 

@@ -7,6 +7,8 @@ Usage:
     --drop-acks P     also drop each pure ACK with probability P (0..1; default 0: none)
     --no-perturb      copy the TCP packets unchanged (with --cut: only cut)
     --cut N           drop the first N packets: the capture starts mid-stream at that packet
+    --swap A,B        exchange packets A and B (frame numbers; repeatable), before the rest: a
+                      minimal reproducer (with --no-perturb, nothing else is done but --cut)
     --stats           print what was done, per connection, on stderr
     --rates S,D,U,O,P,C  rates of swaps, delays, duplicates, overlaps, splits, client duplicates
                       per data segment (default 0.055,0.025,0.028,0.028,0.024,0.1)
@@ -367,19 +369,21 @@ def main(argv):
     ap.add_argument('--no-perturb', action='store_true')
     ap.add_argument('--cut', type=int, default=0)
     ap.add_argument('--stats', action='store_true')
+    ap.add_argument('--swap', action='append', default=[])
     ap.add_argument('--rates', default='0.055,0.025,0.028,0.028,0.024,0.1')
     a = ap.parse_args(argv)
     rates = [float(x) for x in a.rates.split(',')]
     if len(rates) != 6:
         ap.error('--rates takes 6 numbers')
-    rewrite(a.inp, a.out, a.seed, a.drop_acks, a.cut, not a.no_perturb, rates, a.stats)
+    swaps = [tuple(int(x) for x in w.split(',')) for w in a.swap]
+    rewrite(a.inp, a.out, a.seed, a.drop_acks, a.cut, not a.no_perturb, rates, a.stats, swaps)
     return 0
 
 
 DEFAULT_RATES = (0.055, 0.025, 0.028, 0.028, 0.024, 0.1)
 
 
-def rewrite(inp, out, seed=1, drop_acks=0.0, cut=0, perturbed=True, rates=DEFAULT_RATES, stats=False):
+def rewrite(inp, out, seed=1, drop_acks=0.0, cut=0, perturbed=True, rates=DEFAULT_RATES, stats=False, swaps=()):
     """The whole tool as a function: read INP, cut and perturb, write OUT."""
     tmp = None
     with open(inp, 'rb') as f:
@@ -394,6 +398,14 @@ def rewrite(inp, out, seed=1, drop_acks=0.0, cut=0, perturbed=True, rates=DEFAUL
     finally:
         if tmp:
             os.unlink(tmp)
+    for x, y in swaps:
+        pkts[x - 1], pkts[y - 1] = pkts[y - 1], pkts[x - 1]
+    if swaps:
+        last = (0, 0)
+        for i, p in enumerate(pkts):
+            if (p.sec, p.frac) < last:
+                pkts[i] = Pkt(p.idx, last[0], last[1], p.caplen, p.origlen, p.data)
+            last = (pkts[i].sec, pkts[i].frac)
     pkts = pkts[cut:]
     if perturbed:
         pkts = perturb(pkts, linktype, e, seed, rates, drop_acks, stats)

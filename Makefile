@@ -65,7 +65,7 @@ deps:
 popflow: $(LIB_OBJS) $(MAIN_OBJ)
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(PKG_LIBS)
 
-$(BUILD)/%.o: src/%.c $(wildcard include/*.h) include/pop3_cmds.def include/anomalies.def
+$(BUILD)/%.o: src/%.c $(wildcard include/*.h) src/tcp_int.h include/pop3_cmds.def include/anomalies.def
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(PKG_CFLAGS) -c -o $@ $<
 

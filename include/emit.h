@@ -23,6 +23,8 @@ struct run_stats {
 	uint64_t transactions;
 	uint64_t anomalies;
 	uint64_t reasm_warnings;
+	uint64_t late_segments;   /* segments after their connection closed, kept with it */
+	uint64_t reassembly_lost; /* stream bytes neither delivered nor reported (a defect) */
 	struct ts first, last;
 	bool damaged; /* the capture file ended with an error */
 };

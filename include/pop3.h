@@ -91,8 +91,11 @@ struct pop3 *pop3_new(struct session *s, const struct pop3_config *cfg);
  */
 void pop3_feed(
     struct pop3 *p, enum dir d, const uint8_t *buf, size_t len, uint64_t off, struct ts now);
-/* len bytes of direction d at offset off were never captured: the parser resynchronises. */
-void pop3_gap(struct pop3 *p, enum dir d, uint64_t off, uint64_t len);
+/*
+ * len bytes of direction d at offset off will never come (why: a short
+ * reason for the anomaly, or NULL): the parser resynchronises.
+ */
+void pop3_gap(struct pop3 *p, enum dir d, uint64_t off, uint64_t len, const char *why);
 /* The connection ended: pending commands get no reply, cut bodies are partial. */
 void pop3_end(struct pop3 *p);
 enum pop3_state pop3_state(const struct pop3 *p);

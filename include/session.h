@@ -66,6 +66,7 @@ const char *proto_name(enum proto p);
 #define SEG_GAP_BEFORE 0x10 /* bytes before it were never captured */
 #define SEG_DUP_ACK 0x20    /* pure ACK repeating the previous ACK */
 #define SEG_CONFLICT 0x40   /* retransmission with different bytes */
+#define SEG_LATE 0x80       /* after the connection closed (RST, or both FINs) */
 
 /* One TCP segment of the connection, in capture order. */
 struct seg_rec {
@@ -81,7 +82,6 @@ struct seg_rec {
 	uint8_t dir;                   /* enum dir */
 	uint8_t marks;                 /* SEG_* */
 	uint32_t msg_first, msg_count; /* messages it carries: session.msgs[dir] */
-	uint32_t hash;                 /* of the captured payload, to compare retransmissions */
 };
 
 enum msg_kind {
@@ -165,7 +165,7 @@ struct txn {
 };
 
 struct session {
-	uint64_t id; /* 1-based, in order of first frame */
+	uint64_t id; /* 1-based, given by the wiring (pipeline.c) */
 	struct endpoint client, server;
 	struct ts start, last; /* first and last packet */
 	uint64_t first_frame, last_frame;
@@ -184,20 +184,8 @@ struct session {
 	GPtrArray *opaque;               /* MSG_OPAQUE messages, owned */
 	uint64_t packets[2], payload[2]; /* per direction, as captured */
 	uint64_t unparsed[2];            /* bytes delivered but not parsed as POP3 */
-	bool fin[2], rst;
-	bool synack;      /* the server answered the SYN */
-	bool reassembled; /* the reassembler followed it */
-	bool candidate;   /* on a non-POP3 port: POP3 only if its dialogue says so */
-	bool confirmed;   /* a POP3 command got a POP3 reply */
-	bool ignored;     /* a candidate that is not POP3: counted, not followed */
-	/* TCP sequence tracking (session.c) */
-	uint32_t isn[2];
-	bool isn_known[2];
-	uint64_t seen_end[2]; /* highest stream offset + 1 seen per direction */
-	uint64_t last_off[2];
-	uint32_t last_ack[2];
-	GArray *holes[2]; /* struct hole: ranges not captured yet (tracking) */
-	uint64_t truncated_segs;
+	bool candidate; /* on a non-POP3 port: POP3 only if its dialogue says so */
+	bool confirmed; /* a POP3 command got a POP3 reply */
 	void *pop3; /* struct pop3 *: the dissector's state */
 	void *user; /* the wiring's per-session data */
 	/* Protocol details (pop3.c); pointers owned by the dissector, valid until pop3_free(). */
@@ -239,49 +227,12 @@ uint64_t session_frame_at(const struct session *s, enum dir d, uint64_t off);
 uint64_t msg_first_frame(const struct session *s, const struct msg *m);
 int session_anomaly_count(const struct session *s, enum anom kind);
 
-/* The table of open sessions. */
-struct session_table;
-
-struct session_ops {
-	/* Is this TCP port a POP3 server port? */
-	bool (*is_pop3_port)(void *arg, uint16_t port);
-	/* A session was created (the wiring attaches its dissector). */
-	void (*started)(void *arg, struct session *s);
-	/* The session is ending: flush the dissector; runs before finalising. */
-	void (*closing)(void *arg, struct session *s);
-	/* The session has ended and is complete: emit it. Freed right after. */
-	void (*ended)(void *arg, struct session *s);
-};
-
-struct session_table *session_table_new(const struct session_ops *ops, void *arg);
-/*
- * Records one segment; returns its session, creating one for a SYN or for
- * payload on an unknown connection, or NULL for a stray segment.  *dir is
- * set to the segment's direction.
- */
-struct session *session_table_segment(
-    struct session_table *t, const struct segment *seg, enum dir *dir);
-struct session *session_table_lookup(
-    struct session_table *t, const struct endpoint *client, const struct endpoint *server);
-/* Ends one session: closing, finalise (segments <-> messages), ended, free. */
-void session_table_end(struct session_table *t, struct session *s, enum end_reason why);
-/* Ends every open session (EOF, interrupt) in order of first frame. */
-void session_table_end_all(struct session_table *t, enum end_reason why);
-/* Ends sessions whose last packet is older than now - idle_sec. */
-void session_table_expire(struct session_table *t, struct ts now, uint32_t idle_sec);
-size_t session_table_open(const struct session_table *t);
-/* Gives a confirmed candidate the next session number. */
-void session_table_number(struct session_table *t, struct session *s);
-uint64_t session_table_created(const struct session_table *t);
-/* Frees the table; sessions still open are freed without being emitted. */
-void session_table_free(struct session_table *t);
-
-/* A new empty session (the table makes them; tests may too). */
+/* A new empty session (the TCP stage makes them; tests may too). */
 struct session *session_new(
     uint64_t id, const struct endpoint *client, const struct endpoint *server);
 /* Frees a session and everything it owns except ->pop3 and ->user (NULL is fine). */
 void session_free(struct session *s);
-/* Maps segments to messages; session_table_end() calls it. Idempotent. */
+/* Maps segments to messages; the TCP stage calls it when a session ends. Idempotent. */
 void session_finalize(struct session *s);
 
 #endif

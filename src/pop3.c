@@ -1525,12 +1525,12 @@ line_gap(struct pop3 *p, enum dir d)
 }
 
 void
-pop3_gap(struct pop3 *p, enum dir d, uint64_t off, uint64_t len)
+pop3_gap(struct pop3 *p, enum dir d, uint64_t off, uint64_t len, const char *why)
 {
 	if (len == 0 || off + len <= p->pos[d])
 		return;
-	session_anomaly(p->s, ANOM_GAP, d, off, NULL, "%llu bytes missing at stream offset %llu",
-	    (unsigned long long)len, (unsigned long long)off);
+	session_anomaly(p->s, ANOM_GAP, d, off, NULL, "%llu bytes missing at stream offset %llu: %s",
+	    (unsigned long long)len, (unsigned long long)off, why != NULL ? why : "never captured");
 	if (p->tls_on[d])
 		tls_conn_gap(p->tls, d, off, len); /* the TLS layer gives up this direction */
 	else if (!p->inner)
@@ -1543,7 +1543,7 @@ pop3_feed(struct pop3 *p, enum dir d, const uint8_t *buf, size_t len, uint64_t o
 {
 	p->now = now;
 	if (off > p->pos[d])
-		pop3_gap(p, d, p->pos[d], off - p->pos[d]);
+		pop3_gap(p, d, p->pos[d], off - p->pos[d], NULL);
 	if (off < p->pos[d]) {
 		/* Bytes already seen (the reassembler should not resend them). */
 		if (p->pos[d] - off >= len)

@@ -27,9 +27,9 @@
 enum tcp_gap {
 	TCP_GAP_NOT_CAPTURED, /* the receiver acknowledged them, or the stream went on: never captured */
 	TCP_GAP_SNAPLEN,      /* cut off by the capture's snapshot length */
-	TCP_GAP_HELD_LIMIT,   /* too much waited behind the hole (TCP_MAX_HELD) */
-	TCP_GAP_AT_END,       /* the connection ended with the hole still open */
-	TCP_GAP_LOST,         /* libnids did not deliver them (reassembly_lost) */
+	TCP_GAP_HELD_LIMIT, /* too much waited behind the hole (TCP_MAX_HELD) */
+	TCP_GAP_AT_END,     /* the connection ended with the hole still open */
+	TCP_GAP_LOST,       /* libnids did not deliver them (reassembly_lost) */
 };
 const char *tcp_gap_name(enum tcp_gap why);
 
@@ -44,8 +44,8 @@ struct tcp_ops {
 	void (*data)(void *arg, struct session *s, enum dir d, const uint8_t *buf, size_t len,
 	    uint64_t off, struct ts ts);
 	/* Bytes [off, off + len) of direction d will never be delivered. */
-	void (*gap)(void *arg, struct session *s, enum dir d, uint64_t off, uint64_t len,
-	    enum tcp_gap why);
+	void (*gap)(
+	    void *arg, struct session *s, enum dir d, uint64_t off, uint64_t len, enum tcp_gap why);
 	/* The session ends: every byte was delivered; flush the consumer (before finalising). */
 	void (*closing)(void *arg, struct session *s);
 	/* The session has ended and is complete (finalised): emit it. Freed right after. */
@@ -63,7 +63,7 @@ struct tcp_limits {
 #define TCP_DEFAULT_NIDS_STREAMS 65536
 /* Bytes (payload plus TCP_HELD_OVERHEAD per segment) held behind a hole per direction. */
 #define TCP_MAX_HELD (16u << 20)
-#define TCP_HELD_OVERHEAD 64u
+#define TCP_HELD_OVERHEAD 128u
 /*
  * A hole the receiver has acknowledged past is given up after this many
  * more segments of the connection and TCP_ACKED_PATIENCE_US of packet time:
@@ -92,22 +92,23 @@ struct tcp_limits {
 #define TCP_MAX_BEHIND (1u << 30)
 
 struct tcp_stats {
-	uint64_t segments;     /* segments handed to tcp_segment() */
+	uint64_t segments;      /* segments handed to tcp_segment() */
 	uint64_t pop3_segments; /* of those, on POP3 connections (and strays on POP3 ports) */
-	uint64_t stray;        /* segments of no connection (late ACKs, ...) */
-	uint64_t late;         /* segments after a connection closed, kept with it */
-	uint64_t attempts;     /* connections refused or unanswered: no session */
-	uint64_t other_tcp;    /* probed connections that were not POP3 */
-	uint64_t evictions;    /* libnids' table was full and let a connection go */
-	uint64_t lost_bytes;   /* bytes neither delivered nor reported (reassembly_lost) */
+	uint64_t stray;         /* segments of no connection (late ACKs, ...) */
+	uint64_t late;          /* segments after a connection closed, kept with it */
+	uint64_t attempts;      /* connections refused or unanswered: no session */
+	uint64_t other_tcp;     /* probed connections that were not POP3 */
+	uint64_t evictions;     /* libnids' table was full and let a connection go */
+	uint64_t lost_bytes;    /* bytes neither delivered nor reported (reassembly_lost) */
 	uint64_t nids_warnings; /* libnids' own warnings */
-	uint64_t held_peak;    /* most bytes held behind holes at once, one direction */
+	uint64_t held_peak;     /* most bytes held behind holes at once, one direction */
 };
 
 struct tcp;
 
 /* NULL with errbuf filled on failure. */
-struct tcp *tcp_new(const struct tcp_ops *ops, void *arg, const struct tcp_limits *lim, char *errbuf);
+struct tcp *tcp_new(
+    const struct tcp_ops *ops, void *arg, const struct tcp_limits *lim, char *errbuf);
 /* The only per-frame call: one decoded segment, in capture order. */
 void tcp_segment(struct tcp *t, const struct segment *seg);
 /* The consumer found the session is not POP3: stop following; its segments are only counted. */

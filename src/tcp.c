@@ -123,6 +123,8 @@ tcp_rec(struct tcp_conn *c, guint rec)
 {
 	GArray *log = c->s != NULL ? c->s->segs : c->pre;
 
+	if (log == NULL && c->has_first && rec == 0)
+		return &c->first;
 	if (rec == TCP_NO_REC || log == NULL || rec >= log->len)
 		return NULL;
 	return &g_array_index(log, struct seg_rec, rec);
@@ -159,7 +161,10 @@ tcp_session(struct tcp_conn *c)
 		g_array_append_vals(s->segs, c->pre->data, c->pre->len);
 		g_array_free(c->pre, TRUE);
 		c->pre = NULL;
+	} else if (c->has_first) {
+		g_array_append_vals(s->segs, &c->first, 1);
 	}
+	c->has_first = false;
 	sync_counts(c);
 	if (c->handshake == HS_MISSING)
 		session_anomaly_at(s, ANOM_HANDSHAKE_MISSING, DIR_TO_SERVER, c->first_frame, NULL,
@@ -200,13 +205,22 @@ log_rec(struct tcp_conn *c, const struct seg_rec *r)
 
 	if (c->ignored)
 		return TCP_NO_REC; /* not POP3: counted, not listed */
-	if (c->s == NULL && c->pre == NULL)
-		c->pre = g_array_sized_new(FALSE, FALSE, sizeof(struct seg_rec), 2);
+	if (c->s == NULL && c->pre == NULL) {
+		if (!c->has_first) {
+			c->first = *r;
+			c->has_first = true;
+			return 0;
+		}
+		c->pre = g_array_sized_new(FALSE, FALSE, sizeof(struct seg_rec), 4);
+		g_array_append_vals(c->pre, &c->first, 1);
+		c->has_first = false;
+	}
 	log = c->s != NULL ? c->s->segs : c->pre;
 	if (log->len >= SESSION_MAX_SEGMENTS) {
 		if (c->segs_dropped++ == 0)
 			session_anomaly_at(tcp_session(c), ANOM_SEGMENT_LOG_FULL, (enum dir)r->dir,
-			    r->frame, NULL, "more than %u segments: later ones are counted, not listed",
+			    r->frame, NULL,
+			    "more than %u segments: later ones are counted, not listed",
 			    SESSION_MAX_SEGMENTS);
 		if (c->s != NULL)
 			c->s->segs_dropped = c->segs_dropped;
@@ -223,7 +237,7 @@ tcp_deliver(struct tcp_conn *c, enum dir d, const uint8_t *buf, size_t len, uint
 
 	struct session *s;
 
-	c->h[d].delivered += len;
+	c->f[d].delivered += len;
 	if (c->ignored || c->ignore_pending)
 		return;
 	s = tcp_session(c);
@@ -239,7 +253,7 @@ tcp_report_gap(struct tcp_conn *c, enum dir d, uint64_t off, uint64_t len, enum 
 
 	if (len == 0)
 		return;
-	c->h[d].gapped += len;
+	c->f[d].gapped += len;
 	if (c->ignored || c->ignore_pending)
 		return;
 	t->ops->gap(t->arg, tcp_session(c), d, off, len, why);
@@ -354,8 +368,7 @@ synthesize_handshake(struct tcp_conn *c, const struct segment *seg)
  * log.  Returns the record's index and sets *off to the payload's stream offset.
  */
 static guint
-track(struct tcp_conn *c, const struct segment *seg, enum dir d, uint64_t *off,
-    uint64_t *before)
+track(struct tcp_conn *c, const struct segment *seg, enum dir d, uint64_t *off, uint64_t *before)
 {
 	struct tcp_half *h = &c->h[d], *oh = &c->h[tcp_other(d)];
 	struct seg_rec r;
@@ -412,15 +425,15 @@ track(struct tcp_conn *c, const struct segment *seg, enum dir d, uint64_t *off,
 		if (r.caplen < r.len) {
 			r.marks |= SEG_TRUNCATED;
 			if (c->truncated_segs++ == 0)
-				session_anomaly_at(tcp_session(c), ANOM_SEGMENT_TRUNCATED, d, seg->frame,
-				    NULL,
+				session_anomaly_at(tcp_session(c), ANOM_SEGMENT_TRUNCATED, d,
+				    seg->frame, NULL,
 				    "%u of %u payload bytes captured (snapshot length); later cut "
 				    "segments are marked in the segment list",
 				    r.caplen, r.len);
 		}
 		if (h->fin && !(r.marks & (SEG_RETRANS | SEG_OOO)))
-			session_anomaly_at(tcp_session(c), ANOM_DATA_AFTER_CLOSE, d, seg->frame, NULL,
-			    "%u bytes after FIN", r.len);
+			session_anomaly_at(tcp_session(c), ANOM_DATA_AFTER_CLOSE, d, seg->frame,
+			    NULL, "%u bytes after FIN", r.len);
 	} else if (seg->flags == TH_ACK && h->packets > 0 && seg->ack == h->last_ack) {
 		r.marks |= SEG_DUP_ACK;
 	}
@@ -468,7 +481,7 @@ reason_from_flags(const struct tcp_conn *c, enum end_reason otherwise)
 static void
 check_accounting(struct tcp_conn *c, enum dir d)
 {
-	struct tcp_half *h = &c->h[d];
+	struct tcp_flow *h = &c->f[d];
 	uint64_t accounted = h->delivered + h->gapped;
 
 	if (c->s == NULL || accounted == h->next)
@@ -487,10 +500,12 @@ conn_free(struct tcp_conn *c)
 	int d;
 
 	for (d = 0; d < 2; d++) {
-		tcp_order_free(&c->h[d]);
+		if (c->f != NULL)
+			tcp_order_free(&c->f[d]);
 		if (c->h[d].holes != NULL)
 			g_array_free(c->h[d].holes, TRUE);
 	}
+	g_free(c->f);
 	if (c->pre != NULL)
 		g_array_free(c->pre, TRUE);
 	g_free(c);
@@ -514,7 +529,7 @@ end_conn(struct tcp *t, struct tcp_conn *c, enum end_reason why)
 		g_queue_delete_link(&t->lingering, c->linger);
 		c->linger = NULL;
 	}
-	if (!c->ignored) {
+	if (!c->ignored && c->f != NULL) {
 		/* What waited behind a hole is the last data this connection will get. */
 		for (d = 0; d < 2; d++)
 			tcp_order_flush(c, (enum dir)d, TCP_GAP_AT_END);
@@ -689,22 +704,25 @@ tcp_segment(struct tcp *t, const struct segment *seg)
 	rec = track(c, seg, d, &off, &before);
 	if (c->ignored)
 		return;
+	if (seg->payload_len > 0 && c->f == NULL)
+		c->f = g_new0(struct tcp_flow, 2);
 	if (seg->payload_len > 0 && before > 0) {
 		/* Sent before the first byte followed (joined mid-stream): not analysed. */
-		c->h[d].before_start += seg->payload_len;
+		c->f[d].before_start += seg->payload_len;
 	} else if (seg->payload_len > 0) {
 		if (c->handshake == HS_SEEN && d == DIR_TO_CLIENT && c->synack && !c->est) {
 			/* libnids would have dropped the connection; popflow's own handshake does not. */
 			c->est = true;
 			session_anomaly_at(tcp_session(c), ANOM_SYNTHETIC_HANDSHAKE, d, seg->frame,
 			    NULL,
-			    "frame %llu: server data before the client's handshake ACK; the ACK was "
+			    "frame %llu: server data before the client's handshake ACK; the ACK "
+			    "was "
 			    "supplied",
 			    (unsigned long long)seg->frame);
 		}
 		tcp_session(c);
-		if (c->handshake != HS_SEEN && c->h[d].next == 0 && c->h[d].delivered == 0 &&
-		    c->h[d].gapped == 0 && off > 0)
+		if (c->handshake != HS_SEEN && c->f[d].next == 0 && c->f[d].delivered == 0 &&
+		    c->f[d].gapped == 0 && off > 0)
 			/* Joined mid-stream: nothing will fill what was sent before the capture. */
 			tcp_order_skip_start(c, d, off);
 		c->busy++;
@@ -714,7 +732,7 @@ tcp_segment(struct tcp *t, const struct segment *seg)
 	}
 	if (d == DIR_TO_SERVER && (seg->flags & TH_ACK) && !(seg->flags & TH_SYN))
 		c->est = true;
-	if ((seg->flags & TH_ACK) && c->h[o].isn_known && c->h[o].held != NULL) {
+	if ((seg->flags & TH_ACK) && c->h[o].isn_known && c->f != NULL && c->f[o].held != NULL) {
 		ack_off = unwrap(&c->h[o], seg->ack, &before);
 		c->busy++;
 		tcp_order_ack(c, o, ack_off, seg->ts);
@@ -743,8 +761,9 @@ tcp_ignore(struct tcp *t, struct session *s)
 	}
 	c->ignored = true;
 	tcp_nids_forget(c);
-	for (d = 0; d < 2; d++)
-		tcp_order_free(&c->h[d]);
+	if (c->f != NULL)
+		for (d = 0; d < 2; d++)
+			tcp_order_free(&c->f[d]);
 	g_array_set_size(s->segs, 0);
 	session_clear_txns(s);
 	session_clear_anomalies(s);

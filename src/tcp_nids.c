@@ -67,8 +67,8 @@ deliver(struct tcp_conn *c, struct half_stream *h, enum dir d)
 	start = h->count - h->offset - h->count_new;
 	if (start < 0)
 		start = 0;
-	off = c->h[d].nbase + (uint64_t)(h->count - h->count_new);
-	c->h[d].got = off + (uint64_t)h->count_new;
+	off = c->f[d].nbase + (uint64_t)(h->count - h->count_new);
+	c->f[d].got = off + (uint64_t)h->count_new;
 	tcp_deliver(c, d, (const uint8_t *)h->data + start, (size_t)h->count_new, off);
 }
 
@@ -225,7 +225,7 @@ feed(const struct tuple *tu, enum dir d, uint32_t seq, uint32_t ack, uint8_t fla
 static uint32_t
 seq_of(const struct tcp_conn *c, enum dir d, uint64_t off)
 {
-	return c->h[d].nisn + 1 + (uint32_t)(off - c->h[d].nbase);
+	return c->f[d].nisn + 1 + (uint32_t)(off - c->f[d].nbase);
 }
 
 static void
@@ -253,27 +253,27 @@ start_stream(struct tcp_conn *c, enum dir d, uint64_t off, struct ts ts)
 	int i;
 
 	base[d] = off;
-	base[tcp_other(d)] = c->h[tcp_other(d)].next;
+	base[tcp_other(d)] = c->f[tcp_other(d)].next;
 	tu.caddr = NIDS_FAKE_NET | (uint32_t)(k & NIDS_FAKE_MASK);
 	tu.saddr = NIDS_FAKE_NET | NIDS_FAKE_MASK;
 	tu.cport = (uint16_t)(1024 + (k >> 28) % 60000);
 	tu.sport = 110;
 	for (i = 0; i < 2; i++) {
-		c->h[i].nisn = c->h[i].isn + (uint32_t)base[i];
-		c->h[i].nbase = base[i];
-		c->h[i].fed = c->h[i].got = c->h[i].nacked = base[i];
+		c->f[i].nisn = c->h[i].isn + (uint32_t)base[i];
+		c->f[i].nbase = base[i];
+		c->f[i].fed = c->f[i].got = c->f[i].nacked = base[i];
 	}
 	N.establishing = c;
-	feed(&tu, DIR_TO_SERVER, c->h[0].nisn, 0, TH_SYN, NULL, 0, ts);
-	feed(&tu, DIR_TO_CLIENT, c->h[1].nisn, c->h[0].nisn + 1, TH_SYN | TH_ACK, NULL, 0, ts);
-	feed(&tu, DIR_TO_SERVER, c->h[0].nisn + 1, c->h[1].nisn + 1, TH_ACK, NULL, 0, ts);
+	feed(&tu, DIR_TO_SERVER, c->f[0].nisn, 0, TH_SYN, NULL, 0, ts);
+	feed(&tu, DIR_TO_CLIENT, c->f[1].nisn, c->f[0].nisn + 1, TH_SYN | TH_ACK, NULL, 0, ts);
+	feed(&tu, DIR_TO_SERVER, c->f[0].nisn + 1, c->f[1].nisn + 1, TH_ACK, NULL, 0, ts);
 	N.establishing = NULL;
 	return c->stream != NULL;
 }
 
 void
-tcp_nids_feed(struct tcp_conn *c, enum dir d, const uint8_t *buf, size_t len, uint64_t off,
-    struct ts ts)
+tcp_nids_feed(
+    struct tcp_conn *c, enum dir d, const uint8_t *buf, size_t len, uint64_t off, struct ts ts)
 {
 	enum dir o = tcp_other(d);
 	struct tuple tu;
@@ -282,7 +282,7 @@ tcp_nids_feed(struct tcp_conn *c, enum dir d, const uint8_t *buf, size_t len, ui
 
 	if (!N.ready || len == 0)
 		return;
-	if (c->stream != NULL && c->h[d].fed != off) {
+	if (c->stream != NULL && c->f[d].fed != off) {
 		/* A gap was reported: libnids follows on from the new offsets in a new stream. */
 		tcp_nids_forget(c);
 	}
@@ -292,8 +292,10 @@ tcp_nids_feed(struct tcp_conn *c, enum dir d, const uint8_t *buf, size_t len, ui
 		if (!start_stream(c, d, off, ts)) {
 			/* Cannot happen with the packets built here; never silent if it does. */
 			tcp_report_gap(c, d, off, len, TCP_GAP_LOST);
-			session_anomaly_at(tcp_session(c), ANOM_REASSEMBLY_LOST, d, N.t->frame, NULL,
-			    "libnids did not take the connection: %zu bytes at stream offset %llu not "
+			session_anomaly_at(tcp_session(c), ANOM_REASSEMBLY_LOST, d, N.t->frame,
+			    NULL,
+			    "libnids did not take the connection: %zu bytes at stream offset %llu "
+			    "not "
 			    "delivered",
 			    len, (unsigned long long)off);
 			N.t->st.lost_bytes += len;
@@ -310,26 +312,28 @@ tcp_nids_feed(struct tcp_conn *c, enum dir d, const uint8_t *buf, size_t len, ui
 	while (len > 0) {
 		n = len > NIDS_MAX_PAYLOAD ? NIDS_MAX_PAYLOAD : len;
 		want = off + n;
-		if (want - c->h[o].nacked > NIDS_ACK_STRIDE) {
+		if (want - c->f[o].nacked > NIDS_ACK_STRIDE) {
 			/* The receiver acknowledges what it has, so the window moves on. */
-			feed(&tu, o, seq_of(c, o, c->h[o].fed), seq_of(c, d, c->h[d].fed), TH_ACK, NULL,
-			    0, ts);
-			c->h[o].nacked = c->h[d].fed;
+			feed(&tu, o, seq_of(c, o, c->f[o].fed), seq_of(c, d, c->f[d].fed), TH_ACK,
+			    NULL, 0, ts);
+			c->f[o].nacked = c->f[d].fed;
 		}
 		c->busy++;
-		feed(&tu, d, seq_of(c, d, off), seq_of(c, o, c->h[o].fed), TH_ACK | TH_PSH, buf, n, ts);
+		feed(&tu, d, seq_of(c, d, off), seq_of(c, o, c->f[o].fed), TH_ACK | TH_PSH, buf, n,
+		    ts);
 		c->busy--;
-		c->h[d].nacked = c->h[o].fed;
-		c->h[d].fed = want;
-		if (c->h[d].got != want) {
+		c->f[d].nacked = c->f[o].fed;
+		c->f[d].fed = want;
+		if (c->f[d].got != want) {
 			/* libnids kept bytes it was given in order: never silent. */
-			uint64_t from = c->h[d].got > off && c->h[d].got < want ? c->h[d].got : off;
+			uint64_t from = c->f[d].got > off && c->f[d].got < want ? c->f[d].got : off;
 
-			session_anomaly_at(tcp_session(c), ANOM_REASSEMBLY_LOST, d, N.t->frame, NULL,
+			session_anomaly_at(tcp_session(c), ANOM_REASSEMBLY_LOST, d, N.t->frame,
+			    NULL,
 			    "libnids did not deliver stream bytes %llu to %llu of this direction",
 			    (unsigned long long)from, (unsigned long long)want);
 			N.t->st.lost_bytes += want - from;
-			c->h[d].got = want;
+			c->f[d].got = want;
 			tcp_report_gap(c, d, from, want - from, TCP_GAP_LOST);
 		}
 		buf += n;

@@ -49,7 +49,7 @@ held_free(struct tcp_held *hd)
 /* ---- the ring of recently delivered bytes ---- */
 
 static void
-recent_put(struct tcp_half *h, uint64_t off, const uint8_t *p, size_t n)
+recent_put(struct tcp_flow *h, uint64_t off, const uint8_t *p, size_t n)
 {
 	uint32_t cap = h->recent_cap, ncap;
 	uint64_t i, want = off + n - h->recent_from;
@@ -90,7 +90,7 @@ recent_put(struct tcp_half *h, uint64_t off, const uint8_t *p, size_t n)
  * the number of differing bytes among those the ring still holds.
  */
 static uint32_t
-recent_diff(const struct tcp_half *h, uint64_t off, const uint8_t *p, size_t n)
+recent_diff(const struct tcp_flow *h, uint64_t off, const uint8_t *p, size_t n)
 {
 	uint32_t diff = 0;
 	size_t i;
@@ -113,8 +113,8 @@ recent_diff(const struct tcp_half *h, uint64_t off, const uint8_t *p, size_t n)
 }
 
 static void
-conflict(struct tcp_conn *c, enum dir d, uint64_t off, uint32_t len, uint32_t ndiff,
-    uint64_t frame, guint rec)
+conflict(struct tcp_conn *c, enum dir d, uint64_t off, uint32_t len, uint32_t ndiff, uint64_t frame,
+    guint rec)
 {
 	struct seg_rec *r = tcp_rec(c, rec);
 	struct session *s = tcp_session(c);
@@ -140,7 +140,7 @@ compare_old(struct tcp_conn *c, enum dir d, uint64_t off, const uint8_t *p, uint
 
 	if (p == NULL || len == 0)
 		return;
-	n = recent_diff(&c->h[d], off, p, len);
+	n = recent_diff(&c->f[d], off, p, len);
 	if (n > 0)
 		conflict(c, d, off, len, n, frame, rec);
 }
@@ -150,7 +150,7 @@ static void
 take(struct tcp_conn *c, enum dir d, uint64_t off, const uint8_t *p, uint32_t len, struct ts ts,
     enum tcp_gap why)
 {
-	struct tcp_half *h = &c->h[d];
+	struct tcp_flow *h = &c->f[d];
 
 	if (len == 0)
 		return;
@@ -170,7 +170,7 @@ static void
 take_piece(struct tcp_conn *c, enum dir d, uint64_t off, const uint8_t *p, uint32_t len,
     struct ts ts, uint64_t frame, guint rec, enum tcp_gap why)
 {
-	struct tcp_half *h = &c->h[d];
+	struct tcp_flow *h = &c->f[d];
 	uint32_t old;
 
 	if (off < h->next) {
@@ -185,7 +185,7 @@ take_piece(struct tcp_conn *c, enum dir d, uint64_t off, const uint8_t *p, uint3
 }
 
 static struct tcp_held *
-first_held(struct tcp_half *h)
+first_held(struct tcp_flow *h)
 {
 	GTreeNode *n;
 
@@ -196,7 +196,7 @@ first_held(struct tcp_half *h)
 }
 
 static void
-unhold(struct tcp_half *h, struct tcp_held *hd)
+unhold(struct tcp_flow *h, struct tcp_held *hd)
 {
 	g_tree_remove(h->held, hd);
 	h->held_bytes -= hd->len + TCP_HELD_OVERHEAD;
@@ -206,7 +206,7 @@ unhold(struct tcp_half *h, struct tcp_held *hd)
 static void
 release(struct tcp_conn *c, enum dir d)
 {
-	struct tcp_half *h = &c->h[d];
+	struct tcp_flow *h = &c->f[d];
 	struct tcp_held *hd;
 
 	while ((hd = first_held(h)) != NULL && hd->off <= h->next) {
@@ -222,7 +222,7 @@ release(struct tcp_conn *c, enum dir d)
 static void
 give_up_first(struct tcp_conn *c, enum dir d, enum tcp_gap why)
 {
-	struct tcp_half *h = &c->h[d];
+	struct tcp_flow *h = &c->f[d];
 	struct tcp_held *hd = first_held(h);
 
 	if (hd == NULL)
@@ -240,7 +240,7 @@ static void
 hold(struct tcp_conn *c, enum dir d, uint64_t off, const uint8_t *p, uint32_t len, struct ts ts,
     uint64_t frame, guint rec, enum tcp_gap why)
 {
-	struct tcp_half *h = &c->h[d];
+	struct tcp_flow *h = &c->f[d];
 	struct tcp_held *hd = g_new0(struct tcp_held, 1);
 	uint64_t limit = c->t->lim.max_held;
 
@@ -272,7 +272,7 @@ static void
 piece(struct tcp_conn *c, enum dir d, uint64_t off, const uint8_t *p, uint32_t len, struct ts ts,
     uint64_t frame, guint rec, enum tcp_gap why)
 {
-	struct tcp_half *h = &c->h[d];
+	struct tcp_flow *h = &c->f[d];
 
 	if (len == 0)
 		return;
@@ -290,7 +290,7 @@ tcp_order_data(struct tcp_conn *c, enum dir d, uint64_t off, const uint8_t *p, u
 {
 	if (caplen > len)
 		caplen = len;
-	c->h[d].acked_segs++;
+	c->f[d].acked_segs++;
 	piece(c, d, off, p, caplen, ts, frame, rec, TCP_GAP_NOT_CAPTURED);
 	piece(c, d, off + caplen, NULL, len - caplen, ts, frame, rec, TCP_GAP_SNAPLEN);
 }
@@ -298,7 +298,7 @@ tcp_order_data(struct tcp_conn *c, enum dir d, uint64_t off, const uint8_t *p, u
 void
 tcp_order_ack(struct tcp_conn *c, enum dir o, uint64_t ack_off, struct ts ts)
 {
-	struct tcp_half *h = &c->h[o];
+	struct tcp_flow *h = &c->f[o];
 
 	if (first_held(h) == NULL || ack_off <= h->next)
 		return;
@@ -318,15 +318,15 @@ void
 tcp_order_flush(struct tcp_conn *c, enum dir d, enum tcp_gap why)
 {
 	/* A hole the receiver acknowledged past was never captured; otherwise it is still open. */
-	while (first_held(&c->h[d]) != NULL)
-		give_up_first(c, d, c->h[d].acked_past ? TCP_GAP_NOT_CAPTURED : why);
+	while (first_held(&c->f[d]) != NULL)
+		give_up_first(c, d, c->f[d].acked_past ? TCP_GAP_NOT_CAPTURED : why);
 }
 
 /* Joined mid-stream: bytes before `to` were sent before the capture began. */
 void
 tcp_order_skip_start(struct tcp_conn *c, enum dir d, uint64_t to)
 {
-	struct tcp_half *h = &c->h[d];
+	struct tcp_flow *h = &c->f[d];
 
 	if (to > h->next) {
 		tcp_report_gap(c, d, h->next, to - h->next, TCP_GAP_NOT_CAPTURED);
@@ -346,7 +346,7 @@ free_one(gpointer key, gpointer value, gpointer data)
 }
 
 void
-tcp_order_free(struct tcp_half *h)
+tcp_order_free(struct tcp_flow *h)
 {
 	if (h->held != NULL) {
 		g_tree_foreach(h->held, free_one, NULL);

@@ -10,7 +10,7 @@
  * 3 --ascii, 4 --unicode, 5 libnids follows only 3 connections (eviction),
  * 6 --page-rows 5, 7 --width 40.
  *
- * libnids keeps its state in globals (reasm.c): every input gets a new
+ * libnids keeps its state in globals (tcp_nids.c): every input gets a new
  * pipeline (nids_init) and ends it (nids_exit) before the next, in the
  * same process, as libnids 1.26 allows (nids_init() first calls nids_exit()).
  */
@@ -124,7 +124,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pipeline_add_port(&pc, 2110);
 	r.eo.ascii = (o1 >> 3) & 1;
 	r.eo.unicode = (o1 >> 4) & 1;
-	/* libnids follows 3/4 of max_streams (reasm.h); few slots keep nids_init() cheap. */
+	/* libnids follows 3/4 of max_streams (tcp.h); few slots keep nids_init() cheap. */
 	pc.max_streams = o1 & 0x20 ? 4 : 64;
 	r.eo.page_rows = o1 & 0x40 ? 5 : 0;
 	r.eo.width = o1 & 0x80 ? 40 : 0;

@@ -88,7 +88,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		if (ctl & 0x02) {
 			uint64_t gap = (uint64_t)fuzz_byte(&in) + 1;
-			pop3_gap(p, d, off[d], gap);
+			pop3_gap(p, d, off[d], gap, NULL);
 			off[d] += gap;
 		}
 		o = off[d];

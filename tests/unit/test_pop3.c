@@ -694,7 +694,7 @@ conv_feed(struct conv *c, enum dir d, const char *bytes)
 static void
 conv_gap(struct conv *c, enum dir d, uint64_t n)
 {
-	pop3_gap(c->p, d, c->off[d], n);
+	pop3_gap(c->p, d, c->off[d], n, NULL);
 	c->off[d] += n;
 }
 

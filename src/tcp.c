@@ -370,7 +370,7 @@ synthesize_handshake(struct tcp_conn *c, const struct segment *seg)
 static guint
 track(struct tcp_conn *c, const struct segment *seg, enum dir d, uint64_t *off, uint64_t *before)
 {
-	struct tcp_half *h = &c->h[d], *oh = &c->h[tcp_other(d)];
+	struct tcp_half *h = &c->h[d], *oh = &c->h[dir_opposite(d)];
 	struct seg_rec r;
 	uint64_t end;
 
@@ -700,7 +700,7 @@ tcp_segment(struct tcp *t, const struct segment *seg)
 	if (c->closed)
 		t->st.late++;
 	d = endpoint_equal(&seg->src, &c->client) ? DIR_TO_SERVER : DIR_TO_CLIENT;
-	o = tcp_other(d);
+	o = dir_opposite(d);
 	rec = track(c, seg, d, &off, &before);
 	if (c->ignored)
 		return;

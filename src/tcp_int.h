@@ -105,12 +105,6 @@ struct tcp {
 	struct ts now;
 };
 
-static inline enum dir
-tcp_other(enum dir d)
-{
-	return d == DIR_TO_SERVER ? DIR_TO_CLIENT : DIR_TO_SERVER;
-}
-
 /* tcp.c: what the other two files call. */
 struct session *tcp_session(struct tcp_conn *c);        /* makes the model if not yet made */
 struct seg_rec *tcp_rec(struct tcp_conn *c, guint rec); /* NULL for TCP_NO_REC */

@@ -253,7 +253,7 @@ start_stream(struct tcp_conn *c, enum dir d, uint64_t off, struct ts ts)
 	int i;
 
 	base[d] = off;
-	base[tcp_other(d)] = c->f[tcp_other(d)].next;
+	base[dir_opposite(d)] = c->f[dir_opposite(d)].next;
 	tu.caddr = NIDS_FAKE_NET | (uint32_t)(k & NIDS_FAKE_MASK);
 	tu.saddr = NIDS_FAKE_NET | NIDS_FAKE_MASK;
 	tu.cport = (uint16_t)(1024 + (k >> 28) % 60000);
@@ -275,7 +275,7 @@ void
 tcp_nids_feed(
     struct tcp_conn *c, enum dir d, const uint8_t *buf, size_t len, uint64_t off, struct ts ts)
 {
-	enum dir o = tcp_other(d);
+	enum dir o = dir_opposite(d);
 	struct tuple tu;
 	size_t n;
 	uint64_t want;

@@ -15,7 +15,7 @@
 /*
  * Directions are always named from the server's point of view of the
  * bytes: to the server (commands) or to the client (replies).  libnids'
- * "client"/"server" half-streams are translated once, in reasm.c.
+ * "client"/"server" half-streams are translated once, in tcp_nids.c.
  */
 enum dir { DIR_TO_SERVER = 0, DIR_TO_CLIENT = 1 };
 

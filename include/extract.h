@@ -31,8 +31,11 @@ uint64_t extract_mbox_count(const struct extract *x); /* messages written to the
 extern const struct pop3_mail_sink extract_sink;
 
 /*
- * The file name of a body: "session<S>-msg<N>[-uid-<UID>][-top<L>][-partial].eml",
- * the UID with bytes outside [A-Za-z0-9._+=@-] as %XX.  Returns a new string.
+ * The file name of a body: "session<S>-msg<N>[-uid-<UID>][-top[<L>]][-partial].eml",
+ * the UID with bytes outside [A-Za-z0-9._+=@-] as %XX, L the digits TOP's
+ * second argument holds (none if it is not a number).  A UID or L longer than
+ * 80 characters is cut and ends in "~" and 16 hex digits of its SHA-256: the
+ * name stays within NAME_MAX.  Returns a new string.
  */
 char *extract_name(const struct session *s, const struct txn *t, bool complete);
 /*

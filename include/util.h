@@ -43,6 +43,11 @@ bool util_next_line(const GByteArray *data, size_t *pos, const char **line, size
  * bytes at p: the hash for GHashTable keys compared with memcmp().
  */
 uint32_t util_fnv1a(const void *p, size_t n);
+/*
+ * "WHAT: PATH: REASON" in buf (len bytes, e.g. ERRBUF_SIZE): a PATH too
+ * long to fit loses its middle ("..."), so the reason is never cut off.
+ */
+void util_path_error(char *buf, size_t len, const char *what, const char *path, const char *reason);
 
 /* After a failed write (fwrite, fputs, fflush): errbuf gets why, from errno ("No space left on device"). */
 void util_write_error(char *errbuf);

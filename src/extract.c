@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -17,6 +18,7 @@
 #include "extract.h"
 #include "mime.h"
 #include "pop3.h"
+#include "util.h"
 
 struct extract {
 	char *dir;
@@ -60,6 +62,18 @@ static void G_GNUC_PRINTF(2, 3) fail(struct extract *x, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* "WHAT: PATH: REASON", the reason kept whole however long PATH is (util_path_error()). */
+static void
+fail_path(struct extract *x, const char *what, const char *path, int err)
+{
+	char buf[ERRBUF_SIZE];
+
+	if (x->error != NULL)
+		return;
+	util_path_error(buf, sizeof(buf), what, path, g_strerror(err));
+	x->error = g_strdup(buf);
+}
+
 struct extract *
 extract_new(const struct extract_config *cfg, char *errbuf)
 {
@@ -76,8 +90,7 @@ extract_new(const struct extract_config *cfg, char *errbuf)
 		else if (access(cfg->dir, W_OK | X_OK) < 0)
 			e = errno;
 		if (e != 0) {
-			g_snprintf(
-			    errbuf, ERRBUF_SIZE, "--extract: %s: %s", cfg->dir, g_strerror(e));
+			util_path_error(errbuf, ERRBUF_SIZE, "--extract", cfg->dir, g_strerror(e));
 			g_free(x);
 			return NULL;
 		}
@@ -86,8 +99,8 @@ extract_new(const struct extract_config *cfg, char *errbuf)
 	if (cfg->mbox != NULL) {
 		x->mbox = fopen(cfg->mbox, "w");
 		if (x->mbox == NULL) {
-			g_snprintf(
-			    errbuf, ERRBUF_SIZE, "--mbox: %s: %s", cfg->mbox, g_strerror(errno));
+			util_path_error(
+			    errbuf, ERRBUF_SIZE, "--mbox", cfg->mbox, g_strerror(errno));
 			g_free(x->dir);
 			g_free(x);
 			return NULL;
@@ -102,9 +115,9 @@ extract_finish(struct extract *x, char *errbuf)
 {
 	if (x->mbox != NULL) {
 		if ((fflush(x->mbox) != 0 || ferror(x->mbox)) && x->error == NULL)
-			fail(x, "--mbox: %s: %s", x->mbox_path, g_strerror(errno));
+			fail_path(x, "--mbox", x->mbox_path, errno);
 		if (fclose(x->mbox) != 0 && x->error == NULL)
-			fail(x, "--mbox: %s: %s", x->mbox_path, g_strerror(errno));
+			fail_path(x, "--mbox", x->mbox_path, errno);
 		x->mbox = NULL;
 	}
 	if (x->error != NULL) {
@@ -141,11 +154,44 @@ extract_mbox_count(const struct extract *x)
 
 /* ---- names ---- */
 
+/*
+ * A part of a name taken from the capture (the UID, TOP's line count) longer
+ * than EXTRACT_NAME_PART is cut, and "~" and the start of its SHA-256 (hex)
+ * end it instead: names stay within NAME_MAX and still tell long UIDs apart.
+ */
+#define EXTRACT_NAME_PART 80
+#define EXTRACT_NAME_HASH 16
+/* "session" S "-msg" N "-uid-" UID "-top" L "-partial" ".eml", then place()'s "-9999". */
+G_STATIC_ASSERT(
+    7 + 20 + 4 + 10 + 5 + EXTRACT_NAME_PART + 4 + EXTRACT_NAME_PART + 8 + 4 + 5 <= NAME_MAX);
+
+static void
+append_part(GString *n, const char *part, size_t len)
+{
+	size_t keep = EXTRACT_NAME_PART - 1 - EXTRACT_NAME_HASH;
+	char *h;
+
+	if (len <= EXTRACT_NAME_PART) {
+		g_string_append_len(n, part, (gssize)len);
+		return;
+	}
+	/* Not in the middle of a %XX. */
+	if (part[keep - 1] == '%')
+		keep--;
+	else if (part[keep - 2] == '%')
+		keep -= 2;
+	h = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)part, len);
+	g_string_append_len(n, part, (gssize)keep);
+	g_string_append_c(n, '~');
+	g_string_append_len(n, h, EXTRACT_NAME_HASH);
+	g_free(h);
+}
+
 char *
 extract_name(const struct session *s, const struct txn *t, bool complete)
 {
-	GString *n = g_string_new(NULL);
-	const char *p;
+	GString *n = g_string_new(NULL), *uid;
+	const char *p, *q, *end;
 
 	g_string_append_printf(n, "session%" PRIu64 "-msg", s->id);
 	if (t->msgno > 0)
@@ -153,19 +199,30 @@ extract_name(const struct session *s, const struct txn *t, bool complete)
 	else
 		g_string_append_c(n, 'x');
 	if (t->uidl != NULL) {
-		g_string_append(n, "-uid-");
+		uid = g_string_new(NULL);
 		for (p = t->uidl; *p != '\0'; p++) {
 			if (g_ascii_isalnum(*p) || strchr("._+=@-", *p) != NULL)
-				g_string_append_c(n, *p);
+				g_string_append_c(uid, *p);
 			else
-				g_string_append_printf(n, "%%%02X", (unsigned char)*p);
+				g_string_append_printf(uid, "%%%02X", (unsigned char)*p);
 		}
+		g_string_append(n, "-uid-");
+		append_part(n, uid->str, uid->len);
+		g_string_free(uid, TRUE);
 	}
 	if (t->cmd == POP3_CMD_TOP) {
-		/* TOP msg n: the second argument. */
-		const char *sp = memchr(t->arg, ' ', t->arg_len);
-		unsigned long lines = sp != NULL ? strtoul(sp + 1, NULL, 10) : 0;
-		g_string_append_printf(n, "-top%lu", lines);
+		/* TOP msg n: the second argument's digits as the client sent them, if it is a number. */
+		g_string_append(n, "-top");
+		p = memchr(t->arg, ' ', t->arg_len);
+		end = t->arg + t->arg_len;
+		if (p != NULL) {
+			for (p++; p < end && *p == ' '; p++)
+				;
+			for (q = p; q < end && g_ascii_isdigit(*q); q++)
+				;
+			if (q > p && (q == end || *q == ' '))
+				append_part(n, p, (size_t)(q - p));
+		}
 	}
 	if (!complete)
 		g_string_append(n, "-partial");
@@ -335,7 +392,7 @@ sink_begin(void *arg, const struct session *s, const struct txn *t)
 		b->tmp = g_build_filename(x->dir, ".popflow-XXXXXX", NULL);
 		b->fd = g_mkstemp_full(b->tmp, O_RDWR | O_CLOEXEC, 0644);
 		if (b->fd < 0) {
-			fail(x, "--extract: %s: %s", x->dir, g_strerror(errno));
+			fail_path(x, "--extract", x->dir, errno);
 			g_free(b->tmp);
 			b->tmp = NULL;
 			b->failed = true;
@@ -379,7 +436,7 @@ flush_wbuf(struct body *b)
 {
 	if (b->wbuf->len > 0 && b->fd >= 0 && !b->failed &&
 	    !write_all(b->fd, b->wbuf->data, b->wbuf->len)) {
-		fail(b->x, "%s: %s", b->tmp != NULL ? b->tmp : "temporary file", g_strerror(errno));
+		fail_path(b->x, "--extract", b->tmp != NULL ? b->tmp : "temporary file", errno);
 		b->failed = true;
 	}
 	g_byte_array_set_size(b->wbuf, 0);
@@ -526,7 +583,7 @@ to_mbox(struct body *b, const struct txn *t, const struct mail_info *mi)
 	}
 	mboxrd_end(&w);
 	if (ferror(x->mbox))
-		fail(x, "--mbox: %s: write error", x->mbox_path);
+		fail_path(x, "--mbox", x->mbox_path, EIO);
 	x->mbox_msgs++;
 }
 
@@ -561,7 +618,7 @@ place(struct body *b, const struct session *s, const struct txn *t, bool complet
 					continue;
 				}
 			}
-			fail(x, "--extract: %s: %s", cand, g_strerror(errno));
+			fail_path(x, "--extract", cand, errno);
 			g_free(cand);
 			break;
 		}

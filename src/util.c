@@ -187,3 +187,21 @@ util_write_error(char *errbuf)
 {
 	g_strlcpy(errbuf, errno != 0 ? g_strerror(errno) : "write error", ERRBUF_SIZE);
 }
+
+void
+util_path_error(char *buf, size_t len, const char *what, const char *path, const char *reason)
+{
+	size_t fixed = strlen(what) + strlen(reason) + 4, plen = strlen(path), room, head;
+
+	if (len == 0)
+		return;
+	if (fixed + plen < len || fixed + 8 >= len) {
+		snprintf(buf, len, "%s: %s: %s", what, path, reason);
+		return;
+	}
+	/* The path loses its middle: its start (the directory) and end (the name) stay. */
+	room = len - 1 - fixed - 3;
+	head = room / 2;
+	snprintf(buf, len, "%s: %.*s...%s: %s", what, (int)head, path, path + plen - (room - head),
+	    reason);
+}

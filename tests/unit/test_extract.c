@@ -1,6 +1,7 @@
 /* test_extract.c - bodies to .eml files and mboxrd, byte for byte, and their headers (GMime). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -11,6 +12,7 @@
 #include "pop3.h"
 #include "session.h"
 #include "testlib.h"
+#include "util.h"
 
 /* mboxrd of one message, as a string. */
 static char *
@@ -88,7 +90,63 @@ test_names(void)
 	n = extract_name(s, &t, true);
 	CHECK_STR(n, "session7-msg3-top10.eml");
 	g_free(n);
+	/* Regression (issue 12, defect 5): no saturated number, no name beyond NAME_MAX. */
+	t.arg = "3 99999999999999999999999";
+	t.arg_len = strlen(t.arg);
+	n = extract_name(s, &t, true);
+	CHECK_STR(n, "session7-msg3-top99999999999999999999999.eml");
+	g_free(n);
+	t.arg = "3 x10";
+	t.arg_len = strlen(t.arg);
+	n = extract_name(s, &t, true);
+	CHECK_STR(n, "session7-msg3-top.eml"); /* not a number: none written */
+	g_free(n);
+	{
+		char uid[71], uid2[71], *n2;
+		GString *digits = g_string_new("3 ");
+		memset(uid, '/', 70);
+		uid[70] = '\0';
+		memcpy(uid2, uid, sizeof(uid));
+		uid2[69] = '+';
+		for (int i = 0; i < 4000; i++)
+			g_string_append_c(digits, (char)('0' + i % 10));
+		t.arg = digits->str;
+		t.arg_len = digits->len;
+		t.uidl = uid;
+		s->id = G_MAXUINT64;
+		t.msgno = G_MAXUINT32;
+		n = extract_name(s, &t, false);
+		t.uidl = uid2;
+		n2 = extract_name(s, &t, false);
+		CHECK(strlen(n) + 5 <= NAME_MAX); /* room for place()'s "-9999" */
+		CHECK(strlen(n2) + 5 <= NAME_MAX);
+		CHECK(strcmp(n, n2) != 0); /* the hash tells the cut UIDs apart */
+		CHECK(g_str_has_prefix(n, "session18446744073709551615-msg4294967295-uid-%2F%2F"));
+		CHECK(strstr(n, "-top0123456789") != NULL);
+		CHECK(g_str_has_suffix(n, "-partial.eml"));
+		g_free(n);
+		g_free(n2);
+		g_string_free(digits, TRUE);
+		t.uidl = NULL;
+	}
 	session_free(s);
+
+	/* An error about a long path keeps its reason whole (util_path_error()). */
+	{
+		char buf[ERRBUF_SIZE];
+		GString *path = g_string_new("/dir");
+		while (path->len < 600)
+			g_string_append(path, "/sub");
+		g_string_append(path, "/name.eml");
+		util_path_error(buf, sizeof(buf), "--extract", path->str, "File name too long");
+		CHECK(strlen(buf) == sizeof(buf) - 1);
+		CHECK(g_str_has_prefix(buf, "--extract: /dir/sub"));
+		CHECK(g_str_has_suffix(buf, "/name.eml: File name too long"));
+		CHECK(strstr(buf, "...") != NULL);
+		util_path_error(buf, sizeof(buf), "--mbox", "/short", "Permission denied");
+		CHECK_STR(buf, "--mbox: /short: Permission denied");
+		g_string_free(path, TRUE);
+	}
 
 	n = extract_from_line(NULL, (struct ts){1700000000, 5});
 	CHECK_STR(n, "From MAILER-DAEMON Tue Nov 14 22:13:20 2023\n");

@@ -28,8 +28,8 @@ What is never done, because a network could not do it or because it legitimately
 a follower can know:
   - SYN, FIN and RST segments are not moved, split or copied, and no other segment of the
     connection is moved across them (data after a FIN or RST is another case: RFC 9293 3.10.7);
-  - in a connection whose handshake is not captured, the first packet of each direction stays
-    first (it is where a mid-stream follower starts);
+  - in a connection whose handshake is not captured, every packet up to the first data segment
+    of each direction stays where it is (a mid-stream follower starts there);
   - a data segment never crosses a data segment of the other direction: a reply cannot be seen
     before the command it answers (copies, which carry bytes already seen, may);
   - URG segments are not split or re-packetized (the urgent pointer is relative to the segment);
@@ -260,9 +260,14 @@ def perturb_instance(pk, rng, rates, drop_acks, st):
     if syns:
         lo = syns[-1]
     else:
+        # a follower that joins mid-stream starts at the first data it sees in each direction:
+        # everything up to the first data segment of each direction stays where it is
         firsts = {}
         for i, p in enumerate(pk[:hi]):
-            firsts.setdefault(p.fwd, i)
+            if p.payload or p.fwd not in firsts:
+                if p.payload and firsts.get(('data', p.fwd)) is None:
+                    firsts[('data', p.fwd)] = i
+                firsts.setdefault(p.fwd, i)
         lo = max(firsts.values()) if firsts else hi
     head, r, tail = pk[:lo + 1], pk[lo + 1:hi], pk[hi:]
     if not r:

@@ -132,10 +132,17 @@ struct dg_renderer {
 /* The -o path, or NULL for standard output (no -o, or "-o -"). */
 const char *dg_output_path(const struct emit_opts *o);
 
-int diagram_begin(const struct dg_renderer *rd, FILE *out, const struct emit_opts *o, char *errbuf);
-int diagram_session(const struct dg_renderer *rd, FILE *out, const struct session *s,
-    const struct emit_opts *o, char *errbuf);
-int diagram_end(const struct dg_renderer *rd, FILE *out, const struct emit_opts *o, char *errbuf);
+/*
+ * The emitter entry points of every diagram format (emit.h): begin()
+ * returns the run's context (templates, sessions drawn, pages held back),
+ * session() and end() take it; end() frees it.
+ */
+void *diagram_begin(
+    const struct dg_renderer *rd, FILE *out, const struct emit_opts *o, char *errbuf);
+int diagram_session(
+    void *run, FILE *out, const struct session *s, const struct emit_opts *o, char *errbuf);
+int diagram_end(
+    void *run, FILE *out, const struct run_stats *st, const struct emit_opts *o, char *errbuf);
 
 /* Rows per PNG/PDF page when o->page_rows is 0. */
 #define DG_PAGE_ROWS 60

@@ -51,17 +51,24 @@ struct emit_opts {
 };
 
 /*
- * Every function returns 0, or -1 with errbuf filled.  begin() runs once
- * before the first session, session() once per session as it ends (the
- * session is freed after it returns), end() once with the run's counts.
- * out is the -o stream (stdout by default).
+ * begin() runs once before the first session and returns the run's
+ * context (what the format keeps across sessions), or NULL with errbuf
+ * filled; a format that keeps nothing has begin NULL, and its context is
+ * NULL.  session() runs once per session as it ends (the session is freed
+ * after it returns), end() once with the run's counts; both return 0, or
+ * -1 with errbuf filled.  end() is called exactly once after a successful
+ * begin() and frees the context; st is NULL when the output has already
+ * failed: then end() writes nothing and only frees.  out is the -o stream
+ * (stdout by default).
  */
 struct emitter {
 	const char *name;
 	const char *help;
-	int (*begin)(FILE *out, const struct emit_opts *o, char *errbuf);
-	int (*session)(FILE *out, const struct session *s, const struct emit_opts *o, char *errbuf);
-	int (*end)(FILE *out, const struct run_stats *st, const struct emit_opts *o, char *errbuf);
+	void *(*begin)(FILE *out, const struct emit_opts *o, char *errbuf);
+	int (*session)(
+	    void *ctx, FILE *out, const struct session *s, const struct emit_opts *o, char *errbuf);
+	int (*end)(void *ctx, FILE *out, const struct run_stats *st, const struct emit_opts *o,
+	    char *errbuf);
 };
 
 const struct emitter *emit_lookup(const char *name); /* NULL if unknown */

@@ -1086,13 +1086,15 @@ dg_output_path(const struct emit_opts *o)
 	return o->output != NULL && strcmp(o->output, "-") != 0 ? o->output : NULL;
 }
 
-static struct {
+/* One run of a diagram format: what diagram_begin() returns. */
+struct dg_run {
+	const struct dg_renderer *rd;
 	struct remarks *rm;
 	unsigned drawn;  /* sessions drawn */
 	GPtrArray *held; /* -o: the first session's pages, until we know if more follow */
 	uint64_t held_id;
 	bool wrote_files; /* files other than -o were written */
-} dgs;
+};
 
 static void
 pages_free(GPtrArray *pages)
@@ -1129,7 +1131,8 @@ file_name(const struct dg_renderer *rd, const char *output, const char *suffix)
 }
 
 static int
-write_file(const struct emit_opts *o, const char *path, const GByteArray *b, char *errbuf)
+write_file(struct dg_run *run, const struct emit_opts *o, const char *path, const GByteArray *b,
+    char *errbuf)
 {
 	FILE *f = fopen(path, "wb");
 
@@ -1145,7 +1148,7 @@ write_file(const struct emit_opts *o, const char *path, const GByteArray *b, cha
 		snprintf(errbuf, ERRBUF_SIZE, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	dgs.wrote_files = true;
+	run->wrote_files = true;
 	if (o->wrote != NULL)
 		o->wrote(o->wrote_arg, path);
 	return 0;
@@ -1153,9 +1156,10 @@ write_file(const struct emit_opts *o, const char *path, const GByteArray *b, cha
 
 /* Writes a session's pages as files; sid 0 means "the only session". */
 static int
-write_pages(const struct dg_renderer *rd, const struct emit_opts *o, uint64_t sid, GPtrArray *pages,
-    char *errbuf)
+write_pages(
+    struct dg_run *run, const struct emit_opts *o, uint64_t sid, GPtrArray *pages, char *errbuf)
 {
+	const struct dg_renderer *rd = run->rd;
 	char suffix[64], *path;
 	guint i;
 	int rc = 0;
@@ -1169,42 +1173,45 @@ write_pages(const struct dg_renderer *rd, const struct emit_opts *o, uint64_t si
 		else
 			snprintf(suffix, sizeof(suffix), "-p%u", i + 1);
 		path = file_name(rd, dg_output_path(o), suffix);
-		rc = write_file(o, path, g_ptr_array_index(pages, i), errbuf);
+		rc = write_file(run, o, path, g_ptr_array_index(pages, i), errbuf);
 		g_free(path);
 	}
 	return rc;
 }
 
-int
+void *
 diagram_begin(const struct dg_renderer *rd, FILE *out, const struct emit_opts *o, char *errbuf)
 {
+	struct dg_run *run;
 	enum dg_detail det;
 
-	(void)rd;
 	(void)out;
-	memset(&dgs, 0, sizeof(dgs));
 	if (parse_detail(o, &det, errbuf) < 0)
-		return -1;
-	dgs.rm = remarks_load(o->templates, errbuf);
-	return dgs.rm != NULL ? 0 : -1;
+		return NULL;
+	run = g_new0(struct dg_run, 1);
+	run->rd = rd;
+	run->rm = remarks_load(o->templates, errbuf);
+	if (run->rm == NULL) {
+		g_free(run);
+		return NULL;
+	}
+	return run;
 }
 
 int
-diagram_session(const struct dg_renderer *rd, FILE *out, const struct session *s,
-    const struct emit_opts *o, char *errbuf)
+diagram_session(
+    void *ctx, FILE *out, const struct session *s, const struct emit_opts *o, char *errbuf)
 {
+	struct dg_run *run = ctx;
+	const struct dg_renderer *rd = run->rd;
 	struct diagram *d;
 	GPtrArray *pages;
 	guint i;
 	int rc = 0;
 
-	if (dgs.rm == NULL) {
-		snprintf(errbuf, ERRBUF_SIZE, "-T %s: templates not loaded", rd->format);
-		return -1;
-	}
 	if (o->only_session != 0 && s->id != o->only_session)
 		return 0;
-	d = diagram_build(s, o, dgs.rm, errbuf);
+	d = diagram_build(s, o, run->rm, errbuf);
 	if (d == NULL)
 		return -1;
 	pages = g_ptr_array_new();
@@ -1213,7 +1220,7 @@ diagram_session(const struct dg_renderer *rd, FILE *out, const struct session *s
 	if (rc < 0)
 		goto out;
 	if (dg_output_path(o) == NULL) {
-		if (!rd->text && dgs.drawn > 0) {
+		if (!rd->text && run->drawn > 0) {
 			snprintf(errbuf, ERRBUF_SIZE,
 			    "-T %s: the capture holds several sessions: use -o FILE (one file per "
 			    "session) or --session N",
@@ -1230,46 +1237,57 @@ diagram_session(const struct dg_renderer *rd, FILE *out, const struct session *s
 		}
 		for (i = 0; i < pages->len && rc == 0; i++)
 			rc = write_all(out, g_ptr_array_index(pages, i), "standard output", errbuf);
-		dgs.drawn++;
+		run->drawn++;
 		goto out;
 	}
-	if (dgs.drawn == 0) {
-		dgs.held = pages;
-		dgs.held_id = s->id;
+	if (run->drawn == 0) {
+		run->held = pages;
+		run->held_id = s->id;
 		pages = NULL;
 	} else {
-		if (dgs.held != NULL) {
-			rc = write_pages(rd, o, dgs.held_id, dgs.held, errbuf);
-			pages_free(dgs.held);
-			dgs.held = NULL;
+		if (run->held != NULL) {
+			rc = write_pages(run, o, run->held_id, run->held, errbuf);
+			pages_free(run->held);
+			run->held = NULL;
 		}
 		if (rc == 0)
-			rc = write_pages(rd, o, s->id, pages, errbuf);
+			rc = write_pages(run, o, s->id, pages, errbuf);
 	}
-	dgs.drawn++;
+	run->drawn++;
 out:
 	pages_free(pages);
 	return rc;
 }
 
 int
-diagram_end(const struct dg_renderer *rd, FILE *out, const struct emit_opts *o, char *errbuf)
+diagram_end(
+    void *ctx, FILE *out, const struct run_stats *st, const struct emit_opts *o, char *errbuf)
 {
+	struct dg_run *run = ctx;
+	const struct dg_renderer *rd = run->rd;
 	int rc = 0;
 
-	if (dgs.held != NULL) {
-		if (dgs.held->len == 1)
+	if (st == NULL) { /* the output failed already: write nothing, only let go */
+		pages_free(run->held);
+		if (rd->cleanup != NULL)
+			rd->cleanup();
+		remarks_free(run->rm);
+		g_free(run);
+		return 0;
+	}
+	if (run->held != NULL) {
+		if (run->held->len == 1)
 			rc = write_all(
-			    out, g_ptr_array_index(dgs.held, 0), dg_output_path(o), errbuf);
+			    out, g_ptr_array_index(run->held, 0), dg_output_path(o), errbuf);
 		else
-			rc = write_pages(rd, o, 0, dgs.held, errbuf);
-		pages_free(dgs.held);
-		dgs.held = NULL;
+			rc = write_pages(run, o, 0, run->held, errbuf);
+		pages_free(run->held);
+		run->held = NULL;
 	}
 	/* The -o file main opened stays empty when every page went to its own file. */
-	if (rc == 0 && dgs.wrote_files && dg_output_path(o) != NULL && ftell(out) == 0)
+	if (rc == 0 && run->wrote_files && dg_output_path(o) != NULL && ftell(out) == 0)
 		unlink(dg_output_path(o));
-	if (rc == 0 && dgs.drawn == 0) {
+	if (rc == 0 && run->drawn == 0) {
 		if (o->only_session != 0)
 			snprintf(errbuf, ERRBUF_SIZE, "--session %llu: no such POP3 session",
 			    (unsigned long long)o->only_session);
@@ -1279,7 +1297,7 @@ diagram_end(const struct dg_renderer *rd, FILE *out, const struct emit_opts *o, 
 	}
 	if (rd->cleanup != NULL)
 		rd->cleanup();
-	remarks_free(dgs.rm);
-	dgs.rm = NULL;
+	remarks_free(run->rm);
+	g_free(run);
 	return rc;
 }

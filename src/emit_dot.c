@@ -941,34 +941,20 @@ render_common(const struct diagram *d, const struct emit_opts *o, const char *fo
 		return render_common(d, o, #fmt, pages, errbuf);                                   \
 	}                                                                                          \
 	static const struct dg_renderer rd_##fmt = {#fmt, #fmt, is_text, render_##fmt, NULL};      \
-	static int fmt##_begin(FILE *out, const struct emit_opts *o, char *errbuf)                 \
+	static void *fmt##_begin(FILE *out, const struct emit_opts *o, char *errbuf)               \
 	{                                                                                          \
 		return diagram_begin(&rd_##fmt, out, o, errbuf);                                   \
-	}                                                                                          \
-	static int fmt##_session(                                                                  \
-	    FILE *out, const struct session *s, const struct emit_opts *o, char *errbuf)           \
-	{                                                                                          \
-		return diagram_session(&rd_##fmt, out, s, o, errbuf);                              \
-	}                                                                                          \
-	static int fmt##_end(                                                                      \
-	    FILE *out, const struct run_stats *st, const struct emit_opts *o, char *errbuf)        \
-	{                                                                                          \
-		(void)st;                                                                          \
-		return diagram_end(&rd_##fmt, out, o, errbuf);                                     \
 	}
+
+#define GV_EMITTER(fmt, help)                                                                      \
+	const struct emitter emit_##fmt = {#fmt, help, fmt##_begin, diagram_session, diagram_end}
 
 GV_RENDERER(dot, true)
 GV_RENDERER(svg, false)
 GV_RENDERER(png, false)
 GV_RENDERER(pdf, false)
 
-const struct emitter emit_dot = {"dot",
-    "Graphviz DOT of the sequence diagram (positions pinned; render with dot)", dot_begin,
-    dot_session, dot_end};
-const struct emitter emit_svg = {
-    "svg", "sequence diagram as SVG (one piece)", svg_begin, svg_session, svg_end};
-const struct emitter emit_png = {"png",
-    "sequence diagram as PNG (pages of --page-rows rows: FILE-p1.png, ...)", png_begin, png_session,
-    png_end};
-const struct emitter emit_pdf = {"pdf", "sequence diagram as PDF, one page per --page-rows rows",
-    pdf_begin, pdf_session, pdf_end};
+GV_EMITTER(dot, "Graphviz DOT of the sequence diagram (positions pinned; render with dot)");
+GV_EMITTER(svg, "sequence diagram as SVG (one piece)");
+GV_EMITTER(png, "sequence diagram as PNG (pages of --page-rows rows: FILE-p1.png, ...)");
+GV_EMITTER(pdf, "sequence diagram as PDF, one page per --page-rows rows");

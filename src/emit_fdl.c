@@ -182,23 +182,22 @@ render_fdl(
 
 static const struct dg_renderer rd_fdl = {"fdl", "fdl", true, render_fdl, NULL};
 
-static int
+static void *
 fdl_begin(FILE *out, const struct emit_opts *o, char *errbuf)
 {
 	return diagram_begin(&rd_fdl, out, o, errbuf);
 }
 
 static int
-fdl_session(FILE *out, const struct session *s, const struct emit_opts *o, char *errbuf)
+fdl_session(void *ctx, FILE *out, const struct session *s, const struct emit_opts *o, char *errbuf)
 {
-	return diagram_session(&rd_fdl, out, s, o, errbuf);
+	return diagram_session(ctx, out, s, o, errbuf);
 }
 
 static int
-fdl_end(FILE *out, const struct run_stats *st, const struct emit_opts *o, char *errbuf)
+fdl_end(void *ctx, FILE *out, const struct run_stats *st, const struct emit_opts *o, char *errbuf)
 {
-	(void)st;
-	return diagram_end(&rd_fdl, out, o, errbuf);
+	return diagram_end(ctx, out, st, o, errbuf);
 }
 
 const struct emitter emit_fdl = {

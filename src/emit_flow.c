@@ -391,23 +391,22 @@ render_flow(
 
 static const struct dg_renderer rd_flow = {"flow", "txt", true, render_flow, NULL};
 
-static int
+static void *
 flow_begin(FILE *out, const struct emit_opts *o, char *errbuf)
 {
 	return diagram_begin(&rd_flow, out, o, errbuf);
 }
 
 static int
-flow_session(FILE *out, const struct session *s, const struct emit_opts *o, char *errbuf)
+flow_session(void *ctx, FILE *out, const struct session *s, const struct emit_opts *o, char *errbuf)
 {
-	return diagram_session(&rd_flow, out, s, o, errbuf);
+	return diagram_session(ctx, out, s, o, errbuf);
 }
 
 static int
-flow_end(FILE *out, const struct run_stats *st, const struct emit_opts *o, char *errbuf)
+flow_end(void *ctx, FILE *out, const struct run_stats *st, const struct emit_opts *o, char *errbuf)
 {
-	(void)st;
-	return diagram_end(&rd_flow, out, o, errbuf);
+	return diagram_end(ctx, out, st, o, errbuf);
 }
 
 const struct emitter emit_flow = {"flow",

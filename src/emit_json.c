@@ -382,7 +382,7 @@ jsegment(const struct session *s, const struct seg_rec *r)
 }
 
 static int
-json_session(FILE *f, const struct session *s, const struct emit_opts *o, char *errbuf)
+json_session(void *ctx, FILE *f, const struct session *s, const struct emit_opts *o, char *errbuf)
 {
 	json_t *j = json_object(), *a, *head;
 	const struct txn *g = s->greeting;
@@ -390,6 +390,7 @@ json_session(FILE *f, const struct session *s, const struct emit_opts *o, char *
 	int64_t us = ts_diff_us(s->start, s->last);
 	guint i;
 
+	(void)ctx;
 	json_object_set_new(j, "type", json_string("session"));
 	json_object_set_new(j, "session", json_integer((json_int_t)s->id));
 	json_object_set_new(j, "client", jendpoint(&s->client));
@@ -454,11 +455,15 @@ json_session(FILE *f, const struct session *s, const struct emit_opts *o, char *
 }
 
 static int
-json_end(FILE *f, const struct run_stats *st, const struct emit_opts *o, char *errbuf)
+json_end(void *ctx, FILE *f, const struct run_stats *st, const struct emit_opts *o, char *errbuf)
 {
-	json_t *j = json_object();
+	json_t *j;
 
+	(void)ctx; /* JSON keeps nothing across sessions (begin is NULL) */
 	(void)o;
+	if (st == NULL)
+		return 0;
+	j = json_object();
 	json_object_set_new(j, "type", json_string("summary"));
 	json_object_set_new(j, "packets", json_integer((json_int_t)st->packets));
 	json_object_set_new(j, "bytes", json_integer((json_int_t)st->bytes));

@@ -168,23 +168,24 @@ render_mermaid(
 
 static const struct dg_renderer rd_mermaid = {"mermaid", "mmd", true, render_mermaid, NULL};
 
-static int
+static void *
 mermaid_begin(FILE *out, const struct emit_opts *o, char *errbuf)
 {
 	return diagram_begin(&rd_mermaid, out, o, errbuf);
 }
 
 static int
-mermaid_session(FILE *out, const struct session *s, const struct emit_opts *o, char *errbuf)
+mermaid_session(
+    void *ctx, FILE *out, const struct session *s, const struct emit_opts *o, char *errbuf)
 {
-	return diagram_session(&rd_mermaid, out, s, o, errbuf);
+	return diagram_session(ctx, out, s, o, errbuf);
 }
 
 static int
-mermaid_end(FILE *out, const struct run_stats *st, const struct emit_opts *o, char *errbuf)
+mermaid_end(
+    void *ctx, FILE *out, const struct run_stats *st, const struct emit_opts *o, char *errbuf)
 {
-	(void)st;
-	return diagram_end(&rd_mermaid, out, o, errbuf);
+	return diagram_end(ctx, out, st, o, errbuf);
 }
 
 const struct emitter emit_mermaid = {"mermaid",

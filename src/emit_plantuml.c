@@ -170,23 +170,24 @@ render_plantuml(
 
 static const struct dg_renderer rd_plantuml = {"plantuml", "puml", true, render_plantuml, NULL};
 
-static int
+static void *
 plantuml_begin(FILE *out, const struct emit_opts *o, char *errbuf)
 {
 	return diagram_begin(&rd_plantuml, out, o, errbuf);
 }
 
 static int
-plantuml_session(FILE *out, const struct session *s, const struct emit_opts *o, char *errbuf)
+plantuml_session(
+    void *ctx, FILE *out, const struct session *s, const struct emit_opts *o, char *errbuf)
 {
-	return diagram_session(&rd_plantuml, out, s, o, errbuf);
+	return diagram_session(ctx, out, s, o, errbuf);
 }
 
 static int
-plantuml_end(FILE *out, const struct run_stats *st, const struct emit_opts *o, char *errbuf)
+plantuml_end(
+    void *ctx, FILE *out, const struct run_stats *st, const struct emit_opts *o, char *errbuf)
 {
-	(void)st;
-	return diagram_end(&rd_plantuml, out, o, errbuf);
+	return diagram_end(ctx, out, st, o, errbuf);
 }
 
 const struct emitter emit_plantuml = {"plantuml",

@@ -12,8 +12,10 @@
 
 /* Login attempts of the whole run, for the summary at the end (lines, capped). */
 #define TEXT_MAX_CRED_LINES 10000
-static GPtrArray *run_creds;
-static uint64_t run_creds_total, run_creds_clear, run_creds_ok;
+struct text_run {
+	GPtrArray *creds; /* lines, at most TEXT_MAX_CRED_LINES */
+	uint64_t creds_total, creds_clear, creds_ok;
+};
 
 static void
 put_msg(GString *out, const char *who, const struct msg *m)
@@ -136,7 +138,8 @@ put_cred(GString *out, const struct cred *c)
 }
 
 static void
-put_creds(GString *out, const struct session *s, const char *cli, const char *srv)
+put_creds(
+    struct text_run *run, GString *out, const struct session *s, const char *cli, const char *srv)
 {
 	guint i;
 
@@ -149,15 +152,13 @@ put_creds(GString *out, const struct session *s, const char *cli, const char *sr
 
 		put_cred(line, c);
 		g_string_append_printf(out, "    %s\n", line->str);
-		run_creds_total++;
+		run->creds_total++;
 		if (c->cleartext && c->secret != NULL)
-			run_creds_clear++;
+			run->creds_clear++;
 		if (c->outcome == CRED_OUTCOME_OK)
-			run_creds_ok++;
-		if (run_creds == NULL)
-			run_creds = g_ptr_array_new_with_free_func(g_free);
-		if (run_creds->len < TEXT_MAX_CRED_LINES)
-			g_ptr_array_add(run_creds,
+			run->creds_ok++;
+		if (run->creds->len < TEXT_MAX_CRED_LINES)
+			g_ptr_array_add(run->creds,
 			    g_strdup_printf("  session %" PRIu64 " (%s -> %s), %s", s->id, cli, srv,
 			        line->str));
 		g_string_free(line, TRUE);
@@ -286,8 +287,20 @@ text_tls(GString *out, const struct tls_info *t)
 	g_string_append_c(out, '\n');
 }
 
+static void *
+text_begin(FILE *f, const struct emit_opts *o, char *errbuf)
+{
+	struct text_run *run = g_new0(struct text_run, 1);
+
+	(void)f;
+	(void)o;
+	(void)errbuf;
+	run->creds = g_ptr_array_new_with_free_func(g_free);
+	return run;
+}
+
 static int
-text_session(FILE *f, const struct session *s, const struct emit_opts *o, char *errbuf)
+text_session(void *ctx, FILE *f, const struct session *s, const struct emit_opts *o, char *errbuf)
 {
 	GString *out = g_string_new(NULL);
 	char cli[UTIL_ADDR_LEN + 8], srv[UTIL_ADDR_LEN + 8], when[UTIL_TS_LEN];
@@ -337,7 +350,7 @@ text_session(FILE *f, const struct session *s, const struct emit_opts *o, char *
 		    "[not POP3: %" PRIu64 " bytes to the server, %" PRIu64
 		    " bytes to the client, not parsed]\n",
 		    s->unparsed[DIR_TO_SERVER], s->unparsed[DIR_TO_CLIENT]);
-	put_creds(out, s, cli, srv);
+	put_creds(ctx, out, s, cli, srv);
 	if (s->anomalies->len > 0) {
 		g_string_append(out, "  Anomalies:\n");
 		for (i = 0; i < s->anomalies->len; i++) {
@@ -360,29 +373,29 @@ text_session(FILE *f, const struct session *s, const struct emit_opts *o, char *
 }
 
 static int
-text_end(FILE *f, const struct run_stats *st, const struct emit_opts *o, char *errbuf)
+text_end(void *ctx, FILE *f, const struct run_stats *st, const struct emit_opts *o, char *errbuf)
 {
+	struct text_run *run = ctx;
 	guint i;
 
-	if (run_creds_total > 0 && !o->quiet) {
+	if (st != NULL && run->creds_total > 0 && !o->quiet) {
 		/* The auditor's question last: which credentials crossed the wire, and did they work. */
 		fprintf(f,
 		    "Credentials: %" PRIu64 " login attempt%s, %" PRIu64
 		    " with the password or token in cleartext, %" PRIu64 " accepted\n",
-		    run_creds_total, run_creds_total == 1 ? "" : "s", run_creds_clear,
-		    run_creds_ok);
-		for (i = 0; run_creds != NULL && i < run_creds->len; i++)
-			fprintf(f, "%s\n", (const char *)g_ptr_array_index(run_creds, i));
-		if (run_creds_total > TEXT_MAX_CRED_LINES)
+		    run->creds_total, run->creds_total == 1 ? "" : "s", run->creds_clear,
+		    run->creds_ok);
+		for (i = 0; i < run->creds->len; i++)
+			fprintf(f, "%s\n", (const char *)g_ptr_array_index(run->creds, i));
+		if (run->creds_total > TEXT_MAX_CRED_LINES)
 			fprintf(f, "  [%" PRIu64 " more not listed]\n",
-			    run_creds_total - TEXT_MAX_CRED_LINES);
+			    run->creds_total - TEXT_MAX_CRED_LINES);
 		fputc('\n', f);
 	}
-	if (run_creds != NULL) {
-		g_ptr_array_free(run_creds, TRUE);
-		run_creds = NULL;
-	}
-	run_creds_total = run_creds_clear = run_creds_ok = 0;
+	g_ptr_array_free(run->creds, TRUE);
+	g_free(run);
+	if (st == NULL)
+		return 0; /* the output failed already */
 	if (o->quiet)
 		return fflush(f) == 0 ? 0 : (g_strlcpy(errbuf, "write error", ERRBUF_SIZE), -1);
 	fprintf(f,
@@ -411,7 +424,7 @@ text_end(FILE *f, const struct run_stats *st, const struct emit_opts *o, char *e
 const struct emitter emit_text = {
     .name = "text",
     .help = "the message flow per session (-v adds the segment timeline)",
-    .begin = NULL,
+    .begin = text_begin,
     .session = text_session,
     .end = text_end,
 };

@@ -24,6 +24,8 @@ struct run {
 	const char *input;
 	FILE *out;
 	const struct emitter *em;
+	void *em_ctx; /* what em->begin() returned */
+	bool begun;   /* em->begin() succeeded: em->end() is due */
 	struct emit_opts eo;
 	struct pipeline *pl;
 	struct progress *progress; /* on a terminal, for -r FILE (progress.h) */
@@ -89,7 +91,7 @@ on_emit(void *arg, const struct session *s)
 	}
 	if (r->eo.only_session != 0 && s->id != r->eo.only_session)
 		return;
-	if (r->em->session(r->out, s, &r->eo, r->errbuf) < 0) {
+	if (r->em->session(r->em_ctx, r->out, s, &r->eo, r->errbuf) < 0) {
 		r->output_failed = true;
 		if (r->cap != NULL)
 			capture_stop_now(r->cap);
@@ -241,10 +243,11 @@ main(int argc, char **argv)
 		rc = EXIT_INPUT;
 		goto out;
 	}
-	if (r.em->begin != NULL && r.em->begin(r.out, &r.eo, r.errbuf) < 0) {
+	if (r.em->begin != NULL && (r.em_ctx = r.em->begin(r.out, &r.eo, r.errbuf)) == NULL) {
 		r.output_failed = true;
 		goto finish;
 	}
+	r.begun = true;
 	signal_cap = r.cap;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
@@ -284,11 +287,13 @@ main(int argc, char **argv)
 	}
 finish:
 	pipeline_finish(pl, capture_is_live(r.cap) || r.count_reached ? END_INTERRUPTED : END_EOF);
-	if (!r.output_failed) {
+	if (r.begun && !r.output_failed) {
 		struct run_stats st = *pipeline_stats(pl);
 		st.damaged = runrc < 0;
-		if (r.em->end != NULL && r.em->end(r.out, &st, &r.eo, r.errbuf) < 0)
+		if (r.em->end(r.em_ctx, r.out, &st, &r.eo, r.errbuf) < 0)
 			r.output_failed = true;
+	} else if (r.begun) {
+		r.em->end(r.em_ctx, r.out, NULL, &r.eo, r.errbuf); /* frees the context only */
 	}
 	if (r.output_failed) {
 		fprintf(stderr, "popflow: %s: %s\n", o.outpath != NULL ? o.outpath : "stdout",

@@ -45,6 +45,7 @@ static char memfd_path[64];
 
 struct frun {
 	const struct emitter *em;
+	void *em_ctx; /* what em->begin() returned */
 	struct emit_opts eo;
 	FILE *out;
 	bool failed;
@@ -71,7 +72,7 @@ on_emit(void *arg, const struct session *s)
 {
 	struct frun *r = arg;
 
-	if (!r->failed && r->em->session(r->out, s, &r->eo, r->errbuf) < 0)
+	if (!r->failed && r->em->session(r->em_ctx, r->out, s, &r->eo, r->errbuf) < 0)
 		r->failed = true;
 }
 
@@ -145,16 +146,17 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pc.arg = &r;
 	pl = pipeline_new(&pc, r.errbuf);
 	if (pl != NULL) {
-		bool begun = r.em->begin == NULL || r.em->begin(r.out, &r.eo, r.errbuf) == 0;
+		bool begun =
+		    r.em->begin == NULL || (r.em_ctx = r.em->begin(r.out, &r.eo, r.errbuf)) != NULL;
 
 		r.failed = !begun;
 		runrc = begun ? capture_run(cap, pipeline_frame, pipeline_idle, pl, r.errbuf) : 0;
 		pipeline_finish(pl, END_EOF);
 		if (begun) {
-			/* main.c skips end() after a failed write; here it also frees the emitter's state. */
+			/* After a failed write, end() only frees the context (st NULL), as in main.c. */
 			struct run_stats st = *pipeline_stats(pl);
 			st.damaged = runrc < 0;
-			r.em->end(r.out, &st, &r.eo, r.errbuf);
+			r.em->end(r.em_ctx, r.out, r.failed ? NULL : &st, &r.eo, r.errbuf);
 		}
 		pipeline_free(pl);
 		while (tcp_procs != NULL)

@@ -123,10 +123,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		eo.verbose = opt & 0x80 ? 1 : 0;
 		eo.bodies = cfg.keep_bodies;
 		for (i = 0; i < sizeof(ems) / sizeof(ems[0]); i++) {
-			if (ems[i]->begin != NULL)
-				ems[i]->begin(out, &eo, errbuf);
-			ems[i]->session(out, s, &eo, errbuf);
-			ems[i]->end(out, &st, &eo, errbuf);
+			void *ctx = ems[i]->begin != NULL ? ems[i]->begin(out, &eo, errbuf) : NULL;
+
+			ems[i]->session(ctx, out, s, &eo, errbuf);
+			ems[i]->end(ctx, out, &st, &eo, errbuf);
 		}
 	}
 	pop3_free(p);

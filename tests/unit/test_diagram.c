@@ -359,13 +359,15 @@ run(const struct emitter *em, struct emit_opts *o, size_t *len, int *rc)
 	size_t n = 0;
 	FILE *f = open_memstream(&buf, &n);
 	struct run_stats st;
+	void *ctx;
 
 	memset(&st, 0, sizeof(st));
-	*rc = em->begin(f, o, errbuf);
-	if (*rc == 0)
-		*rc = em->session(f, S, o, errbuf);
-	if (*rc == 0)
-		*rc = em->end(f, &st, o, errbuf);
+	ctx = em->begin(f, o, errbuf);
+	*rc = ctx != NULL ? em->session(ctx, f, S, o, errbuf) : -1;
+	if (ctx != NULL && *rc == 0)
+		*rc = em->end(ctx, f, &st, o, errbuf);
+	else if (ctx != NULL)
+		em->end(ctx, f, NULL, o, errbuf); /* frees the context only */
 	if (*rc != 0)
 		fprintf(stderr, "%s: %s\n", em->name, errbuf);
 	fclose(f);

@@ -23,17 +23,17 @@ BUILD    ?= build
 
 # Debian packages the build, the tests and the demo need (installed by deps.sh when missing).
 DEPS_BUILD := gcc make pkg-config libpcap-dev libnids-dev libglib2.0-dev libjansson-dev libgmime-3.0-dev \
-              libgraphviz-dev graphviz fonts-liberation2 libssl-dev
+              libgraphviz-dev graphviz fonts-liberation2 libssl-dev libwiretap-dev libwsutil-dev
 # Only make fuzz-run needs these (clang's libFuzzer); make test replays the corpora with $(CC).
 DEPS_FUZZ  := clang libclang-rt-14-dev
-DEPS_TEST  := python3 tshark tcpdump iproute2 time poppler-utils qpdf valgrind dovecot-core dovecot-pop3d fetchmail openssl util-linux \
+DEPS_TEST  := python3 tshark wireshark-common gzip zstd lz4 tcpdump iproute2 time poppler-utils qpdf valgrind dovecot-core dovecot-pop3d fetchmail openssl util-linux \
               mandoc man-db plantuml curl
 # tests/cli runs the README's jq examples.
 DEPS_TEST  += jq
 # make bench and make bench-live (the peers and the replay tool).
 DEPS_BENCH := python3 tshark tcpdump time iproute2 tcpreplay
 
-LIB_SRCS := src/cursor.c src/decode.c src/capture.c src/privdrop.c src/tcp.c src/tcp_order.c src/tcp_nids.c src/session.c src/pop3.c \
+LIB_SRCS := src/cursor.c src/decode.c src/capture.c src/frameid.c src/privdrop.c src/tcp.c src/tcp_order.c src/tcp_nids.c src/session.c src/pop3.c \
             src/pipeline.c src/defrag.c src/describe.c src/util.c src/emit.c src/emit_text.c src/emit_json.c \
             src/creds.c src/capa.c src/mime.c src/extract.c \
             src/diagram.c src/remarks.c src/emit_dot.c src/emit_flow.c src/emit_mermaid.c \
@@ -51,10 +51,13 @@ FUZZ_REPLAY = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay-%)
 FUZZ_BINS = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz-%)
 FUZZ_FLAGS = -Itests/fuzz -DFUZZ_SRCDIR='"$(CURDIR)"'
 
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnids
+# wiretap (Wireshark's capture-file reader, docs/inputs.md) ships no pkg-config file in Debian 12.
+WIRETAP_CFLAGS ?= -I/usr/include/wireshark
+WIRETAP_LIBS   ?= -lwiretap -lwsutil
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(WIRETAP_CFLAGS)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnids $(WIRETAP_LIBS)
 
-.PHONY: bench-deps bench-live all deps demo test unit golden public cli package fuzz fuzz-replay fuzz-run \
+.PHONY: bench-deps bench-live all deps demo test unit golden public cli inputs package fuzz fuzz-replay fuzz-run \
         fuzz-bins diagram extract tls asan build-asan-unit build-asan-fuzz bench format clean live install \
         uninstall tcp torture
 all: popflow
@@ -98,6 +101,9 @@ public: popflow
 
 cli: popflow
 	@./tests/cli/run.sh
+
+inputs: popflow
+	@./tests/inputs/run.sh
 
 # The man page (mandoc -T lint), -h against the man page and README, make install/uninstall,
 # man -l on the installed page, and the bash completion.
@@ -150,6 +156,7 @@ test: deps
 	$(MAKE) golden
 	$(MAKE) cli
 	$(MAKE) package
+	$(MAKE) inputs
 	$(MAKE) diagram
 	$(MAKE) extract
 	$(MAKE) tls
@@ -170,6 +177,7 @@ asan: deps
 	$(ASAN_ENV) ./tests/package/run.sh
 	$(ASAN_ENV) LSAN_OPTIONS=suppressions=$(CURDIR)/tests/fuzz/lsan.supp \
 	    ./tests/fuzz/replay.sh build-asan/fuzz
+	$(ASAN_ENV) ./tests/inputs/run.sh
 	$(ASAN_ENV) ./tests/fuzz/run.sh
 	$(ASAN_ENV) ./tests/diagram/run.sh
 	$(ASAN_ENV) ./tests/extract/run.sh

@@ -11,7 +11,7 @@
 #define PIPELINE_DEFAULT_STREAMS 65536 /* libnids follows 3/4 of this at once */
 
 struct pipeline_config {
-	int dlt;                        /* link type of the capture */
+	int dlt;                        /* link type of the capture; < 0: several, each frame's is checked */
 	uint8_t pop3_ports[65536 / 8];  /* bitmap of server ports */
 	uint8_t pop3s_ports[65536 / 8]; /* of those, the ones speaking TLS from the start */
 	struct pop3_config pop3;
@@ -33,8 +33,9 @@ bool pipeline_is_port(const struct pipeline_config *cfg, uint16_t port);
 
 /* One pipeline per process (libnids has global state).  NULL with errbuf on failure. */
 struct pipeline *pipeline_new(const struct pipeline_config *cfg, char *errbuf);
-/* A frame_fn for capture_run(). */
-void pipeline_frame(void *pl, uint64_t frame_no, const struct pcap_pkthdr *h, const uint8_t *frame);
+/* A frame_fn for capture_run(): dlt is the frame's link type. */
+void pipeline_frame(
+    void *pl, int dlt, uint64_t frame_no, const struct pcap_pkthdr *h, const uint8_t *frame);
 /* Ends sessions idle longer than the timeout: by packet time for files, the clock for live captures. */
 void pipeline_idle(void *pl);
 /* Ends every open session with the reason given (EOF, interrupted), emitting each. */

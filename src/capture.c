@@ -1,37 +1,123 @@
-/* capture.c - libpcap: open a file or an interface, BPF filter, the read loop, -w, stop, statistics. */
+/* capture.c - packet sources: capture files through wiretap (merged in time order), interfaces through libpcap; BPF, -w, stop, statistics. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include <glib.h>
+#include <wiretap/pcap-encap.h>
+#include <wiretap/wtap.h>
+#include <wsutil/buffer.h>
+#include <wsutil/wslog.h>
 
 #include "capture.h"
+#include "decode.h"
+#include "frameid.h"
 
-/* stdio buffer of a capture file (fewer read system calls). */
-#define CAPTURE_READ_BUFFER (1u << 20)
 /* After a stop, what the kernel already holds is read for at most timeout + this. */
 #define CAPTURE_DRAIN_EXTRA_MS 100
+/* pcap LINKTYPE_ values looked at when mapping wiretap's encapsulations back to them. */
+#define CAPTURE_MAX_LINKTYPE 1024
+#define CAPTURE_LINKTYPE_RAW 101 /* LINKTYPE_RAW: DLT_RAW in libpcap */
+
+/* One input file, read through wiretap, one record ahead for the merge. */
+struct capfile {
+	char *name; /* as given; "stdin" for "-" */
+	bool is_stdin;
+	size_t index;
+	wtap *w;
+	wtap_rec rec;
+	Buffer buf;
+	uint64_t frames;      /* records read so far: the frame number of the pending one */
+	bool pending;         /* rec and buf hold the next packet, not yet handed on */
+	bool done;            /* end of file, or damaged */
+	struct pcap_pkthdr h; /* of the pending packet */
+	int dlt;              /* of the pending packet (CAPTURE_DLT_UNKNOWN: no pcap link type) */
+};
+
+/* A compiled filter for one link type (files: each interface may have its own). */
+struct dlt_prog {
+	int dlt;
+	bool ok;
+	struct bpf_program prog;
+};
 
 struct capture {
-	pcap_t *p;
+	pcap_t *p; /* live capture; NULL for files */
 	char *name;
 	bool live;
 	int timeout_ms;
 	volatile sig_atomic_t stop;
 	volatile sig_atomic_t drain; /* with stop: read what the kernel holds first */
-	uint64_t frames;
-	struct bpf_program prog; /* files: applied here, so frame numbers count every frame */
-	bool have_prog;
+	uint64_t frames;             /* handed on (before the filter for files) */
 	frame_fn fn;
 	void *arg;
-	pcap_dumper_t *dump; /* -w */
+	/* files */
+	struct capfile *files;
+	size_t nfiles;
+	size_t *heap; /* indices of files with a pending packet, earliest first */
+	size_t nheap;
+	int dlt; /* link type of every frame so far known, or CAPTURE_DLT_SEVERAL */
+	char *filter;
+	GArray *progs; /* struct dlt_prog, files only */
+	bool filter_failed;
+	GPtrArray *damage; /* messages of files that ended with a read error */
+	/* -w */
+	pcap_t *dump_dead; /* files: the pcap_t the -w file is written through */
+	pcap_dumper_t *dump;
 	char *dump_path;
-	int dump_errno; /* a write to the -w file failed (0: none) */
-	char *iobuf;    /* the stdio buffer of a capture file */
+	int dump_errno;      /* a write to the -w file failed (0: none) */
+	uint64_t dump_other; /* files: frames of another link type, not written */
+	int dump_other_dlt;
 };
+
+/* wiretap's encapsulations -> pcap link types (CAPTURE_DLT_UNKNOWN: none). */
+static int *capture_encap_dlt;
+static int capture_nencaps;
+
+static void
+wtap_teardown(void)
+{
+	g_free(capture_encap_dlt);
+	capture_encap_dlt = NULL;
+	wtap_cleanup();
+}
+
+/* Once per process (wiretap's registries are global); undone at exit. */
+static void
+wtap_setup(void)
+{
+	int lt, e;
+
+	if (capture_encap_dlt != NULL)
+		return;
+	/* wiretap logs its own debugging to stderr unless told otherwise: popflow reports errors. */
+	ws_log_set_level(LOG_LEVEL_CRITICAL);
+	wtap_init(FALSE);
+	capture_nencaps = wtap_get_num_encap_types();
+	capture_encap_dlt = g_new(int, capture_nencaps > 0 ? capture_nencaps : 1);
+	for (e = 0; e < capture_nencaps; e++)
+		capture_encap_dlt[e] = CAPTURE_DLT_UNKNOWN;
+	/* The first link type that maps to an encapsulation is the one written back. */
+	for (lt = 0; lt < CAPTURE_MAX_LINKTYPE; lt++) {
+		e = wtap_pcap_encap_to_wtap_encap(lt);
+		if (e > 0 && e < capture_nencaps && capture_encap_dlt[e] == CAPTURE_DLT_UNKNOWN)
+			capture_encap_dlt[e] = lt == CAPTURE_LINKTYPE_RAW ? DLT_RAW : lt;
+	}
+	atexit(wtap_teardown);
+}
+
+static int
+encap_dlt(int encap)
+{
+	if (encap <= 0 || encap >= capture_nencaps)
+		return CAPTURE_DLT_UNKNOWN;
+	return capture_encap_dlt[encap];
+}
 
 static struct capture *
 capture_new(pcap_t *p, const char *name, bool live)
@@ -53,46 +139,242 @@ mono_ms(void)
 	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
-static char stdin_buf[CAPTURE_READ_BUFFER];
+/* wiretap's error in words: errno values, or its own (negative) codes with their detail. */
+static void
+wtap_error(char *buf, size_t len, int err, const char *err_info)
+{
+	if (err > 0)
+		g_snprintf(buf, len, "%s", g_strerror(err));
+	else if (err_info != NULL && err_info[0] != '\0')
+		g_snprintf(buf, len, "%s (%s)", wtap_strerror(err), err_info);
+	else
+		g_snprintf(buf, len, "%s", wtap_strerror(err));
+}
+
+/* The link type a file's records have, as far as known when it is opened. */
+static int
+file_dlt(wtap *w)
+{
+	wtapng_iface_descriptions_t *idb;
+	const wtapng_if_descr_mandatory_t *m;
+	int dlt = CAPTURE_DLT_UNKNOWN, d;
+	guint i;
+
+	if (wtap_file_encap(w) != WTAP_ENCAP_PER_PACKET)
+		return encap_dlt(wtap_file_encap(w));
+	/* pcapng with interfaces of several link types: one if they all agree. */
+	idb = wtap_file_get_idb_info(w);
+	for (i = 0; idb != NULL && idb->interface_data != NULL && i < idb->interface_data->len;
+	     i++) {
+		m = wtap_block_get_mandatory_data(
+		    g_array_index(idb->interface_data, wtap_block_t, i));
+		d = encap_dlt(m->wtap_encap);
+		if (i == 0)
+			dlt = d;
+		else if (d != dlt)
+			dlt = CAPTURE_DLT_SEVERAL;
+	}
+	g_free(idb);
+	return dlt;
+}
+
+/*
+ * Reads the file's next packet into rec/buf (records that are not packets
+ * are counted as frames, as Wireshark numbers them, and skipped).  At the
+ * end, or on a read error (kept in c->damage), the file is done.
+ */
+static void
+file_advance(struct capture *c, struct capfile *f)
+{
+	char why[ERRBUF_SIZE];
+	gchar *err_info = NULL;
+	gint64 off;
+	int err = 0;
+
+	f->pending = false;
+	while (!f->done) {
+		wtap_rec_reset(&f->rec);
+		if (!wtap_read(f->w, &f->rec, &f->buf, &err, &err_info, &off)) {
+			f->done = true;
+			if (err != 0) {
+				wtap_error(why, sizeof(why), err, err_info);
+				g_ptr_array_add(c->damage,
+				    g_strdup_printf("%s: after frame %" G_GUINT64_FORMAT ": %s",
+				        f->name, f->frames, why));
+			}
+			g_free(err_info);
+			return;
+		}
+		f->frames++;
+		if (f->rec.rec_type != REC_TYPE_PACKET)
+			continue;
+		f->h.ts.tv_sec = (time_t)f->rec.ts.secs;
+		f->h.ts.tv_usec = (suseconds_t)(f->rec.ts.nsecs / 1000);
+		f->h.caplen = f->rec.rec_header.packet_header.caplen;
+		f->h.len = f->rec.rec_header.packet_header.len;
+		f->dlt = encap_dlt(f->rec.rec_header.packet_header.pkt_encap);
+		f->pending = true;
+		return;
+	}
+}
+
+/* Merge order: the earlier packet first; on the same time, the file given first (as mergecap). */
+static bool
+file_before(const struct capfile *a, const struct capfile *b)
+{
+	if (a->rec.ts.secs != b->rec.ts.secs)
+		return a->rec.ts.secs < b->rec.ts.secs;
+	if (a->rec.ts.nsecs != b->rec.ts.nsecs)
+		return a->rec.ts.nsecs < b->rec.ts.nsecs;
+	return a->index < b->index;
+}
+
+static void
+heap_swap(size_t *h, size_t i, size_t j)
+{
+	size_t t = h[i];
+
+	h[i] = h[j];
+	h[j] = t;
+}
+
+static void
+heap_push(struct capture *c, size_t f)
+{
+	size_t i = c->nheap++, up;
+
+	c->heap[i] = f;
+	while (i > 0) {
+		up = (i - 1) / 2;
+		if (!file_before(&c->files[c->heap[i]], &c->files[c->heap[up]]))
+			break;
+		heap_swap(c->heap, i, up);
+		i = up;
+	}
+}
+
+static size_t
+heap_pop(struct capture *c)
+{
+	size_t top = c->heap[0], i = 0, l, r, m;
+
+	c->heap[0] = c->heap[--c->nheap];
+	for (;;) {
+		l = 2 * i + 1;
+		r = l + 1;
+		m = i;
+		if (l < c->nheap && file_before(&c->files[c->heap[l]], &c->files[c->heap[m]]))
+			m = l;
+		if (r < c->nheap && file_before(&c->files[c->heap[r]], &c->files[c->heap[m]]))
+			m = r;
+		if (m == i)
+			break;
+		heap_swap(c->heap, i, m);
+		i = m;
+	}
+	return top;
+}
+
+static void
+file_close(struct capfile *f)
+{
+	if (f->w != NULL) {
+		wtap_close(f->w);
+		wtap_rec_cleanup(&f->rec);
+		ws_buffer_free(&f->buf);
+	}
+	g_free(f->name);
+}
+
+static int
+file_open(struct capfile *f, const char *path, char *errbuf)
+{
+	char why[ERRBUF_SIZE];
+	gchar *err_info = NULL;
+	struct stat st;
+	int err = 0;
+
+	f->is_stdin = strcmp(path, "-") == 0;
+	f->name = g_strdup(f->is_stdin ? "stdin" : path);
+	/* An empty file would be taken for one of the formats wiretap guesses at. */
+	if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISREG(st.st_mode) &&
+	    st.st_size == 0) {
+		g_snprintf(errbuf, ERRBUF_SIZE, "%s: empty file, not a capture", f->name);
+		return -1;
+	}
+	f->w = wtap_open_offline(path, WTAP_TYPE_AUTO, &err, &err_info, FALSE);
+	if (f->w == NULL) {
+		wtap_error(why, sizeof(why), err, err_info);
+		g_snprintf(errbuf, ERRBUF_SIZE, "%s: %s", f->name, why);
+		g_free(err_info);
+		return -1;
+	}
+	wtap_rec_init(&f->rec);
+	ws_buffer_init(&f->buf, 2048);
+	return 0;
+}
+
+/* A file whose frames popflow cannot decode: say what wiretap took it for. */
+static void
+file_unsupported(const struct capfile *f, int dlt, char *errbuf)
+{
+	wtap_compression_type comp = wtap_get_compression_type(f->w);
+	const char *lt = dlt >= 0 ? pcap_datalink_val_to_name(dlt) : NULL;
+
+	g_snprintf(errbuf, ERRBUF_SIZE,
+	    "%s: read as %s%s%s with %s frames (link type %s): popflow decodes Ethernet, Linux "
+	    "cooked v1/v2, BSD loopback and raw IP frames",
+	    f->name, comp != WTAP_UNCOMPRESSED ? wtap_compression_type_description(comp) : "",
+	    comp != WTAP_UNCOMPRESSED ? " " : "",
+	    wtap_file_type_subtype_description(wtap_file_type_subtype(f->w)),
+	    wtap_encap_description(wtap_file_encap(f->w)), lt != NULL ? lt : "none");
+}
+
+struct capture *
+capture_open_files(const char *const *paths, size_t n, char *errbuf)
+{
+	struct capture *c;
+	size_t i;
+	int d;
+
+	if (n == 0 || n > FRAMEID_MAX_FILES) {
+		g_snprintf(errbuf, ERRBUF_SIZE, "%zu input files: from 1 to %d can be read at once",
+		    n, FRAMEID_MAX_FILES);
+		return NULL;
+	}
+	wtap_setup();
+	c = capture_new(
+	    NULL, n == 1 ? (strcmp(paths[0], "-") == 0 ? "stdin" : paths[0]) : "", false);
+	c->files = g_new0(struct capfile, n);
+	c->heap = g_new(size_t, n);
+	c->damage = g_ptr_array_new_with_free_func(g_free);
+	c->progs = g_array_new(FALSE, TRUE, sizeof(struct dlt_prog));
+	c->dlt = CAPTURE_DLT_UNKNOWN;
+	for (i = 0; i < n; i++) {
+		c->nfiles = i + 1;
+		c->files[i].index = i;
+		if (file_open(&c->files[i], paths[i], errbuf) < 0) {
+			capture_close(c);
+			return NULL;
+		}
+		d = file_dlt(c->files[i].w);
+		if (d != CAPTURE_DLT_SEVERAL && (d < 0 || !decode_link_supported(d))) {
+			file_unsupported(&c->files[i], d, errbuf);
+			capture_close(c);
+			return NULL;
+		}
+		if (i == 0)
+			c->dlt = d;
+		else if (d != c->dlt)
+			c->dlt = CAPTURE_DLT_SEVERAL;
+	}
+	return c;
+}
 
 struct capture *
 capture_open_file(const char *path, char *errbuf)
 {
-	char perr[PCAP_ERRBUF_SIZE];
-	pcap_t *p;
-	FILE *fp;
-	char *iobuf;
-	struct capture *c;
-
-	perr[0] = '\0';
-	/*
-	 * Opened here rather than by libpcap so the stream gets a large buffer:
-	 * stdio's own (4 KiB) meant a read() for every two or three frames.
-	 */
-	fp = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	if (fp == NULL) {
-		g_snprintf(errbuf, ERRBUF_SIZE, "%s: %s", path, g_strerror(errno));
-		return NULL;
-	}
-	/*
-	 * glibc ignores the size unless it is given the buffer too.  libpcap
-	 * never closes stdin, so its buffer must outlive the capture: static.
-	 */
-	iobuf = fp == stdin ? NULL : g_malloc(CAPTURE_READ_BUFFER);
-	setvbuf(fp, iobuf != NULL ? iobuf : stdin_buf, _IOFBF, CAPTURE_READ_BUFFER);
-	/* Microsecond timestamps whatever the file holds (pcapng may carry ns). */
-	p = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_MICRO, perr);
-	if (p == NULL) {
-		if (fp != stdin)
-			fclose(fp);
-		g_free(iobuf);
-		g_snprintf(
-		    errbuf, ERRBUF_SIZE, "%s: %s", strcmp(path, "-") == 0 ? "stdin" : path, perr);
-		return NULL;
-	}
-	c = capture_new(p, strcmp(path, "-") == 0 ? "stdin" : path, false);
-	c->iobuf = iobuf;
-	return c;
+	return capture_open_files(&path, 1, errbuf);
 }
 
 struct capture *
@@ -121,7 +403,8 @@ capture_open_live(const char *ifname, const struct capture_live_opts *o, char *e
 	 * after the timeout, which is then the most a session's report waits.
 	 */
 	pcap_set_timeout(p, timeout);
-	pcap_set_buffer_size(p, o->buffer_size > 0 ? o->buffer_size : CAPTURE_DEFAULT_BUFFER);
+	if (o->buffer_size > 0)
+		pcap_set_buffer_size(p, o->buffer_size);
 	rc = pcap_activate(p);
 	if (rc < 0) {
 		switch (rc) {
@@ -241,22 +524,77 @@ capture_list_interfaces(FILE *out, char *errbuf)
 	return 0;
 }
 
+/* Compiles the filter for a link type once; NULL with errbuf if it cannot be. */
+static const struct dlt_prog *
+prog_for(struct capture *c, int dlt, char *errbuf)
+{
+	struct dlt_prog dp, *q;
+	pcap_t *dead;
+	guint i;
+
+	for (i = 0; i < c->progs->len; i++) {
+		q = &g_array_index(c->progs, struct dlt_prog, i);
+		if (q->dlt == dlt)
+			return q;
+	}
+	memset(&dp, 0, sizeof(dp));
+	dp.dlt = dlt;
+	if (dlt < 0) {
+		/* No pcap link type: such frames are not decoded either, only counted. */
+		g_array_append_val(c->progs, dp);
+		return &g_array_index(c->progs, struct dlt_prog, c->progs->len - 1);
+	}
+	dead = pcap_open_dead(dlt, CAPTURE_DEFAULT_SNAPLEN);
+	if (dead == NULL) {
+		g_snprintf(errbuf, ERRBUF_SIZE, "filter '%s': cannot compile for link type %d",
+		    c->filter, dlt);
+		return NULL;
+	}
+	if (pcap_compile(dead, &dp.prog, c->filter, 1, PCAP_NETMASK_UNKNOWN) < 0) {
+		g_snprintf(errbuf, ERRBUF_SIZE, "filter '%s': %s%s%s", c->filter, pcap_geterr(dead),
+		    c->dlt == CAPTURE_DLT_SEVERAL ? " (link type " : "",
+		    c->dlt == CAPTURE_DLT_SEVERAL
+		        ? (pcap_datalink_val_to_name(dlt) != NULL ? pcap_datalink_val_to_name(dlt)
+		                                                  : "?")
+		        : "");
+		if (c->dlt == CAPTURE_DLT_SEVERAL)
+			g_strlcat(errbuf, ")", ERRBUF_SIZE);
+		pcap_close(dead);
+		return NULL;
+	}
+	pcap_close(dead);
+	dp.ok = true;
+	g_array_append_val(c->progs, dp);
+	return &g_array_index(c->progs, struct dlt_prog, c->progs->len - 1);
+}
+
 int
 capture_set_filter(struct capture *cap, const char *expr, char *errbuf)
 {
 	struct bpf_program prog;
+	size_t i;
 
 	if (expr == NULL || expr[0] == '\0')
 		return 0;
+	if (!cap->live) {
+		/*
+		 * Files are filtered here, per frame, with a program compiled for
+		 * its link type: frame numbers then match Wireshark's, and
+		 * interfaces of several link types each get the right program.
+		 */
+		cap->filter = g_strdup(expr);
+		if (prog_for(cap, cap->dlt >= 0 ? cap->dlt : DLT_EN10MB, errbuf) == NULL)
+			return -1;
+		for (i = 0; i < cap->nfiles; i++) {
+			int d = file_dlt(cap->files[i].w);
+			if (d >= 0 && prog_for(cap, d, errbuf) == NULL)
+				return -1;
+		}
+		return 0;
+	}
 	if (pcap_compile(cap->p, &prog, expr, 1, PCAP_NETMASK_UNKNOWN) < 0) {
 		g_snprintf(errbuf, ERRBUF_SIZE, "filter '%s': %s", expr, pcap_geterr(cap->p));
 		return -1;
-	}
-	if (!cap->live) {
-		/* Filter files ourselves: frame numbers then match Wireshark's. */
-		cap->prog = prog;
-		cap->have_prog = true;
-		return 0;
 	}
 	if (pcap_setfilter(cap->p, &prog) < 0) {
 		g_snprintf(errbuf, ERRBUF_SIZE, "filter '%s': %s", expr, pcap_geterr(cap->p));
@@ -270,9 +608,27 @@ capture_set_filter(struct capture *cap, const char *expr, char *errbuf)
 int
 capture_dump_open(struct capture *cap, const char *path, char *errbuf)
 {
-	cap->dump = pcap_dump_open(cap->p, path);
+	pcap_t *via = cap->p;
+
+	if (!cap->live) {
+		if (cap->dlt < 0) {
+			g_snprintf(errbuf, ERRBUF_SIZE,
+			    "the input holds frames of several link types; a pcap file holds one "
+			    "(write each interface's frames apart with tshark -w and a filter "
+			    "on frame.interface_id)");
+			return -1;
+		}
+		cap->dump_dead = pcap_open_dead_with_tstamp_precision(
+		    cap->dlt, CAPTURE_DEFAULT_SNAPLEN, PCAP_TSTAMP_PRECISION_MICRO);
+		if (cap->dump_dead == NULL) {
+			g_snprintf(errbuf, ERRBUF_SIZE, "cannot write link type %d", cap->dlt);
+			return -1;
+		}
+		via = cap->dump_dead;
+	}
+	cap->dump = pcap_dump_open(via, path);
 	if (cap->dump == NULL) {
-		g_snprintf(errbuf, ERRBUF_SIZE, "%s", pcap_geterr(cap->p));
+		g_snprintf(errbuf, ERRBUF_SIZE, "%s", pcap_geterr(via));
 		return -1;
 	}
 	cap->dump_path = g_strdup(strcmp(path, "-") == 0 ? "stdout" : path);
@@ -298,11 +654,9 @@ on_packet(u_char *user, const struct pcap_pkthdr *h, const u_char *bytes)
 	if (c->stop && !c->drain)
 		return; /* stopped in the middle of a batch (-c, output error): not counted */
 	c->frames++;
-	if (c->have_prog && pcap_offline_filter(&c->prog, h, bytes) == 0)
-		return;
 	if (c->dump != NULL && c->dump_errno == 0)
 		pcap_dump((u_char *)c->dump, h, bytes);
-	c->fn(c->arg, c->frames, h, bytes);
+	c->fn(c->arg, pcap_datalink(c->p), c->frames, h, bytes);
 }
 
 /*
@@ -329,6 +683,63 @@ drain(struct capture *c)
 	dump_flush(c);
 }
 
+/* Hands one file packet on: filter, -w, the frame_fn.  -1 if the filter cannot be compiled. */
+static int
+file_deliver(struct capture *c, struct capfile *f, char *errbuf)
+{
+	const uint8_t *bytes = ws_buffer_start_ptr(&f->buf);
+	const struct dlt_prog *dp;
+
+	c->frames++;
+	if (c->filter != NULL) {
+		dp = prog_for(c, f->dlt, errbuf);
+		if (dp == NULL) {
+			c->filter_failed = true;
+			return -1;
+		}
+		if (!dp->ok || pcap_offline_filter(&dp->prog, &f->h, bytes) == 0)
+			return 0;
+	}
+	if (c->dump != NULL && c->dump_errno == 0) {
+		if (f->dlt == c->dlt) {
+			pcap_dump((u_char *)c->dump, &f->h, bytes);
+		} else if (c->dump_other++ == 0) {
+			c->dump_other_dlt = f->dlt;
+		}
+	}
+	c->fn(c->arg, f->dlt, frameid_make(f->index, f->frames), &f->h, bytes);
+	return 0;
+}
+
+static int
+files_run(struct capture *c, char *errbuf)
+{
+	struct capfile *f;
+	size_t i;
+
+	if (c->nheap == 0 && c->stop == 0) {
+		for (i = 0; i < c->nfiles; i++) {
+			file_advance(c, &c->files[i]);
+			if (c->files[i].pending)
+				heap_push(c, i);
+		}
+	}
+	while (!c->stop && c->nheap > 0) {
+		f = &c->files[heap_pop(c)];
+		if (file_deliver(c, f, errbuf) < 0)
+			return -1;
+		file_advance(c, f);
+		if (f->pending)
+			heap_push(c, f->index);
+	}
+	dump_flush(c);
+	if (c->damage->len > 0) {
+		g_strlcpy(errbuf, g_ptr_array_index(c->damage, 0), ERRBUF_SIZE);
+		return -1;
+	}
+	return 0;
+}
+
 int
 capture_run(struct capture *cap, frame_fn fn, void (*idle_fn)(void *arg), void *arg, char *errbuf)
 {
@@ -338,12 +749,14 @@ capture_run(struct capture *cap, frame_fn fn, void (*idle_fn)(void *arg), void *
 
 	cap->fn = fn;
 	cap->arg = arg;
-	pfd.fd = cap->live ? pcap_get_selectable_fd(cap->p) : -1;
+	if (!cap->live)
+		return files_run(cap, errbuf);
+	pfd.fd = pcap_get_selectable_fd(cap->p);
 	pfd.events = POLLIN;
 	while (!cap->stop) {
-		/* Live: non-blocking reads; wait here, at most the timeout, when none is ready. */
-		n = pcap_dispatch(cap->p, cap->live ? 256 : 4096, on_packet, (u_char *)cap);
-		if (n == 0 && cap->live && !cap->stop) {
+		/* Non-blocking reads; wait here, at most the timeout, when none is ready. */
+		n = pcap_dispatch(cap->p, 256, on_packet, (u_char *)cap);
+		if (n == 0 && !cap->stop) {
 			pfd.revents = 0;
 			if (poll(&pfd, 1, cap->timeout_ms) > 0) {
 				if (pfd.revents & POLLIN)
@@ -361,11 +774,6 @@ capture_run(struct capture *cap, frame_fn fn, void (*idle_fn)(void *arg), void *
 			dump_flush(cap);
 			return -1;
 		}
-		if (!cap->live) {
-			if (n == 0)
-				break; /* end of file */
-			continue;
-		}
 		if (n > 0)
 			dump_flush(cap);
 		now = mono_ms();
@@ -374,9 +782,52 @@ capture_run(struct capture *cap, frame_fn fn, void (*idle_fn)(void *arg), void *
 			last_idle = now;
 		}
 	}
-	if (cap->live && cap->drain)
+	if (cap->drain)
 		drain(cap);
 	return 0;
+}
+
+int
+capture_progress(const struct capture *cap, uint64_t *done, uint64_t *total)
+{
+	gint64 so_far, size;
+	size_t i;
+	int err;
+
+	*done = *total = 0;
+	if (cap->live)
+		return -1;
+	for (i = 0; i < cap->nfiles; i++) {
+		if (cap->files[i].is_stdin)
+			return -1; /* as a pipe; its size, if any, is not what the user sees */
+		err = 0;
+		size = wtap_file_size(cap->files[i].w, &err);
+		so_far = wtap_read_so_far(cap->files[i].w);
+		if (size <= 0 || err != 0 || so_far < 0)
+			return -1;
+		*total += (uint64_t)size;
+		*done += cap->files[i].done ? (uint64_t)size : (uint64_t)so_far;
+	}
+	return 0;
+}
+
+bool
+capture_filter_failed(const struct capture *cap)
+{
+	return cap->filter_failed;
+}
+
+size_t
+capture_ndamaged(const struct capture *cap)
+{
+	return cap->damage != NULL ? cap->damage->len : 0;
+}
+
+const char *
+capture_damage(const struct capture *cap, size_t i)
+{
+	return cap->damage != NULL && i < cap->damage->len ? g_ptr_array_index(cap->damage, i)
+	                                                   : NULL;
 }
 
 void
@@ -388,7 +839,8 @@ capture_stop(struct capture *cap)
 		cap->drain = cap->live ? 1 : 0;
 		cap->stop = 1;
 	}
-	pcap_breakloop(cap->p);
+	if (cap->p != NULL)
+		pcap_breakloop(cap->p);
 }
 
 void
@@ -396,13 +848,14 @@ capture_stop_now(struct capture *cap)
 {
 	cap->drain = 0;
 	cap->stop = 1;
-	pcap_breakloop(cap->p);
+	if (cap->p != NULL)
+		pcap_breakloop(cap->p);
 }
 
 int
 capture_datalink(const struct capture *cap)
 {
-	return pcap_datalink(cap->p);
+	return cap->live ? pcap_datalink(cap->p) : cap->dlt;
 }
 
 const char *
@@ -467,6 +920,7 @@ capture_dump_close(struct capture *cap, char *errbuf)
 {
 	FILE *f;
 	int rc = 0;
+	const char *lt;
 
 	if (cap == NULL || cap->dump == NULL)
 		return 0;
@@ -478,6 +932,15 @@ capture_dump_close(struct capture *cap, char *errbuf)
 		g_snprintf(
 		    errbuf, ERRBUF_SIZE, "%s: %s", cap->dump_path, g_strerror(cap->dump_errno));
 		rc = -1;
+	} else if (cap->dump_other > 0) {
+		lt = cap->dump_other_dlt >= 0 ? pcap_datalink_val_to_name(cap->dump_other_dlt)
+		                              : NULL;
+		g_snprintf(errbuf, ERRBUF_SIZE,
+		    "%s: %" G_GUINT64_FORMAT " frame%s of link type %s not written (a pcap file "
+		    "holds one link type)",
+		    cap->dump_path, cap->dump_other, plural(cap->dump_other),
+		    lt != NULL ? lt : "?");
+		rc = -1;
 	}
 	pcap_dump_close(cap->dump);
 	cap->dump = NULL;
@@ -487,14 +950,32 @@ capture_dump_close(struct capture *cap, char *errbuf)
 void
 capture_close(struct capture *cap)
 {
+	size_t i;
+	guint k;
+
 	if (cap == NULL)
 		return;
 	if (cap->dump != NULL)
 		pcap_dump_close(cap->dump);
-	if (cap->have_prog)
-		pcap_freecode(&cap->prog);
-	pcap_close(cap->p); /* closes the file (not stdin), which used iobuf */
-	g_free(cap->iobuf);
+	if (cap->dump_dead != NULL)
+		pcap_close(cap->dump_dead);
+	if (cap->p != NULL)
+		pcap_close(cap->p);
+	if (cap->files != NULL) {
+		for (i = 0; i < cap->nfiles; i++)
+			file_close(&cap->files[i]);
+		g_free(cap->files);
+		g_free(cap->heap);
+	}
+	if (cap->progs != NULL) {
+		for (k = 0; k < cap->progs->len; k++)
+			if (g_array_index(cap->progs, struct dlt_prog, k).ok)
+				pcap_freecode(&g_array_index(cap->progs, struct dlt_prog, k).prog);
+		g_array_free(cap->progs, TRUE);
+	}
+	if (cap->damage != NULL)
+		g_ptr_array_free(cap->damage, TRUE);
+	g_free(cap->filter);
 	g_free(cap->dump_path);
 	g_free(cap->name);
 	g_free(cap);

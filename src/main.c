@@ -29,7 +29,6 @@ struct run {
 	struct emit_opts eo;
 	struct pipeline *pl;
 	struct progress *progress; /* on a terminal, for -r FILE (progress.h) */
-	FILE *in;                  /* the capture file being read, for the progress */
 	uint64_t frames;
 	bool out_tty; /* the output is a terminal: the progress line is erased before it */
 	uint64_t warnings;
@@ -61,15 +60,15 @@ on_warn(void *arg, uint64_t frame, const char *msg)
 
 /* The frame_fn of a file read with a progress line: the pipeline, then the line. */
 static void
-on_frame(void *arg, uint64_t frame_no, const struct pcap_pkthdr *h, const uint8_t *frame)
+on_frame(void *arg, int dlt, uint64_t frame_no, const struct pcap_pkthdr *h, const uint8_t *frame)
 {
 	struct run *r = arg;
-	off_t pos;
+	uint64_t done, total;
 
-	pipeline_frame(r->pl, frame_no, h, frame);
+	pipeline_frame(r->pl, dlt, frame_no, h, frame);
 	/* Looking at the file position costs nothing much: progress_update() decides when. */
-	if (++r->frames % 256 == 0 && (pos = ftello(r->in)) >= 0)
-		progress_update(r->progress, (uint64_t)pos, pipeline_stats(r->pl)->sessions);
+	if (++r->frames % 256 == 0 && capture_progress(r->cap, &done, &total) == 0)
+		progress_update(r->progress, done, pipeline_stats(r->pl)->sessions);
 }
 
 static void
@@ -124,6 +123,7 @@ main(int argc, char **argv)
 	struct pipeline *pl = NULL;
 	struct extract *ex = NULL;
 	struct keylog *kl = NULL;
+	uint64_t done, total;
 	int rc = EXIT_OK, runrc = 0;
 
 	memset(&r, 0, sizeof(r));
@@ -267,12 +267,9 @@ main(int argc, char **argv)
 	}
 	r.pl = pl;
 	r.out_tty = isatty(fileno(r.out));
-	if (o.file != NULL && strcmp(o.file, "-") != 0 && !o.eo.quiet &&
-	    (r.in = pcap_file(capture_pcap(r.cap))) != NULL) {
+	if (o.file != NULL && !o.eo.quiet && capture_progress(r.cap, &done, &total) == 0) {
 		/* A long run shows how far it is on a terminal (progress.h); not for -r -. */
-		struct stat st;
-		if (fstat(fileno(r.in), &st) == 0 && S_ISREG(st.st_mode))
-			r.progress = progress_new(stderr, (uint64_t)st.st_size);
+		r.progress = progress_new(stderr, total);
 	}
 	if (r.progress != NULL)
 		runrc = capture_run(r.cap, on_frame, NULL, &r, r.errbuf); /* files: no idle calls */
@@ -280,16 +277,22 @@ main(int argc, char **argv)
 		runrc = capture_run(r.cap, pipeline_frame, pipeline_idle, pl, r.errbuf);
 	progress_free(r.progress);
 	r.progress = NULL;
-	if (runrc < 0) {
-		/* Frames before the damage were analysed: report them, then the error. */
+	if (runrc < 0 && capture_filter_failed(r.cap)) {
 		fprintf(stderr, "popflow: %s\n", r.errbuf);
+		rc = EXIT_USAGE;
+	} else if (runrc < 0) {
+		/* Frames before the damage were analysed: report them, then the error(s). */
+		if (capture_ndamaged(r.cap) == 0)
+			fprintf(stderr, "popflow: %s\n", r.errbuf);
+		for (size_t i = 0; i < capture_ndamaged(r.cap); i++)
+			fprintf(stderr, "popflow: %s\n", capture_damage(r.cap, i));
 		rc = EXIT_DAMAGED;
 	}
 finish:
 	pipeline_finish(pl, capture_is_live(r.cap) || r.count_reached ? END_INTERRUPTED : END_EOF);
 	if (r.begun && !r.output_failed) {
 		struct run_stats st = *pipeline_stats(pl);
-		st.damaged = runrc < 0;
+		st.damaged = rc == EXIT_DAMAGED;
 		if (r.em->end(r.em_ctx, r.out, &st, &r.eo, r.errbuf) < 0)
 			r.output_failed = true;
 	} else if (r.begun) {

@@ -125,7 +125,7 @@ pipeline_new(const struct pipeline_config *cfg, char *errbuf)
 	struct tcp_limits lim;
 
 	pl->cfg = *cfg;
-	if (!decode_link_supported(cfg->dlt)) {
+	if (cfg->dlt >= 0 && !decode_link_supported(cfg->dlt)) {
 		g_snprintf(errbuf, ERRBUF_SIZE,
 		    "link type %d (%s) is not supported (Ethernet, Linux cooked v1/v2, "
 		    "BSD loopback and raw IP are)",
@@ -201,7 +201,8 @@ handle(struct pipeline *pl, int dlt, uint64_t frame_no, const uint8_t *frame, si
 }
 
 void
-pipeline_frame(void *arg, uint64_t frame_no, const struct pcap_pkthdr *h, const uint8_t *frame)
+pipeline_frame(
+    void *arg, int dlt, uint64_t frame_no, const struct pcap_pkthdr *h, const uint8_t *frame)
 {
 	struct pipeline *pl = arg;
 
@@ -212,7 +213,7 @@ pipeline_frame(void *arg, uint64_t frame_no, const struct pcap_pkthdr *h, const 
 	pl->st.last = pl->now;
 	pl->st.packets++;
 	pl->st.bytes += h->caplen;
-	handle(pl, pl->cfg.dlt, frame_no, frame, h->caplen, h->len);
+	handle(pl, dlt, frame_no, frame, h->caplen, h->len);
 	if (pl->cfg.idle_timeout > 0 && pl->now.sec - pl->last_expire.sec >= 1)
 		expire_idle(pl, pl->now);
 }

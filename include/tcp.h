@@ -62,7 +62,7 @@ struct tcp_limits {
 
 #define TCP_DEFAULT_NIDS_STREAMS 65536
 /* Bytes (payload plus TCP_HELD_OVERHEAD per segment) held behind a hole per direction. */
-#define TCP_MAX_HELD (16u << 20)
+#define TCP_MAX_HELD (64u << 20)
 #define TCP_HELD_OVERHEAD 128u
 /*
  * A hole the receiver has acknowledged past is given up after this many

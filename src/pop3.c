@@ -1257,6 +1257,13 @@ on_server_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_
 		cont = true;
 		skip = 1;
 	}
+	if (p->resync && cont) {
+		/* A continuation answers an AUTH seen after the capture began: in step again. */
+		const struct txn *h = g_queue_peek_head(&p->pending);
+
+		if (h != NULL && h->cmd == POP3_CMD_AUTH)
+			p->resync = false;
+	}
 	if (p->resync) {
 		if (st == POP3_STATUS_NONE) {
 			opaque_bytes(p, DIR_TO_CLIENT, off, wire + eol);

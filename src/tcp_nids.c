@@ -136,6 +136,8 @@ int
 tcp_nids_init(struct tcp *t, int n_streams, char *errbuf)
 {
 	N.t = t;
+	N.warnings = 0; /* per pipeline: the fuzz targets make several in one process */
+	N.establishing = NULL;
 	N.dead = pcap_open_dead(DLT_RAW, 65535);
 	if (N.dead == NULL) {
 		g_strlcpy(errbuf, "pcap_open_dead failed", ERRBUF_SIZE);
@@ -359,6 +361,8 @@ tcp_nids_finish(void)
 {
 	if (!N.ready)
 		return;
+	/* nids_init() drops its callback list without freeing it: give the node back first. */
+	nids_unregister_tcp(nids_tcp_callback);
 	nids_exit();
 	N.ready = false;
 	pcap_close(N.dead);

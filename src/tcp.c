@@ -738,6 +738,16 @@ tcp_segment(struct tcp *t, const struct segment *seg)
 		tcp_order_ack(c, o, ack_off, seg->ts);
 		c->busy--;
 	}
+	if (!c->closed && !c->rst && c->h[0].fin && c->h[1].fin && !c->fin_wait) {
+		/* The second FIN: the connection ends with the peer's ACK of it. */
+		c->fin_wait = true;
+		c->fin_from = d;
+	} else if (c->fin_wait && !c->rst && d != c->fin_from && (seg->flags & TH_ACK) &&
+	    !c->end_pending && !c->ignore_pending) {
+		/* Both FINs, the last one acknowledged: over (libnids' NIDS_CLOSE moment). */
+		end_conn(t, c, END_FIN);
+		return;
+	}
 	if (!c->closed && (c->rst || (c->h[0].fin && c->h[1].fin))) {
 		c->closed = true;
 		c->closed_at = seg->ts;

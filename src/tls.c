@@ -718,6 +718,15 @@ struct rd {
 	bool bad;
 };
 
+/* A reader over n bytes at b; b may be NULL when n is 0 (no arithmetic on NULL). */
+static struct rd
+rd_of(const uint8_t *b, size_t n)
+{
+	struct rd r = {b, b != NULL ? b + n : b, false};
+
+	return r;
+}
+
 static unsigned
 rd_u(struct rd *r, int bytes)
 {
@@ -750,7 +759,7 @@ rd_take(struct rd *r, size_t n)
 static char *
 alpn_list(const uint8_t *b, size_t n)
 {
-	struct rd r = {b, b + n, false};
+	struct rd r = rd_of(b, n);
 	GString *g = g_string_new(NULL);
 	unsigned len;
 	const uint8_t *name;
@@ -792,7 +801,7 @@ anomaly(struct tls_conn *c, enum anom kind, enum dir d, uint64_t off, const char
 static void
 client_hello(struct tls_conn *c, const uint8_t *b, size_t n)
 {
-	struct rd r = {b, b + n, false}, e;
+	struct rd r = rd_of(b, n), e;
 	const uint8_t *random, *ext;
 	unsigned type, len, nlen;
 
@@ -920,7 +929,7 @@ setup_keys(struct tls_conn *c, bool etm)
 static void
 server_hello(struct tls_conn *c, const uint8_t *b, size_t n)
 {
-	struct rd r = {b, b + n, false}, e;
+	struct rd r = rd_of(b, n), e;
 	const uint8_t *random, *ext;
 	unsigned version, suite, type, len;
 	bool etm = false, ems = false;
@@ -999,7 +1008,7 @@ hs_message(struct tls_conn *c, enum dir d, unsigned type, const uint8_t *b, size
 		break;
 	case HS_ENCRYPTED_EXTENSIONS: {
 		/* TLS 1.3: the server's ALPN choice travels here (RFC 8446 section 4.3.1). */
-		struct rd r = {b, b + n, false}, e;
+		struct rd r = rd_of(b, n), e;
 		unsigned t, len;
 		const uint8_t *ext;
 		if (!whole)

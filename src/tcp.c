@@ -748,7 +748,7 @@ tcp_segment(struct tcp *t, const struct segment *seg)
 		end_conn(t, c, END_FIN);
 		return;
 	}
-	if (!c->closed && (c->rst || (c->h[0].fin && c->h[1].fin))) {
+	if (!c->closed && c->rst) {
 		c->closed = true;
 		c->closed_at = seg->ts;
 		g_queue_push_tail(&t->lingering, c);

@@ -78,8 +78,8 @@ struct tcp_conn {
 	bool candidate; /* another port, probed from its SYN */
 	bool ignored;   /* not POP3: counted, not followed */
 	bool synack, est, rst;
-	bool closed; /* RST or both FINs: lingering */
-	bool fin_wait; /* both FINs seen: the peer\'s ACK of the last one ends it */
+	bool closed;       /* reset: lingering for segments in flight */
+	bool fin_wait;     /* both FINs seen: the peer\'s ACK of the last one ends it */
 	enum dir fin_from; /* the direction of the last FIN */
 	struct ts closed_at;
 	GList *linger; /* its link in tcp.lingering */

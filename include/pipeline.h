@@ -41,7 +41,6 @@ void pipeline_idle(void *pl);
 /* Ends every open session with the reason given (EOF, interrupted), emitting each. */
 void pipeline_finish(struct pipeline *pl, enum end_reason why);
 const struct run_stats *pipeline_stats(const struct pipeline *pl);
-size_t pipeline_open_sessions(const struct pipeline *pl);
 void pipeline_free(struct pipeline *pl);
 
 #endif

@@ -270,12 +270,6 @@ pipeline_stats(const struct pipeline *pl)
 	return &pl->st;
 }
 
-size_t
-pipeline_open_sessions(const struct pipeline *pl)
-{
-	return tcp_open(pl->tcp);
-}
-
 void
 pipeline_free(struct pipeline *pl)
 {

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "tcp_int.h"
+#include "util.h"
 
 /* Holes remembered per direction to tell out-of-order from retransmitted segments. */
 #define TCP_COPY_LOOKBACK 65536 /* records searched for the first copy of a byte */
@@ -66,14 +67,7 @@ key_make(struct tcp_conn_key *k, const struct endpoint *x, const struct endpoint
 static guint
 key_hash(gconstpointer p)
 {
-	const struct tcp_conn_key *k = p;
-	const uint8_t *b = (const uint8_t *)k;
-	guint h = 2166136261u; /* FNV-1a */
-	size_t i;
-
-	for (i = 0; i < sizeof(*k); i++)
-		h = (h ^ b[i]) * 16777619u;
-	return h;
+	return util_fnv1a(p, sizeof(struct tcp_conn_key));
 }
 
 static gboolean

@@ -26,7 +26,8 @@ struct run_stats {
 	uint64_t late_segments;   /* segments after their connection closed, kept with it */
 	uint64_t reassembly_lost; /* stream bytes neither delivered nor reported (a defect) */
 	struct ts first, last;
-	bool damaged; /* the capture file ended with an error */
+	bool damaged;     /* the capture file ended with an error */
+	bool interrupted; /* reading a file was stopped by SIGINT or SIGTERM */
 };
 
 struct emit_opts {

@@ -26,6 +26,8 @@ enum exit_code {
 	EXIT_INPUT = 2,   /* input cannot be opened or read at all */
 	EXIT_OUTPUT = 3,  /* output cannot be written */
 	EXIT_DAMAGED = 4, /* input damaged part-way: analysed what was read */
+	EXIT_INTERRUPTED =
+	    5, /* a file's reading stopped by SIGINT/SIGTERM: what was read is reported */
 };
 
 /* Packet time, as in the capture (never the wall clock). */

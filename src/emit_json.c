@@ -490,6 +490,7 @@ json_end(void *ctx, FILE *f, const struct run_stats *st, const struct emit_opts 
 		json_object_set_new(j, "last", jts(st->last));
 	}
 	json_object_set_new(j, "damaged", json_boolean(st->damaged));
+	json_object_set_new(j, "interrupted", json_boolean(st->interrupted));
 	return put_object(f, j, errbuf);
 }
 

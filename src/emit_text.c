@@ -413,6 +413,8 @@ text_end(void *ctx, FILE *f, const struct run_stats *st, const struct emit_opts 
 		fprintf(f, ", %" PRIu64 " undecodable frames", st->truncated + st->malformed);
 	if (st->damaged)
 		fprintf(f, ", capture file damaged");
+	if (st->interrupted)
+		fprintf(f, ", interrupted before the end of the file");
 	fputc('\n', f);
 	if (fflush(f) != 0) {
 		util_write_error(errbuf);

@@ -33,6 +33,7 @@ struct run {
 	bool out_tty; /* the output is a terminal: the progress line is erased before it */
 	uint64_t warnings;
 	bool output_failed;
+	bool pipe_closed; /* the reader of standard output went away (| head): stop quietly */
 	char errbuf[ERRBUF_SIZE];
 	struct capture *cap;
 	uint64_t max_sessions; /* -c: stop after this many have ended (0: never) */
@@ -41,6 +42,7 @@ struct run {
 };
 
 static struct capture *volatile signal_cap;
+static volatile sig_atomic_t signal_seen; /* SIGINT or SIGTERM arrived */
 
 static void
 on_warn(void *arg, uint64_t frame, const char *msg)
@@ -92,6 +94,7 @@ on_emit(void *arg, const struct session *s)
 		return;
 	if (r->em->session(r->em_ctx, r->out, s, &r->eo, r->errbuf) < 0) {
 		r->output_failed = true;
+		r->pipe_closed = errno == EPIPE;
 		if (r->cap != NULL)
 			capture_stop_now(r->cap);
 	}
@@ -111,8 +114,40 @@ static void
 on_signal(int sig)
 {
 	(void)sig;
+	signal_seen = 1;
 	if (signal_cap != NULL)
 		capture_stop(signal_cap);
+}
+
+/*
+ * -o, -w and --mbox must not name the capture being read (through a
+ * symbolic or hard link too): opening them for writing would destroy it.
+ * Prints why and returns -1 when one does.
+ */
+static int
+same_file_as_input(const struct options *o)
+{
+	const struct {
+		const char *opt, *path;
+	} outs[] = {{"-o", o->outpath}, {"-w", o->dumppath}, {"--mbox", o->xc.mbox}};
+	struct stat in, st;
+	size_t i;
+
+	if (o->file == NULL || strcmp(o->file, "-") == 0 || stat(o->file, &in) != 0)
+		return 0;
+	for (i = 0; i < sizeof(outs) / sizeof(outs[0]); i++) {
+		if (outs[i].path == NULL || strcmp(outs[i].path, "-") == 0 ||
+		    stat(outs[i].path, &st) != 0)
+			continue; /* a file that does not exist yet cannot be the input */
+		if (st.st_dev == in.st_dev && st.st_ino == in.st_ino) {
+			fprintf(stderr,
+			    "popflow: %s %s: that is the capture file being read (-r %s); "
+			    "refusing to overwrite it\n",
+			    outs[i].opt, outs[i].path, o->file);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 int
@@ -125,6 +160,7 @@ main(int argc, char **argv)
 	struct keylog *kl = NULL;
 	uint64_t done, total;
 	int rc = EXIT_OK, runrc = 0;
+	bool interrupted = false;
 
 	memset(&r, 0, sizeof(r));
 	if (options_parse(&o, argc, argv, r.errbuf) < 0) {
@@ -171,6 +207,10 @@ main(int argc, char **argv)
 	}
 	if (capture_set_filter(r.cap, o.filter, r.errbuf) < 0) {
 		fprintf(stderr, "popflow: %s\n", r.errbuf);
+		rc = EXIT_USAGE;
+		goto out;
+	}
+	if (same_file_as_input(&o) < 0) {
 		rc = EXIT_USAGE;
 		goto out;
 	}
@@ -245,12 +285,15 @@ main(int argc, char **argv)
 	}
 	if (r.em->begin != NULL && (r.em_ctx = r.em->begin(r.out, &r.eo, r.errbuf)) == NULL) {
 		r.output_failed = true;
+		r.pipe_closed = errno == EPIPE;
 		goto finish;
 	}
 	r.begun = true;
 	signal_cap = r.cap;
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	/* A closed pipe is an EPIPE write error: popflow then stops quietly (EXIT_OUTPUT). */
+	signal(SIGPIPE, SIG_IGN);
 	if (capture_is_live(r.cap)) {
 		/* As tcpdump says it; tests wait for this line. */
 		fprintf(stderr,
@@ -289,16 +332,32 @@ main(int argc, char **argv)
 		rc = EXIT_DAMAGED;
 	}
 finish:
-	pipeline_finish(pl, capture_is_live(r.cap) || r.count_reached ? END_INTERRUPTED : END_EOF);
+	/* Ctrl-C while reading a file is no normal end: say so, in the sessions and the summary. */
+	interrupted = signal_seen && !capture_is_live(r.cap) && !r.output_failed;
+	if (interrupted) {
+		fprintf(stderr,
+		    "popflow: %s: interrupted: the sessions still open are reported as "
+		    "interrupted, the rest of the file was not read\n",
+		    r.input);
+		if (rc == EXIT_OK)
+			rc = EXIT_INTERRUPTED;
+	}
+	pipeline_finish(pl,
+	    capture_is_live(r.cap) || r.count_reached || interrupted ? END_INTERRUPTED : END_EOF);
 	if (r.begun && !r.output_failed) {
 		struct run_stats st = *pipeline_stats(pl);
 		st.damaged = rc == EXIT_DAMAGED;
-		if (r.em->end(r.em_ctx, r.out, &st, &r.eo, r.errbuf) < 0)
+		st.interrupted = interrupted;
+		if (r.em->end(r.em_ctx, r.out, &st, &r.eo, r.errbuf) < 0) {
 			r.output_failed = true;
+			r.pipe_closed = errno == EPIPE;
+		}
 	} else if (r.begun) {
 		r.em->end(r.em_ctx, r.out, NULL, &r.eo, r.errbuf); /* frees the context only */
 	}
-	if (r.output_failed) {
+	if (r.output_failed && r.pipe_closed && r.out == stdout) {
+		rc = EXIT_OUTPUT; /* | head, | less quit early: nothing to say */
+	} else if (r.output_failed) {
 		fprintf(stderr, "popflow: %s: %s\n", o.outpath != NULL ? o.outpath : "stdout",
 		    r.errbuf);
 		rc = EXIT_OUTPUT;

@@ -71,8 +71,10 @@ options_usage(FILE *f)
 	    "  --version          print the version\n"
 	    "\n"
 	    "Exit status: 0 ok, 1 usage error or bad filter, 2 input cannot be read,\n"
-	    "3 output cannot be written, 4 the capture file is damaged part-way (what\n"
-	    "was read before the damage is analysed and written).\n"
+	    "3 output cannot be written (also: the output is the input file; a closed\n"
+	    "pipe, quietly), 4 the capture file is damaged part-way (what was read before\n"
+	    "the damage is analysed and written), 5 reading a file was interrupted\n"
+	    "(Ctrl-C, SIGTERM: open sessions are reported as interrupted).\n"
 	    "Manual: man popflow; JSON contract: docs/json.md.\n");
 }
 

@@ -141,6 +141,45 @@ jqprog=$(sed -n "s/^popflow -r mail.pcap -T json | jq '\([^']*\)'.*/\1/p" README
 "$POPFLOW" -r samples/dovecot-poplib.pcap -T json | jq -r "$jqprog" >"$tmp/jq" 2>&1
 if [ -s "$tmp/jq" ] && ! grep -qv '^fin$' "$tmp/jq"; then ok; else bad "README jq example: $(head -3 "$tmp/jq")"; fi
 
+# An output that is the capture being read is refused, by name or through a symbolic link
+# (issue 10 item 6); the capture is left intact.
+cp "$seed" "$tmp/in.pcap"
+ln -s "$tmp/in.pcap" "$tmp/link.pcap"
+for o in "-o $tmp/in.pcap" "-w $tmp/link.pcap" "--mbox $tmp/link.pcap"; do
+	# shellcheck disable=SC2086
+	expect 1 "output $o is the input" -- "$POPFLOW" -r "$tmp/in.pcap" $o
+	has "$tmp/err" "that is the capture file being read" "output $o is the input: message"
+done
+cmp -s "$seed" "$tmp/in.pcap" && ok || bad "the input capture was changed by a refused output"
+
+# Ctrl-C while reading a file (issue 10 item 2): open sessions interrupted, stderr and the
+# summary say so, exit 5. The capture comes through a FIFO that pauses half-way.
+mkfifo "$tmp/fifo"
+big=samples/dovecot-poplib.pcap
+half=$(($(stat -c %s "$big") / 2))
+"$POPFLOW" -r - -T json <"$tmp/fifo" >"$tmp/int.json" 2>"$tmp/int.err" &
+pf=$!
+{ head -c "$half" "$big"; sleep 3; tail -c +$((half + 1)) "$big"; } >"$tmp/fifo" &
+feeder=$!
+sleep 1.5
+kill -INT "$pf"
+wait "$pf"; rc=$?
+wait "$feeder"
+[ "$rc" -eq 5 ] && ok || bad "Ctrl-C while reading a file: exit $rc, expected 5"
+has "$tmp/int.err" "stdin: interrupted" "Ctrl-C: standard error says so"
+has "$tmp/int.json" '"end_reason":"interrupted"' "Ctrl-C: the open session ends as interrupted"
+has "$tmp/int.json" '"interrupted":true' "Ctrl-C: the summary says interrupted"
+expect 0 "a whole file is not interrupted" -- "$POPFLOW" -r "$big" -T json
+has "$tmp/out" '"interrupted":false' "summary: interrupted false"
+
+# A closed pipe (| head) ends popflow quietly with status 3 (issue 10 item 15), not SIGPIPE.
+set -o pipefail
+"$POPFLOW" -r "$big" --bodies 2>"$tmp/pipe.err" | head -n 1 >/dev/null
+rc=$?
+set +o pipefail
+[ "$rc" -eq 3 ] && ok || bad "closed pipe: exit $rc, expected 3"
+[ ! -s "$tmp/pipe.err" ] && ok || bad "closed pipe: stderr not quiet: $(head -2 "$tmp/pipe.err")"
+
 # Memcheck over the core (the sanitizer build covers the rest; valgrind cannot run on it).
 if command -v valgrind >/dev/null 2>&1 && ! nm "$POPFLOW" 2>/dev/null | grep -q __asan_init; then
 	for f in samples/dovecot-poplib.pcap tests/golden/malformed.pcap tests/golden/retrans-ooo.pcap \

@@ -358,6 +358,13 @@ capture_open_files(const char *const *paths, size_t n, char *errbuf)
 			return NULL;
 		}
 		d = file_dlt(c->files[i].w);
+		if (d < 0 && wtap_file_type_subtype(c->files[i].w) == wtap_pcapng_file_type_subtype())
+			/*
+			 * A pcapng whose first interface comes after other blocks (a
+			 * Decryption Secrets Block written by editcap --inject-secrets):
+			 * each frame is decoded with its own interface's link type.
+			 */
+			d = CAPTURE_DLT_SEVERAL;
 		if (d != CAPTURE_DLT_SEVERAL && (d < 0 || !decode_link_supported(d))) {
 			file_unsupported(&c->files[i], d, errbuf);
 			capture_close(c);

@@ -478,6 +478,12 @@ check_accounting(struct tcp_conn *c, enum dir d)
 	struct tcp_flow *h = &c->f[d];
 	uint64_t accounted = h->delivered + h->gapped;
 
+	if (c->s != NULL && h->before_start > 0)
+		/* Counted, never silent: a mid-stream follower starts at its first byte seen. */
+		session_anomaly_at(c->s, ANOM_RETRANSMISSION, d, c->last_frame, NULL,
+		    "%llu payload bytes from before the first byte followed (the capture began "
+		    "mid-session) were retransmitted: not analysed",
+		    (unsigned long long)h->before_start);
 	if (c->s == NULL || accounted == h->next)
 		return;
 	session_anomaly_at(c->s, ANOM_REASSEMBLY_LOST, d, c->last_frame, NULL,

@@ -16,7 +16,7 @@ static struct out {
 	enum tcp_gap last_why;
 	int opened, ended, discarded;
 	uint8_t marks; /* every mark of every segment of the ended sessions */
-	unsigned late, conflicts, lost, segs;
+	unsigned late, conflicts, lost, segs, retrans;
 	enum end_reason reason;
 	enum handshake hs;
 } O;
@@ -97,6 +97,7 @@ on_ended(void *arg, struct session *s)
 	}
 	O.conflicts += (unsigned)session_anomaly_count(s, ANOM_CONFLICTING_RETRANSMISSION);
 	O.lost += (unsigned)session_anomaly_count(s, ANOM_REASSEMBLY_LOST);
+	O.retrans += (unsigned)session_anomaly_count(s, ANOM_RETRANSMISSION);
 }
 
 static void
@@ -295,6 +296,23 @@ test_midstream(void)
 	CHECK(O.ended == 1 && O.reason == END_FIN);
 }
 
+/* Joined mid-session, bytes retransmitted from before the first one followed are reported. */
+static void
+test_midstream_before_start(void)
+{
+	struct tseg v[G_N_ELEMENTS(base)];
+	size_t n = G_N_ELEMENTS(base) - 4;
+
+	/* STAT, its reply, then the greeting again (sent before the capture began), then the rest. */
+	memcpy(v, base + 4, sizeof(base[0]) * 2);
+	v[2] = (struct tseg){S, 5001, 107, PA, "+OK hi\r\n", 0, 0};
+	memcpy(v + 3, base + 6, sizeof(base[0]) * (n - 2));
+	run(v, n + 1);
+	CHECK(got(S, "+OK 1 2\r\n+OK bye\r\n"));
+	CHECK(O.retrans >= 1);
+	CHECK(O.lost == 0);
+}
+
 /* A jump of more than 2^31: a gap of its true size, and the bytes after it delivered. */
 static void
 test_seq_jump(void)
@@ -417,6 +435,7 @@ main(void)
 	test_conflicting_overlap();
 	test_wrap_and_no_acks();
 	test_midstream();
+	test_midstream_before_start();
 	test_seq_jump();
 	test_snaplen();
 	test_hole_at_end();

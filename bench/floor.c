@@ -8,7 +8,7 @@
  *
  * libnids is set up as popflow sets it up (src/reasm.c): checksums not
  * verified, no port-scan detector, no syslog, and the same connection table
- * (FLOOR_STREAMS, default 65536: libnids' n_tcp_streams).  Prints what it
+ * (FLOOR_STREAMS, default 8192: libnids' n_tcp_streams).  Prints what it
  * counted, so the work cannot be optimised away.
  */
 #include <stdio.h>
@@ -100,7 +100,7 @@ main(int argc, char **argv)
 	nids_params.filename = argv[2];
 	nids_params.scan_num_hosts = 0;
 	nids_params.syslog = no_syslog;
-	nids_params.n_tcp_streams = env != NULL ? atoi(env) : 65536;
+	nids_params.n_tcp_streams = env != NULL ? atoi(env) : 8192;
 	nids_params.promisc = 0;
 	if (!nids_init()) {
 		fprintf(stderr, "floor: %s\n", nids_errbuf);

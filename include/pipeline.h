@@ -8,14 +8,12 @@
 #include "pop3.h"
 #include "session.h"
 
-#define PIPELINE_DEFAULT_STREAMS 65536 /* libnids follows 3/4 of this at once */
-
 struct pipeline_config {
 	int dlt;                        /* link type of the capture; < 0: several, each frame's is checked */
 	uint8_t pop3_ports[65536 / 8];  /* bitmap of server ports */
 	uint8_t pop3s_ports[65536 / 8]; /* of those, the ones speaking TLS from the start */
 	struct pop3_config pop3;
-	int max_streams;       /* 0: PIPELINE_DEFAULT_STREAMS */
+	int max_streams;       /* libnids' table; 0: TCP_DEFAULT_NIDS_STREAMS */
 	uint32_t idle_timeout; /* seconds; 0: sessions never time out */
 	/* A session has ended and is complete: emit it (freed right after). */
 	void (*emit)(void *arg, const struct session *s);

@@ -29,7 +29,7 @@ options_usage(FILE *f)
 	    "  --port N           also treat TCP port N as POP3 (repeatable; 110 always is)\n"
 	    "  --idle-timeout S   end sessions idle for S seconds (default: never for files,\n"
 	    "                     by packet time; 900 live, by the clock; 0: never)\n"
-	    "  --max-connections N  TCP connections followed at once (default 49152)\n"
+	    "  --max-connections N  TCP connections followed at once (default 6144)\n"
 	    "  --keylog FILE      decrypt TLS (STLS, port 995) with this NSS key log\n"
 	    "                     (SSLKEYLOGFILE); keys inside a pcapng are always used\n"
 	    "  -c N               stop reading after N sessions have ended (sessions still\n"

@@ -137,7 +137,7 @@ pipeline_new(const struct pipeline_config *cfg, char *errbuf)
 		return NULL;
 	}
 	memset(&lim, 0, sizeof(lim));
-	lim.nids_streams = cfg->max_streams > 0 ? cfg->max_streams : PIPELINE_DEFAULT_STREAMS;
+	lim.nids_streams = cfg->max_streams; /* 0: the stage's default */
 	pl->tcp = tcp_new(&pipeline_tcp_ops, pl, &lim, errbuf);
 	if (pl->tcp == NULL) {
 		g_free(pl);

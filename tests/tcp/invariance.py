@@ -4,7 +4,8 @@ splitting segments, or starting a capture in the middle of a connection, cannot 
 popflow reports.  (Run through tests/tcp/invariance.sh; one Python process for the whole run.)
 
 Environment: POPFLOW (default ./popflow; make asan: ./popflow-asan), SEEDS (seeds per capture for
-reorder invariance, default 3; make torture: 1000), CUTS (cut points per Dovecot capture, default
+reorder invariance, default 3; make torture: 1000), SEED_FIRST (the first seed, default 1), JOBS
+(processes for reorder invariance, default 1), CUTS (cut points per Dovecot capture, default
 24), TCP_LOG=DIR (keep each failing check's differences), CAPTURES (space-separated list instead
 of the default set), VERBOSE=1 (print passing checks too).
 
@@ -92,45 +93,77 @@ def selfcheck(ck, tmp):
         ck.result('perturb-selfcheck:%s' % cap, r.returncode == 0, r.stdout + r.stderr)
 
 
+def reorder_one(task):
+    """One perturbed copy: (check id, passed, details).  Runs in a worker when JOBS > 1."""
+    idx, cap, refdir, seed, acks, tmp = task
+    cid = '%s:%s:seed=%d' % ('reorder' if acks == 0 else 'reorder-noack', cap, seed)
+    wdir = os.path.join(tmp, 'w%d' % os.getpid())
+    os.makedirs(wdir, exist_ok=True)
+    p = os.path.join(wdir, 'p.pcap')
+    try:
+        perturb.rewrite(cap, p, seed=seed, drop_acks=acks)
+    except Exception as e:  # the tool failed: a failing check, not a crash of the run
+        return cid, False, 'perturb.py: %r' % e
+    gj, gx, prob = run_popflow(p, os.path.join(wdir, 'out'))
+    if prob:
+        return cid, False, prob
+    if _REFS.get(idx) is None:
+        _REFS[idx] = compare.load(os.path.join(refdir, 'out.json'))
+    try:
+        diff = compare.compare_reorder(_REFS[idx], os.path.join(refdir, 'x'), compare.load(gj), gx)
+    except (SystemExit, ValueError, KeyError) as e:
+        diff = ['popflow output: %s' % e]
+    return cid, not diff, '\n'.join(diff)
+
+
+_REFS = {}  # per process: capture index -> its original's loaded JSON
+
+
 def reorder(ck, tmp):
     caps = os.environ.get('CAPTURES', '').split() or default_captures()
+    first = int(os.environ.get('SEED_FIRST', '1'))
+    jobs = max(1, int(os.environ.get('JOBS', '1')))
+    tasks = []
     n = 0
-    bad_caps = {}
-    for cap in caps:
+    for idx, cap in enumerate(caps):
         b = os.path.basename(cap)
         if b in SKIP and not os.environ.get('CAPTURES'):
             print('tcp reorder: skipped %s: %s' % (cap, SKIP[b]))
             continue
-        rj, rx, prob = run_popflow(cap, os.path.join(tmp, 'ref'))
+        refdir = os.path.join(tmp, 'ref%d' % idx)
+        rj, rx, prob = run_popflow(cap, refdir)
         if prob:
             ck.result('reorder:%s:original' % cap, False, prob)
             continue
-        ref = compare.load(rj)
         n += 1
-        for seed in range(1, SEEDS + 1):
+        for seed in range(first, first + SEEDS):
             for acks in (0.0, 0.5):
-                cid = '%s:%s:seed=%d' % ('reorder' if acks == 0 else 'reorder-noack', cap, seed)
-                p = os.path.join(tmp, 'p.pcap')
-                try:
-                    perturb.rewrite(cap, p, seed=seed, drop_acks=acks)
-                except Exception as e:  # the tool failed: a failing check, not a crash of the run
-                    ck.result(cid, False, 'perturb.py: %r' % e)
-                    continue
-                gj, gx, prob = run_popflow(p, os.path.join(tmp, 'out'))
-                if prob:
-                    ck.result(cid, False, prob)
-                    bad_caps.setdefault(cap, []).append(cid.split(':')[0] + ':' + cid.split(':')[-1])
-                    continue
-                try:
-                    diff = compare.compare_reorder(ref, rx, compare.load(gj), gx)
-                except (SystemExit, ValueError, KeyError) as e:
-                    diff = ['popflow output: %s' % e]
-                ck.result(cid, not diff, '\n'.join(diff))
-                if diff:
-                    bad_caps.setdefault(cap, []).append(cid.split(':')[0] + ':' + cid.split(':')[-1])
-    print('tcp reorder: %d seeds x %d captures (each seed twice: all pure ACKs kept, half of them '
+                tasks.append((idx, cap, refdir, seed, acks, tmp))
+    # Seed-major order: every capture gets its first seeds early (a long run that is stopped
+    # still covers all of them), and a progress line per 10 seeds when there are many.
+    tasks.sort(key=lambda t: (t[3], t[0], t[4]))
+    bad_caps = {}
+    if jobs > 1:
+        import multiprocessing
+        pool = multiprocessing.Pool(jobs)
+        results = pool.imap(reorder_one, tasks, chunksize=4)
+    else:
+        pool = None
+        results = map(reorder_one, tasks)
+    per_seed = 2 * n
+    for i, (cid, ok, detail) in enumerate(results):
+        ck.result(cid, ok, detail)
+        if not ok:
+            bad_caps.setdefault(cid.split(':')[1], []).append(cid.split(':')[0] + ':' + cid.split(':')[-1])
+        if SEEDS >= 20 and per_seed and (i + 1) % (10 * per_seed) == 0:
+            print('tcp reorder: seeds %d..%d done (%d failing checks so far)' % (
+                first, first + (i + 1) // per_seed - 1, sum(len(v) for v in bad_caps.values())), flush=True)
+    if pool is not None:
+        pool.close()
+        pool.join()
+    print('tcp reorder: %d seeds (%d..%d) x %d captures (each seed twice: all pure ACKs kept, half of them '
           'dropped): %d captures passed with every seed, %d did not%s' % (
-              SEEDS, n, n - len(bad_caps), len(bad_caps),
+              SEEDS, first, first + SEEDS - 1, n, n - len(bad_caps), len(bad_caps),
               ''.join('\n  %s: %d of %d failed (%s%s)' % (c, len(v), 2 * SEEDS, ' '.join(v[:6]),
                                                          ' ...' if len(v) > 6 else '')
                       for c, v in bad_caps.items())), flush=True)

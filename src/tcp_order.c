@@ -48,6 +48,22 @@ held_free(struct tcp_held *hd)
 
 /* ---- the ring of recently delivered bytes ---- */
 
+/* Writes n bytes of stream offset off into a ring of cap bytes (n <= cap), in at most two copies. */
+static void
+ring_write(uint8_t *ring, uint32_t cap, uint64_t off, const uint8_t *p, size_t n)
+{
+	size_t at, k;
+
+	while (n > 0) {
+		at = (size_t)(off % cap);
+		k = cap - at < n ? cap - at : n;
+		memcpy(ring + at, p, k);
+		p += k;
+		off += k;
+		n -= k;
+	}
+}
+
 static void
 recent_put(struct tcp_flow *h, uint64_t off, const uint8_t *p, size_t n)
 {
@@ -62,8 +78,12 @@ recent_put(struct tcp_flow *h, uint64_t off, const uint8_t *p, size_t n)
 		while (ncap < want && ncap < TCP_RECENT_BYTES)
 			ncap *= 2;
 		nr = g_malloc(ncap);
-		for (i = h->recent_from; i < off; i++)
-			nr[i % ncap] = h->recent[i % cap];
+		/* What the old ring holds, [recent_from, off), moved a contiguous piece at a time. */
+		for (i = h->recent_from; cap > 0 && i < off; i += k) {
+			at = (size_t)(i % cap);
+			k = cap - at < off - i ? cap - at : (size_t)(off - i);
+			ring_write(nr, ncap, i, h->recent + at, k);
+		}
 		g_free(h->recent);
 		h->recent = nr;
 		h->recent_cap = cap = ncap;
@@ -73,14 +93,8 @@ recent_put(struct tcp_flow *h, uint64_t off, const uint8_t *p, size_t n)
 		off += n - cap;
 		n = cap;
 	}
-	while (n > 0) {
-		at = (size_t)(off % cap);
-		k = cap - at < n ? cap - at : n;
-		memcpy(h->recent + at, p, k);
-		p += k;
-		off += k;
-		n -= k;
-	}
+	ring_write(h->recent, cap, off, p, n);
+	off += n;
 	if (off - h->recent_from > cap)
 		h->recent_from = off - cap;
 }
@@ -93,7 +107,7 @@ static uint32_t
 recent_diff(const struct tcp_flow *h, uint64_t off, const uint8_t *p, size_t n)
 {
 	uint32_t diff = 0;
-	size_t i;
+	size_t at, k, i;
 
 	if (h->recent == NULL)
 		return 0;
@@ -106,9 +120,17 @@ recent_diff(const struct tcp_flow *h, uint64_t off, const uint8_t *p, size_t n)
 	}
 	if (off + n > h->next)
 		n = (size_t)(h->next - off);
-	for (i = 0; i < n; i++)
-		if (h->recent[(off + i) % h->recent_cap] != p[i])
-			diff++;
+	while (n > 0) {
+		/* A contiguous piece of the ring: memcmp, and count bytes only when it differs. */
+		at = (size_t)(off % h->recent_cap);
+		k = h->recent_cap - at < n ? h->recent_cap - at : n;
+		if (memcmp(h->recent + at, p, k) != 0)
+			for (i = 0; i < k; i++)
+				diff += h->recent[at + i] != p[i];
+		p += k;
+		off += k;
+		n -= k;
+	}
 	return diff;
 }
 

@@ -45,38 +45,110 @@ put_object(FILE *f, json_t *j, char *errbuf)
 /*
  * Writes head's keys, then "key": a number printed with exactly six decimals
  * (jansson prints reals with up to 17 digits: 1.8061579999999999), then
- * tail's keys, as one object on one line; frees head and tail.
+ * tail's keys, then raw (members already encoded, or NULL), as one object
+ * on one line; frees head and tail.
  */
 static int
-put_object_us(FILE *f, json_t *head, const char *key, int64_t us, json_t *tail, char *errbuf)
+put_object_us(FILE *f, json_t *head, const char *key, int64_t us, json_t *tail, const GString *raw,
+    char *errbuf)
 {
 	char *h = json_dumps(head, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	char *t = json_dumps(tail, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	uint64_t mag = us < 0 ? (uint64_t)0 - (uint64_t)us : (uint64_t)us;
-	GString *line;
+	size_t hn = h != NULL ? strlen(h) : 0, tn = t != NULL ? strlen(t) : 0;
 	int rc = -1;
 
 	json_decref(head);
 	json_decref(tail);
-	if (h == NULL || t == NULL || strlen(h) < 2 || strlen(t) < 2) {
+	if (h == NULL || t == NULL || hn < 2 || tn < 2) {
 		g_strlcpy(errbuf, "cannot encode JSON (out of memory)", ERRBUF_SIZE);
 		goto out;
 	}
 	/* Both are compact objects "{...}": join their members around the number. */
-	line = g_string_new_len(h, (gssize)strlen(h) - 1);
-	if (line->len > 1)
-		g_string_append_c(line, ',');
-	g_string_append_printf(line, "\"%s\":%s%" PRIu64 ".%06" PRIu64, key, us < 0 ? "-" : "",
-	    mag / 1000000, mag % 1000000);
-	if (strlen(t) > 2)
-		g_string_append_c(line, ',');
-	g_string_append(line, t + 1);
-	rc = put_line(f, line->str, errbuf);
-	g_string_free(line, TRUE);
+	if (fwrite(h, 1, hn - 1, f) != hn - 1 || (hn > 2 && fputc(',', f) == EOF) ||
+	    fprintf(f, "\"%s\":%s%" PRIu64 ".%06" PRIu64, key, us < 0 ? "-" : "", mag / 1000000,
+	        mag % 1000000) < 0 ||
+	    (tn > 2 && (fputc(',', f) == EOF || fwrite(t + 1, 1, tn - 2, f) != tn - 2)) ||
+	    (raw != NULL && raw->len > 0 &&
+	        (fputc(',', f) == EOF || fwrite(raw->str, 1, raw->len, f) != raw->len))) {
+		util_write_error(errbuf);
+		goto out;
+	}
+	rc = put_line(f, "}", errbuf);
 out:
 	free(h);
 	free(t);
 	return rc;
+}
+
+/*
+ * Appends s as a JSON string, escaped as jansson escapes it (", \\, and
+ * control characters; UTF-8 kept as it is).  False if s is not valid UTF-8
+ * (jansson would refuse it: the member is left out).
+ */
+static bool
+raw_str(GString *g, const char *s)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	const char *p, *run;
+
+	if (!g_utf8_validate(s, -1, NULL))
+		return false;
+	g_string_append_c(g, '"');
+	for (p = run = s; *p != '\0'; p++) {
+		unsigned char c = (unsigned char)*p;
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		g_string_append_len(g, run, p - run);
+		run = p + 1;
+		switch (c) {
+		case '"':
+			g_string_append(g, "\\\"");
+			break;
+		case '\\':
+			g_string_append(g, "\\\\");
+			break;
+		case '\b':
+			g_string_append(g, "\\b");
+			break;
+		case '\f':
+			g_string_append(g, "\\f");
+			break;
+		case '\n':
+			g_string_append(g, "\\n");
+			break;
+		case '\r':
+			g_string_append(g, "\\r");
+			break;
+		case '\t':
+			g_string_append(g, "\\t");
+			break;
+		default:
+			g_string_append(g, "\\u00");
+			g_string_append_c(g, hex[c >> 4]);
+			g_string_append_c(g, hex[c & 15]);
+		}
+	}
+	g_string_append_len(g, run, p - run);
+	g_string_append_c(g, '"');
+	return true;
+}
+
+/* Appends ,"key":v (the comma unless first). */
+static void
+raw_int(GString *g, const char *key, int64_t v, bool first)
+{
+	g_string_append_printf(g, "%s\"%s\":%" PRId64, first ? "" : ",", key, v);
+}
+
+static void
+raw_key_str(GString *g, const char *key, const char *v)
+{
+	size_t mark = g->len;
+
+	g_string_append_printf(g, ",\"%s\":", key);
+	if (!raw_str(g, v))
+		g_string_truncate(g, mark);
 }
 
 /* Any bytes -> a JSON string (invalid UTF-8 becomes U+FFFD; NUL stays, as \u0000). */
@@ -355,30 +427,36 @@ jtxn(const struct session *s, const struct txn *t)
 	return o;
 }
 
-static json_t *
-jsegment(const struct session *s, const struct seg_rec *r)
+/*
+ * One segment of -v, written straight into g (a session can list a million:
+ * no jansson object per segment); the members and their order as docs/json.md.
+ */
+static void
+raw_segment(GString *g, const struct session *s, const struct seg_rec *r)
 {
-	json_t *o = json_object();
-	char flags[64], marks[128];
+	char buf[128];
 	char *label = describe_segment(s, r);
 
-	util_flags(r->flags, flags, sizeof(flags));
-	json_object_set_new(o, "frame", jframe(r->frame));
-	json_object_set_new(o, "time", jts(r->ts));
-	json_object_set_new(o, "dir", json_string(dir_name(r->dir)));
-	json_object_set_new(o, "flags", json_string(flags));
-	json_object_set_new(o, "seq", json_integer(r->rel_seq));
-	json_object_set_new(o, "ack", json_integer(r->rel_ack));
-	json_object_set_new(o, "win", json_integer(r->win));
-	json_object_set_new(o, "len", json_integer(r->len));
+	if (r->frame > 0)
+		raw_int(g, "frame", (int64_t)r->frame, true);
+	else
+		g_string_append(g, "\"frame\":null");
+	util_ts_iso(r->ts, buf, sizeof(buf));
+	raw_key_str(g, "time", buf);
+	raw_key_str(g, "dir", dir_name(r->dir));
+	util_flags(r->flags, buf, sizeof(buf));
+	raw_key_str(g, "flags", buf);
+	raw_int(g, "seq", r->rel_seq, false);
+	raw_int(g, "ack", r->rel_ack, false);
+	raw_int(g, "win", r->win, false);
+	raw_int(g, "len", r->len, false);
 	if (r->caplen < r->len)
-		json_object_set_new(o, "captured_len", json_integer(r->caplen));
-	json_object_set_new(o, "label", json_string(label));
-	describe_marks(r->marks, marks, sizeof(marks));
-	if (marks[0] != '\0')
-		json_object_set_new(o, "notes", json_string(marks));
+		raw_int(g, "captured_len", r->caplen, false);
+	raw_key_str(g, "label", label);
+	describe_marks(r->marks, buf, sizeof(buf));
+	if (buf[0] != '\0')
+		raw_key_str(g, "notes", buf);
 	g_free(label);
-	return o;
 }
 
 static int
@@ -388,7 +466,9 @@ json_session(void *ctx, FILE *f, const struct session *s, const struct emit_opts
 	const struct txn *g = s->greeting;
 	const struct anomaly *an;
 	int64_t us = ts_diff_us(s->start, s->last);
+	GString *raw = NULL;
 	guint i;
+	int rc;
 
 	(void)ctx;
 	json_object_set_new(j, "type", json_string("session"));
@@ -442,16 +522,21 @@ json_session(void *ctx, FILE *f, const struct session *s, const struct emit_opts
 	if (s->proto == PROTO_TLS || s->proto == PROTO_POP3S)
 		json_object_set_new(j, "tls", jtls(s));
 	if (o->verbose) {
-		a = json_array();
-		for (i = 0; i < s->segs->len; i++)
-			json_array_append_new(
-			    a, jsegment(s, &g_array_index(s->segs, struct seg_rec, i)));
-		json_object_set_new(j, "segments", a);
+		raw = g_string_sized_new(256 + 160 * (gsize)s->segs->len);
+		g_string_append(raw, "\"segments\":[");
+		for (i = 0; i < s->segs->len; i++) {
+			g_string_append(raw, i > 0 ? ",{" : "{");
+			raw_segment(raw, s, &g_array_index(s->segs, struct seg_rec, i));
+			g_string_append_c(raw, '}');
+		}
+		g_string_append_c(raw, ']');
 		if (s->segs_dropped > 0)
-			json_object_set_new(
-			    j, "segments_not_listed", json_integer((json_int_t)s->segs_dropped));
+			raw_int(raw, "segments_not_listed", (int64_t)s->segs_dropped, false);
 	}
-	return put_object_us(f, head, "duration", us, j, errbuf);
+	rc = put_object_us(f, head, "duration", us, j, raw, errbuf);
+	if (raw != NULL)
+		g_string_free(raw, TRUE);
+	return rc;
 }
 
 static int

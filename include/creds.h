@@ -25,6 +25,7 @@ enum cred_outcome {
 	CRED_OUTCOME_ERR,        /* -ERR: refused */
 	CRED_OUTCOME_CANCELLED,  /* the client cancelled the SASL exchange with "*" */
 	CRED_OUTCOME_INCOMPLETE, /* USER accepted (or unanswered) but no PASS followed */
+	CRED_OUTCOME_UNKNOWN,    /* the reply was neither +OK nor -ERR (txn.reply_not_pop3) */
 };
 
 /* One login attempt.  Strings may hold any bytes (decoded from base64): escape them. */
@@ -52,7 +53,7 @@ struct cred {
 
 const char *cred_secret_name(enum cred_secret k); /* "password", "digest", ... "none" */
 const char *cred_outcome_name(
-    enum cred_outcome o); /* "+OK", "-ERR", "cancelled", "incomplete", NULL */
+    enum cred_outcome o); /* "+OK", "-ERR", "cancelled", "incomplete", "unknown", NULL */
 
 /*
  * Appends the login attempts of a session (struct cred *, freed by

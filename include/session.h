@@ -141,11 +141,17 @@ struct txn {
 	bool multiline;
 	bool partial; /* cut short: no reply, no final ".", gap or end */
 	/*
+	 * The line where its reply belongs was neither +OK nor -ERR: status_msg
+	 * is that line, text the line itself, status POP3_STATUS_NONE (unknown).
+	 */
+	bool reply_not_pop3;
+	/*
 	 * TXN_HELD_* bits, set while the dissector keeps a pointer to the
 	 * transaction (pop3.c).  A held transaction is never settled, so never
 	 * let go past SESSION_MAX_TXNS: what the dissector holds stays valid.
 	 */
 	uint8_t held;
+	uint64_t read_at; /* pop3.c: when its last client line was read, in lines of both directions */
 	uint64_t body_octets, body_lines;
 	struct msg *cmd_msg, *status_msg, *body_msg;
 	GPtrArray *msgs; /* struct msg *, all of this txn's messages in order */

@@ -49,6 +49,8 @@ cred_outcome_name(enum cred_outcome o)
 		return "cancelled";
 	case CRED_OUTCOME_INCOMPLETE:
 		return "incomplete";
+	case CRED_OUTCOME_UNKNOWN:
+		return "unknown";
 	}
 	return NULL;
 }
@@ -246,7 +248,7 @@ set_outcome(struct cred *c, const struct txn *t)
 		c->outcome = CRED_OUTCOME_ERR;
 		break;
 	default:
-		c->outcome = CRED_OUTCOME_NONE;
+		c->outcome = t->reply_not_pop3 ? CRED_OUTCOME_UNKNOWN : CRED_OUTCOME_NONE;
 		break;
 	}
 	g_free(c->resp_code);

@@ -339,6 +339,8 @@ msg_key(const struct msg *m, char *buf, size_t len, const char **fallback)
 	case MSG_STATUS:
 		if (t->cmd == POP3_CMD_NONE)
 			return "reply.unsolicited";
+		if (t->reply_not_pop3)
+			return "reply.not_pop3";
 		if (t->cmd == POP3_CMD_UNKNOWN)
 			return "reply.unknown";
 		if (t->status == POP3_STATUS_ERR) {

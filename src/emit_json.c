@@ -376,6 +376,8 @@ jtxn(const struct session *s, const struct txn *t)
 	    o, "command", t->cmd == POP3_CMD_NONE ? json_null() : jstr(t->verb, strlen(t->verb)));
 	json_object_set_new(o, "argument", jstr(t->arg, t->arg_len));
 	json_object_set_new(o, "status", jstatus(t->status));
+	if (t->reply_not_pop3)
+		json_object_set_new(o, "reply_not_pop3", json_true());
 	json_object_set_new(o, "text", jstr(t->text, t->text_len));
 	if (t->resp_code != NULL)
 		json_object_set_new(o, "response_code", jstr(t->resp_code, strlen(t->resp_code)));

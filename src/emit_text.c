@@ -223,7 +223,9 @@ put_txn(GString *out, const struct txn *t, const struct emit_opts *o)
 			break;
 		}
 	}
-	if (t->cmd != POP3_CMD_GREETING && t->status == POP3_STATUS_NONE)
+	if (t->reply_not_pop3)
+		g_string_append(out, "Server: [neither +OK nor -ERR: the outcome is unknown]\n");
+	else if (t->cmd != POP3_CMD_GREETING && t->status == POP3_STATUS_NONE)
 		g_string_append(out, "Server: [no reply captured]\n");
 	else if (t->multiline && t->body_msg == NULL)
 		put_body(out, t, o);

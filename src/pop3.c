@@ -34,6 +34,7 @@ static const struct cmd_info cmd_table[POP3_CMD__COUNT] = {
 struct pop3;
 static bool scan_num(const char **at, const char *end, guint64 *v);
 static const char *known_uid(const struct pop3 *p, guint64 msgno);
+static void junk_settle(struct pop3 *p);
 
 /* A line being assembled in one direction. */
 struct linebuf {
@@ -60,6 +61,16 @@ struct pop3 {
 	struct msg *line_msg;  /* the message the line being read became (on_cut_line()) */
 	struct msg *opaque[2]; /* current unparsed run per direction */
 	bool greeted;
+	/*
+	 * Lines read in both directions, in the order they were read, and the
+	 * number of the last server line: a command read after the server's
+	 * last line was sent by a client that had seen it (not_a_status()).
+	 */
+	uint64_t lines_read, last_server_line;
+	/* A line that is no status, held as the reply of junk_txn until the next line (not_a_status()). */
+	struct txn *junk_txn;
+	char *junk_quote; /* the line quoted for its anomaly */
+	int junk_anom;    /* index of that anomaly in s->anomalies, -1 if not listed */
 	bool resync; /* mid-session start: skip server lines until a status */
 	bool capa_pipelining;
 	bool body_gap; /* bytes of the current body are missing */
@@ -96,6 +107,7 @@ struct pop3 {
 static void
 pending_push(struct pop3 *p, struct txn *t)
 {
+	t->read_at = ++p->lines_read;
 	t->held |= TXN_HELD_PENDING;
 	g_queue_push_tail(&p->pending, t);
 }
@@ -235,6 +247,7 @@ pop3_new(struct session *s, const struct pop3_config *cfg)
 	p->sizes = g_array_new(FALSE, FALSE, sizeof(gint64));
 	p->uids = g_ptr_array_new_with_free_func(g_free);
 	p->stat_count = p->stat_size = -1;
+	p->junk_anom = -1;
 	p->creds = g_ptr_array_new_with_free_func(cred_free_cb);
 	p->capas = g_ptr_array_new_with_free_func(capa_free_cb);
 	p->mails = g_ptr_array_new_with_free_func(mail_info_free_cb);
@@ -273,6 +286,7 @@ pop3_free(struct pop3 *p)
 		tls_conn_free(p->tls);
 	}
 	g_queue_clear(&p->pending);
+	g_free(p->junk_quote);
 	for (d = 0; d < 2; d++)
 		g_byte_array_free(p->lb[d].buf, TRUE);
 	g_array_free(p->sizes, TRUE);
@@ -338,6 +352,10 @@ declare_not_pop3(struct pop3 *p, enum dir d, uint64_t off, const char *why)
 		;
 	set_body(p, NULL);
 	set_sasl(p, NULL);
+	p->junk_txn = NULL;
+	g_free(p->junk_quote);
+	p->junk_quote = NULL;
+	p->junk_anom = -1;
 	if (p->sink_h != NULL) {
 		p->cfg->sink->discard(p->cfg->sink_arg, p->sink_h);
 		p->sink_h = NULL;
@@ -486,10 +504,12 @@ on_command(struct pop3 *p, const char *line, size_t keep, size_t wire, size_t eo
 	int cmd;
 	size_t i, a;
 
+	junk_settle(p); /* the client went on: a line held as a reply was that reply */
 	if (p->sasl != NULL) {
 		/* RFC 5034 section 4: during AUTH, client lines answer challenges. */
 		m = line_msg_new(p, p->sasl, MSG_SASL, DIR_TO_SERVER, off, line, keep, wire, eol);
 		check_sasl_line(p, DIR_TO_SERVER, line, keep, eol, off, p->sasl);
+		p->sasl->read_at = ++p->lines_read; /* the client answered: it waits again */
 		return;
 	}
 	if (wire == 0) {
@@ -1225,6 +1245,130 @@ quote_line(const char *line, size_t keep, size_t wire)
 	return g_string_free(q, FALSE);
 }
 
+/*
+ * A server line that is neither +OK nor -ERR (nor a continuation), once
+ * the server has spoken POP3, is quoted in a not_a_status anomaly and
+ * checked like any server line (line_too_long, bare LF, NUL).  What it
+ * answered is decided by what the client does next:
+ *
+ * - If the command next to be answered was sent after the server's previous
+ *   line (the client had seen everything before and waits for this reply),
+ *   the line stands where that reply belongs.  It is held as the reply
+ *   (p->junk_txn, txn.reply_not_pop3: status unknown) until the next line
+ *   tells: a client line means the client took it as the reply and moved on
+ *   (junk_settle(): the command is answered, and the next status answers the
+ *   next command: skipping the line paired every later reply with the
+ *   command before its own); a status line first means the server was still
+ *   to answer, the line was noise before the reply (as Zeek skips it):
+ *   junk_skip() makes it skipped bytes again.  At the end it stays the reply.
+ * - Otherwise it follows a reply the client had not waited for (a stray line
+ *   after a listing or a body while pipelined commands wait: Dovecot sends a
+ *   "." after a message that is a lone "."), or no command waits: it answers
+ *   nothing and is skipped.
+ */
+static void
+not_a_status(struct pop3 *p, const char *line, size_t keep, size_t wire, size_t eol, uint64_t off)
+{
+	struct session *s = p->s;
+	struct txn *h = g_queue_peek_head(&p->pending);
+	char *q = quote_line(line, keep, wire);
+	guint n = s->anomalies->len;
+
+	if (h == NULL || h->read_at < p->last_server_line || p->junk_txn != NULL) {
+		session_anomaly(s, ANOM_NOT_A_STATUS, DIR_TO_CLIENT, off, NULL,
+		    "server line is neither +OK nor -ERR: skipped: %s", q);
+		g_free(q);
+		check_line(p, DIR_TO_CLIENT, line, keep, wire, eol, off, NULL);
+		opaque_bytes(p, DIR_TO_CLIENT, off, wire + eol);
+		return;
+	}
+	session_anomaly(s, ANOM_NOT_A_STATUS, DIR_TO_CLIENT, off, h,
+	    "server line is neither +OK nor -ERR where the reply to %.40s belongs: %s",
+	    h->verb[0] != '\0' ? h->verb : "the command", q);
+	p->junk_anom = s->anomalies->len > n &&
+	        g_array_index(s->anomalies, struct anomaly, n).kind == ANOM_NOT_A_STATUS
+	    ? (int)n
+	    : -1;
+	p->junk_quote = q;
+	p->junk_txn = h;
+	h->status_msg = line_msg_new(p, h, MSG_STATUS, DIR_TO_CLIENT, off, line, keep, wire, eol);
+	h->reply_not_pop3 = true;
+	g_free(h->text);
+	h->text = dup_bytes((const uint8_t *)line, keep);
+	h->text_len = keep;
+	check_line(p, DIR_TO_CLIENT, line, keep, wire, eol, off, h);
+}
+
+/* The held line's anomaly says what became of it. */
+static void
+junk_detail(struct pop3 *p, const char *what)
+{
+	struct anomaly *a;
+	char buf[512];
+	size_t i;
+
+	if (p->junk_anom >= 0 && (guint)p->junk_anom < p->s->anomalies->len) {
+		a = &g_array_index(p->s->anomalies, struct anomaly, p->junk_anom);
+		g_snprintf(buf, sizeof(buf),
+		    "server line is neither +OK nor -ERR where the reply to %.40s belongs: %s: %s",
+		    p->junk_txn->verb[0] != '\0' ? p->junk_txn->verb : "the command", what,
+		    p->junk_quote);
+		/* As session_anomaly() keeps every detail: printable ASCII. */
+		for (i = 0; buf[i] != '\0'; i++)
+			if ((unsigned char)buf[i] < 0x20 || (unsigned char)buf[i] > 0x7e)
+				buf[i] = '?';
+		g_free(a->detail);
+		a->detail = g_strdup(buf);
+	}
+	g_free(p->junk_quote);
+	p->junk_quote = NULL;
+	p->junk_anom = -1;
+	p->junk_txn = NULL;
+}
+
+/* The client went on after the held line: it was the reply (outcome unknown). */
+static void
+junk_settle(struct pop3 *p)
+{
+	struct txn *t = p->junk_txn;
+
+	if (t == NULL)
+		return;
+	junk_detail(p, "taken as that reply, outcome unknown");
+	(void)pending_pop(p); /* t: it stayed the head */
+	if (t->status_msg->cut)
+		t->partial = true;
+	if (t == p->sasl)
+		set_sasl(p, NULL);
+	sasl_at_head(p);
+}
+
+/* A status line came before the client went on: the held line was noise before it. */
+static void
+junk_skip(struct pop3 *p)
+{
+	struct txn *t = p->junk_txn;
+	struct msg *m;
+
+	if (t == NULL)
+		return;
+	junk_detail(p, "skipped, the reply followed");
+	m = t->status_msg;
+	g_ptr_array_remove(t->msgs, m);
+	m->kind = MSG_OPAQUE;
+	m->txn = NULL;
+	g_free(m->text);
+	m->text = NULL;
+	m->text_len = 0;
+	g_ptr_array_add(p->s->opaque, m);
+	p->s->unparsed[DIR_TO_CLIENT] += m->end - m->off;
+	t->status_msg = NULL;
+	t->reply_not_pop3 = false;
+	g_free(t->text);
+	t->text = g_strdup("");
+	t->text_len = 0;
+}
+
 static void
 on_server_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_t eol, uint64_t off)
 {
@@ -1279,6 +1423,8 @@ on_server_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_
 		}
 		p->resync = false;
 	}
+	if (st != POP3_STATUS_NONE || cont)
+		junk_skip(p); /* a line held as the reply came before this one: noise */
 	if (st == POP3_STATUS_NONE && !cont) {
 		if (!p->seen_status) {
 			declare_not_pop3(
@@ -1286,12 +1432,7 @@ on_server_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_
 			opaque_bytes(p, DIR_TO_CLIENT, off, wire + eol);
 			return;
 		}
-		/* Junk where a status belongs: skip it, the next status answers (as Zeek does). */
-		char *q = quote_line(line, keep, wire);
-		session_anomaly(s, ANOM_NOT_A_STATUS, DIR_TO_CLIENT, off, NULL,
-		    "server line is neither +OK nor -ERR: skipped: %s", q);
-		g_free(q);
-		opaque_bytes(p, DIR_TO_CLIENT, off, wire + eol);
+		not_a_status(p, line, keep, wire, eol, off);
 		return;
 	}
 	p->seen_status = true;
@@ -1405,6 +1546,8 @@ on_line(struct pop3 *p, enum dir d, size_t eol)
 		body_line(p, line, keep, lb->wire, eol, lb->start, false, true);
 	else
 		on_server_line(p, line, keep, lb->wire, eol, lb->start);
+	if (d == DIR_TO_CLIENT)
+		p->last_server_line = ++p->lines_read;
 	lb->active = false;
 	lb->flushed = false;
 	g_byte_array_set_size(lb->buf, 0);
@@ -1493,6 +1636,8 @@ on_cut_line(struct pop3 *p, enum dir d)
 	} else {
 		on_server_line(p, line, lb->buf->len, lb->wire, 0, lb->start);
 	}
+	if (d == DIR_TO_CLIENT)
+		p->last_server_line = ++p->lines_read;
 	m = p->line_msg;
 	p->line_msg = NULL;
 	if (m == NULL || m->off != lb->start)
@@ -1500,7 +1645,7 @@ on_cut_line(struct pop3 *p, enum dir d)
 	m->cut = true;
 	/* A command or a status line cut short: its transaction is partial (not a SASL line). */
 	if (m->kind == MSG_COMMAND || m->kind == MSG_GREETING ||
-	    (m->kind == MSG_STATUS && m->txn->cmd != POP3_CMD_NONE))
+	    (m->kind == MSG_STATUS && m->txn->cmd != POP3_CMD_NONE && m->txn != p->junk_txn))
 		m->txn->partial = true;
 }
 
@@ -1695,6 +1840,7 @@ pop3_end(struct pop3 *p)
 			mail_end(p, t, false);
 		set_body(p, NULL);
 	}
+	junk_settle(p); /* nothing came after a line held as a reply: it stays the reply */
 	while ((t = pending_pop(p)) != NULL) {
 		t->partial = true;
 		if (parsing(p))

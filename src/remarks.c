@@ -65,6 +65,7 @@ static const struct {
     {"cmd.unknown", F_POP3},
     {"reply.unknown", F_POP3},
     {"reply.unsolicited", F_POP3},
+    {"reply.not_pop3", F_POP3},
     {"reply.missing", F_POP3},
     {"body.cut", F_POP3},
     {"challenge", F_POP3},

@@ -855,6 +855,204 @@ test_command_flood_cap_kept(void)
 	conv_close(&c);
 }
 
+/* The transaction with this id, or NULL. */
+static const struct txn *
+txn_by_id(const struct session *s, uint32_t id)
+{
+	guint i;
+
+	for (i = 0; i < s->txns->len; i++)
+		if (((const struct txn *)g_ptr_array_index(s->txns, i))->id == id)
+			return g_ptr_array_index(s->txns, i);
+	return NULL;
+}
+
+/* Transaction id has this verb, status and text. */
+static void
+check_pair(const struct session *s, uint32_t id, const char *verb, enum pop3_status st,
+    const char *text)
+{
+	const struct txn *t = txn_by_id(s, id);
+
+	CHECK(t != NULL);
+	if (t == NULL)
+		return;
+	CHECK_STR(t->verb, verb);
+	CHECK_EQ_U(t->status, st);
+	if (text != NULL)
+		CHECK_STR(t->text, text);
+	CHECK(t->status_msg != NULL);
+	CHECK(!t->reply_not_pop3 || st == POP3_STATUS_NONE);
+}
+
+/*
+ * Regression (issue 12, defect 6): after a server line skipped as
+ * not_a_status (a 100 MB line in gen.py longline), "+OK bye" to QUIT was
+ * paired with USER.  A line that is no status where the reply of a command
+ * the client waited for belongs is that reply (outcome unknown), so every
+ * later reply keeps its own command; line_too_long is reported for it.
+ */
+static void
+test_reply_after_skipped_line_paired(void)
+{
+	struct conv c;
+	const struct txn *t;
+	GString *junk = g_string_new("HTTP/1.1 400 Bad Request ");
+	guint i;
+
+	/* A line far longer than the line buffer (POP3_LINE_KEEP), fed in 1448-octet pieces. */
+	while (junk->len < 200000)
+		g_string_append_c(junk, 'A');
+	conv_open(&c, HS_SEEN);
+	conv_feed(&c, DIR_TO_CLIENT, "+OK ready\r\n");
+	conv_feed(&c, DIR_TO_SERVER, "USER alice\r\n");
+	for (i = 0; i < junk->len; i += 1448) {
+		char piece[1449];
+		g_strlcpy(piece, junk->str + i, sizeof(piece));
+		conv_feed(&c, DIR_TO_CLIENT, piece);
+	}
+	conv_feed(&c, DIR_TO_CLIENT, "\r\n");
+	conv_feed(&c, DIR_TO_SERVER, "PASS secret\r\n");
+	conv_feed(&c, DIR_TO_CLIENT, "+OK maildrop locked\r\n");
+	conv_feed(&c, DIR_TO_SERVER, "STAT\r\n");
+	conv_feed(&c, DIR_TO_CLIENT, "+OK 2 320\r\n");
+	conv_feed(&c, DIR_TO_SERVER, "LIST\r\n");
+	conv_feed(&c, DIR_TO_CLIENT, "+OK 2 messages\r\n1 120\r\n2 200\r\n.\r\n");
+	conv_feed(&c, DIR_TO_SERVER, "RETR 1\r\n");
+	conv_feed(&c, DIR_TO_CLIENT, "+OK\r\nSubject: x\r\n\r\nhi\r\n.\r\n");
+	conv_feed(&c, DIR_TO_SERVER, "QUIT\r\n");
+	conv_feed(&c, DIR_TO_CLIENT, "+OK bye\r\n");
+	pop3_end(c.p);
+	CHECK_EQ_U(c.s->txns->len, 6);
+	t = txn_by_id(c.s, 1);
+	check_pair(c.s, 1, "USER", POP3_STATUS_NONE, NULL);
+	CHECK(t != NULL && t->reply_not_pop3 && !t->partial);
+	CHECK(t != NULL && t->status_msg->wire_len == junk->len);
+	CHECK(t != NULL && t->text_len == POP3_LINE_KEEP);
+	check_pair(c.s, 2, "PASS", POP3_STATUS_OK, "maildrop locked");
+	check_pair(c.s, 3, "STAT", POP3_STATUS_OK, "2 320");
+	check_pair(c.s, 4, "LIST", POP3_STATUS_OK, "2 messages");
+	CHECK_EQ_U(txn_by_id(c.s, 4)->body_lines, 2);
+	check_pair(c.s, 5, "RETR", POP3_STATUS_OK, "");
+	CHECK_EQ_U(txn_by_id(c.s, 5)->body_lines, 3);
+	check_pair(c.s, 6, "QUIT", POP3_STATUS_OK, "bye");
+	for (i = 2; i <= 6; i++)
+		CHECK(!txn_by_id(c.s, i)->reply_not_pop3 && !txn_by_id(c.s, i)->partial);
+	CHECK_EQ_U(session_anomaly_count(c.s, ANOM_NOT_A_STATUS), 1);
+	CHECK_EQ_U(session_anomaly_count(c.s, ANOM_LINE_TOO_LONG), 1);
+	CHECK_EQ_U(session_anomaly_count(c.s, ANOM_NO_REPLY), 0);
+	CHECK_EQ_U(session_anomaly_count(c.s, ANOM_UNSOLICITED_REPLY), 0);
+	for (i = 0; i < c.s->anomalies->len; i++) { /* both on USER */
+		const struct anomaly *a = &g_array_index(c.s->anomalies, struct anomaly, i);
+		if (a->kind == ANOM_NOT_A_STATUS || a->kind == ANOM_LINE_TOO_LONG)
+			CHECK_EQ_U(a->txn, 1);
+	}
+	CHECK_EQ_U(c.s->unparsed[DIR_TO_CLIENT], 0);
+	conv_close(&c);
+
+	/*
+	 * A stray line after a reply the client did not wait for (pipelined: RETR
+	 * and QUIT sent together; Dovecot sends a "." after a message that is a
+	 * lone "."): it answers nothing, QUIT keeps "+OK bye".  With no command
+	 * waiting, a long line is skipped and still reported as too long.
+	 */
+	conv_open(&c, HS_SEEN);
+	conv_feed(&c, DIR_TO_CLIENT, "+OK ready\r\n");
+	conv_feed(&c, DIR_TO_SERVER, "USER a\r\n");
+	conv_feed(&c, DIR_TO_CLIENT, "+OK\r\n");
+	conv_feed(&c, DIR_TO_CLIENT, junk->str); /* nothing waits for it */
+	conv_feed(&c, DIR_TO_CLIENT, "\r\n");
+	conv_feed(&c, DIR_TO_SERVER, "PASS b\r\n");
+	conv_feed(&c, DIR_TO_CLIENT, "+OK\r\n");
+	conv_feed(&c, DIR_TO_SERVER, "RETR 1\r\nQUIT\r\n");
+	conv_feed(&c, DIR_TO_CLIENT, "+OK 3 octets\r\n.\r\n.\r\n+OK bye\r\n");
+	pop3_end(c.p);
+	CHECK_EQ_U(c.s->txns->len, 4);
+	check_pair(c.s, 1, "USER", POP3_STATUS_OK, "");
+	check_pair(c.s, 2, "PASS", POP3_STATUS_OK, "");
+	check_pair(c.s, 3, "RETR", POP3_STATUS_OK, "3 octets");
+	check_pair(c.s, 4, "QUIT", POP3_STATUS_OK, "bye");
+	for (i = 1; i <= 4; i++)
+		CHECK(!txn_by_id(c.s, i)->reply_not_pop3);
+	CHECK_EQ_U(session_anomaly_count(c.s, ANOM_NOT_A_STATUS), 2);
+	CHECK_EQ_U(session_anomaly_count(c.s, ANOM_LINE_TOO_LONG), 1);
+	for (i = 0; i < c.s->anomalies->len; i++) {
+		const struct anomaly *a = &g_array_index(c.s->anomalies, struct anomaly, i);
+		if (a->kind == ANOM_NOT_A_STATUS || a->kind == ANOM_LINE_TOO_LONG)
+			CHECK_EQ_U(a->txn, 0);
+	}
+	CHECK_EQ_U(c.s->unparsed[DIR_TO_CLIENT], junk->len + 2 + 3);
+	conv_close(&c);
+
+	/*
+	 * Noise before the reply (Zeek's pop3 tests): the status comes before the
+	 * client says anything more, so it answers the command and the line is
+	 * skipped bytes again.
+	 */
+	conv_open(&c, HS_SEEN);
+	conv_feed(&c, DIR_TO_CLIENT, "+OK ready\r\n");
+	conv_feed(&c, DIR_TO_SERVER, "STAT\r\n");
+	conv_feed(&c, DIR_TO_CLIENT, "GARBAGE\r\nmore garbage\r\n+OK 1 236\r\n");
+	conv_feed(&c, DIR_TO_SERVER, "QUIT\r\n");
+	conv_feed(&c, DIR_TO_CLIENT, "+OK bye\r\n");
+	pop3_end(c.p);
+	CHECK_EQ_U(c.s->txns->len, 2);
+	check_pair(c.s, 1, "STAT", POP3_STATUS_OK, "1 236");
+	check_pair(c.s, 2, "QUIT", POP3_STATUS_OK, "bye");
+	t = txn_by_id(c.s, 1);
+	CHECK(t != NULL && !t->reply_not_pop3 && t->msgs->len == 2);
+	CHECK_EQ_U(c.s->unparsed[DIR_TO_CLIENT], 9 + 14);
+	CHECK_EQ_U(session_anomaly_count(c.s, ANOM_NOT_A_STATUS), 2);
+	CHECK(strstr(g_array_index(c.s->anomalies, struct anomaly, 0).detail,
+	          "reply to STAT belongs: skipped, the reply followed: \"GARBAGE\"") != NULL);
+	conv_close(&c);
+
+	/* Nothing after it: the line stays the reply; cut by a gap, the transaction is partial. */
+	conv_open(&c, HS_SEEN);
+	conv_feed(&c, DIR_TO_CLIENT, "+OK ready\r\n");
+	conv_feed(&c, DIR_TO_SERVER, "USER alice\r\n");
+	conv_feed(&c, DIR_TO_CLIENT, "<html>");
+	conv_gap(&c, DIR_TO_CLIENT, 1000);
+	pop3_end(c.p);
+	check_pair(c.s, 1, "USER", POP3_STATUS_NONE, "<html>");
+	t = txn_by_id(c.s, 1);
+	CHECK(t != NULL && t->reply_not_pop3 && t->partial && t->status_msg->cut);
+	CHECK_EQ_U(session_anomaly_count(c.s, ANOM_NO_REPLY), 0);
+	CHECK(strstr(g_array_index(c.s->anomalies, struct anomaly, 1).detail,
+	          "taken as that reply, outcome unknown") != NULL);
+	conv_close(&c);
+	g_string_free(junk, TRUE);
+}
+
+/* The same pairing whatever the chunking, and an AUTH answered by junk ends its exchange. */
+static const struct part junk_reply[] = {
+    {DIR_TO_CLIENT, "+OK ready\r\n", 0},
+    {DIR_TO_SERVER, "AUTH PLAIN\r\n", 0},
+    {DIR_TO_CLIENT, "+ \r\n", 0},
+    {DIR_TO_SERVER, "AGFsaWNlAHNlY3JldA==\r\n", 0},
+    {DIR_TO_CLIENT, "* BYE internal error\r\n", 0},
+    {DIR_TO_SERVER, "USER alice\r\n", 0},
+    {DIR_TO_CLIENT, "junk\r\n", 0},
+    {DIR_TO_SERVER, "PASS x\r\n", 0},
+    {DIR_TO_CLIENT, "+OK in\r\n", 0},
+    {DIR_TO_SERVER, "QUIT\r\n", 0},
+    {DIR_TO_CLIENT, "+OK bye\r\n", 0},
+};
+
+static void
+test_reply_after_skipped_line_chunking(void)
+{
+	char *out = run(junk_reply, G_N_ELEMENTS(junk_reply), 0, 0, true);
+
+	check_invariance("junk_reply", junk_reply, G_N_ELEMENTS(junk_reply));
+	/* AUTH and USER answered by no status (st=0), PASS and QUIT by theirs. */
+	CHECK(strstr(out, "verb=AUTH arg=[PLAIN] st=0 text=[* BYE internal error]") != NULL);
+	CHECK(strstr(out, "verb=USER arg=[alice] st=0 text=[junk]") != NULL);
+	CHECK(strstr(out, "verb=PASS arg=[x] st=1 text=[in]") != NULL);
+	CHECK(strstr(out, "verb=QUIT arg=[] st=1 text=[bye]") != NULL);
+	g_free(out);
+}
+
 int
 main(void)
 {
@@ -873,5 +1071,7 @@ main(void)
 	test_uaf_cut_line_not_pop3();
 	test_uaf_shed_txns_open_body();
 	test_command_flood_cap_kept();
+	test_reply_after_skipped_line_paired();
+	test_reply_after_skipped_line_chunking();
 	return tl_done();
 }

@@ -151,7 +151,8 @@ struct txn {
 	 * let go past SESSION_MAX_TXNS: what the dissector holds stays valid.
 	 */
 	uint8_t held;
-	uint64_t read_at; /* pop3.c: when its last client line was read, in lines of both directions */
+	/* pop3.c: when its last client line was read, counted in lines of both directions. */
+	uint64_t read_at;
 	uint64_t body_octets, body_lines;
 	struct msg *cmd_msg, *status_msg, *body_msg;
 	GPtrArray *msgs; /* struct msg *, all of this txn's messages in order */

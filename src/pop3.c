@@ -71,7 +71,7 @@ struct pop3 {
 	struct txn *junk_txn;
 	char *junk_quote; /* the line quoted for its anomaly */
 	int junk_anom;    /* index of that anomaly in s->anomalies, -1 if not listed */
-	bool resync; /* mid-session start: skip server lines until a status */
+	bool resync;      /* mid-session start: skip server lines until a status */
 	bool capa_pipelining;
 	bool body_gap; /* bytes of the current body are missing */
 	bool warned_pipelining;

@@ -869,8 +869,8 @@ txn_by_id(const struct session *s, uint32_t id)
 
 /* Transaction id has this verb, status and text. */
 static void
-check_pair(const struct session *s, uint32_t id, const char *verb, enum pop3_status st,
-    const char *text)
+check_pair(
+    const struct session *s, uint32_t id, const char *verb, enum pop3_status st, const char *text)
 {
 	const struct txn *t = txn_by_id(s, id);
 

@@ -73,10 +73,14 @@ recent_put(struct tcp_flow *h, uint64_t off, const uint8_t *p, size_t n)
 	size_t at, k;
 
 	if (want > cap && cap < TCP_RECENT_BYTES) {
-		/* Grow as the stream grows: a short command stream keeps a small ring. */
+		/*
+		 * Grow as the stream grows: a short command stream keeps a small
+		 * ring.  Eightfold, so that a stream reaching the full ring copies
+		 * what it holds twice (2 KiB, 16 KiB), not five times.
+		 */
 		ncap = cap == 0 ? 2048 : cap;
 		while (ncap < want && ncap < TCP_RECENT_BYTES)
-			ncap *= 2;
+			ncap = ncap * 8 < TCP_RECENT_BYTES ? ncap * 8 : TCP_RECENT_BYTES;
 		nr = g_malloc(ncap);
 		/* What the old ring holds, [recent_from, off), moved a contiguous piece at a time. */
 		for (i = h->recent_from; cap > 0 && i < off; i += k) {

@@ -51,8 +51,12 @@ enum pop3_state {
 struct pop3_mail_sink {
 	/* A body begins (after its +OK).  Returns a handle, or NULL: not wanted. */
 	void *(*begin)(void *arg, const struct session *s, const struct txn *t);
-	/* The next bytes of the body, exactly as the client stores them. */
-	void (*data)(void *arg, void *h, const uint8_t *buf, size_t len);
+	/*
+	 * The next bytes of the body, exactly as the client stores them.  Returns
+	 * false when it wants no more of this body (end() still comes): the
+	 * parser stops handing it bytes, so a body no output keeps is not touched.
+	 */
+	bool (*data)(void *arg, void *h, const uint8_t *buf, size_t len);
 	/*
 	 * The body ended: complete (its final "." seen) or cut (gap, end of the
 	 * connection, not POP3 after all).  Returns the message's headers

@@ -493,14 +493,16 @@ hdr_take(struct body *b, const uint8_t *buf, size_t len)
 	}
 }
 
-static void
+static bool
 sink_data(void *arg, void *h, const uint8_t *buf, size_t len)
 {
 	struct body *b = h;
 
 	(void)arg;
-	if (b->failed || len == 0)
-		return;
+	if (b->failed)
+		return false;
+	if (len == 0)
+		return true;
 	b->len += len;
 	if (b->hdr != NULL && !b->hdr_done)
 		hdr_take(b, buf, len);
@@ -510,20 +512,23 @@ sink_data(void *arg, void *h, const uint8_t *buf, size_t len)
 		b->x->mem_total -= b->mem->len;
 		g_byte_array_free(b->mem, TRUE);
 		b->mem = NULL;
-		return;
+		return false;
 	}
 	if (b->mem != NULL) {
 		g_byte_array_append(b->mem, buf, (guint)len);
 		b->x->mem_total += len;
 		if (b->mem->len > EXTRACT_SPOOL_MEM || b->x->mem_total > EXTRACT_SPOOL_MEM_TOTAL)
 			spill(b);
-		return;
+		return true;
 	}
 	if (b->fd >= 0) {
 		g_byte_array_append(b->wbuf, buf, (guint)len);
 		if (b->wbuf->len >= EXTRACT_WBUF)
 			flush_wbuf(b);
+		return true;
 	}
+	/* Neither kept nor written: only a header section still being read wants more. */
+	return b->hdr != NULL && !b->hdr_done;
 }
 
 static void

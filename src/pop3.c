@@ -91,6 +91,7 @@ struct pop3 {
 	gint64 stat_count, stat_size; /* -1 until STAT answered */
 	/* The body of the RETR/TOP being read goes to the mail sink. */
 	void *sink_h;
+	bool sink_done;    /* the sink wants no more of this body */
 	struct capa *capa; /* the CAPA listing being read */
 	/* What the model points to (session.h): freed with the parser. */
 	GPtrArray *creds, *capas, *mails, *strs;
@@ -728,13 +729,14 @@ mail_begin(struct pop3 *p, struct txn *t)
 	if (p->sink_h != NULL)
 		k->discard(p->cfg->sink_arg, p->sink_h);
 	p->sink_h = k->begin(p->cfg->sink_arg, p->s, t);
+	p->sink_done = false;
 }
 
 static void
 mail_data(struct pop3 *p, const void *b, size_t n)
 {
-	if (p->sink_h != NULL && n > 0)
-		p->cfg->sink->data(p->cfg->sink_arg, p->sink_h, b, n);
+	if (p->sink_h != NULL && n > 0 && !p->sink_done)
+		p->sink_done = !p->cfg->sink->data(p->cfg->sink_arg, p->sink_h, b, n);
 }
 
 static void
@@ -1533,12 +1535,11 @@ on_server_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_
 }
 
 /* One complete line (keep bytes kept of wire; eol is 1 for LF, 2 for CRLF). */
+/* One complete line at line (keep bytes; in lb->buf, or straight from the stream). */
 static void
-on_line(struct pop3 *p, enum dir d, size_t eol)
+on_line_at(struct pop3 *p, enum dir d, const char *line, size_t keep, size_t eol)
 {
 	struct linebuf *lb = &p->lb[d];
-	const char *line = (const char *)lb->buf->data;
-	size_t keep = lb->buf->len;
 
 	if (d == DIR_TO_SERVER)
 		on_command(p, line, keep, lb->wire, eol, lb->start);
@@ -1551,6 +1552,14 @@ on_line(struct pop3 *p, enum dir d, size_t eol)
 	lb->active = false;
 	lb->flushed = false;
 	g_byte_array_set_size(lb->buf, 0);
+}
+
+static void
+on_line(struct pop3 *p, enum dir d, size_t eol)
+{
+	struct linebuf *lb = &p->lb[d];
+
+	on_line_at(p, d, (const char *)lb->buf->data, lb->buf->len, eol);
 }
 
 /* A body line too long to buffer: hand on what we have, keep reading the line. */
@@ -1759,6 +1768,18 @@ parse_bytes(struct pop3 *p, enum dir d, const uint8_t *buf, size_t len, uint64_t
 			buf += room;
 			len -= room;
 			off += room;
+			continue;
+		}
+		if (lf != NULL && lb->wire == 0 && lb->buf->len == 0 && n <= cap) {
+			/* A whole line in this chunk: read where it is, not copied (most lines). */
+			size_t eol = n > 0 && buf[n - 1] == '\r' ? 2 : 1;
+			lb->wire = n + 1 - eol;
+			lb->last = n > 0 ? buf[n - 1] : 0;
+			lb->tail_kept = true;
+			on_line_at(p, d, (const char *)buf, n + 1 - eol, eol);
+			buf += n + 1;
+			len -= n + 1;
+			off += n + 1;
 			continue;
 		}
 		take = n < room ? n : room;

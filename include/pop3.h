@@ -60,11 +60,15 @@ struct pop3_mail_sink {
 	/*
 	 * The body ended: complete (its final "." seen) or cut (gap, end of the
 	 * connection, not POP3 after all).  Returns the message's headers
-	 * (mime.h) or NULL, and in *path the file written (g_free) or NULL.
+	 * (mime.h) or NULL.  A body still to be written under its session's
+	 * number (--extract: sessions are numbered when reported) is returned
+	 * in *held (NULL if none): place() or discard() it later.
 	 */
 	struct mail_info *(*end)(void *arg, void *h, const struct session *s, const struct txn *t,
-	    bool complete, char **path);
-	/* Forget the body (the connection is not POP3 after all): nothing is written. */
+	    bool complete, void **held);
+	/* The session is reported, s->id is its number: writes a held body; its path (g_free) or NULL. */
+	char *(*place)(void *arg, void *held, const struct session *s);
+	/* Forget a body, open or held (the connection is not POP3 after all): nothing is written. */
 	void (*discard)(void *arg, void *h);
 };
 
@@ -102,6 +106,12 @@ void pop3_feed(
 void pop3_gap(struct pop3 *p, enum dir d, uint64_t off, uint64_t len, const char *why);
 /* The connection ended: pending commands get no reply, cut bodies are partial. */
 void pop3_end(struct pop3 *p);
+/*
+ * The session is reported under its number (session.id, pipeline.c):
+ * bodies held for --extract are written to their files, and their
+ * transactions' extracted paths set.  Before it, none of them has a name.
+ */
+void pop3_reported(struct pop3 *p);
 enum pop3_state pop3_state(const struct pop3 *p);
 void pop3_free(struct pop3 *p);
 

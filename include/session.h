@@ -172,7 +172,8 @@ struct txn {
 };
 
 struct session {
-	uint64_t id; /* 1-based, given by the wiring (pipeline.c) */
+	/* 1-based in report order: given when the session is reported (pipeline.c), 0 before. */
+	uint64_t id;
 	struct endpoint client, server;
 	struct ts start, last; /* first and last packet */
 	uint64_t first_frame, last_frame;

@@ -1289,12 +1289,9 @@ diagram_end(
 	/* The -o file main opened stays empty when every page went to its own file. */
 	if (rc == 0 && run->wrote_files && dg_output_path(o) != NULL && ftell(out) == 0)
 		unlink(dg_output_path(o));
-	if (rc == 0 && run->drawn == 0) {
-		if (o->only_session != 0)
-			snprintf(errbuf, ERRBUF_SIZE, "--session %llu: no such POP3 session",
-			    (unsigned long long)o->only_session);
-		else
-			snprintf(errbuf, ERRBUF_SIZE, "-T %s: no POP3 session to draw", rd->format);
+	/* --session N with no session N: main says so, with its own exit status. */
+	if (rc == 0 && run->drawn == 0 && o->only_session == 0) {
+		snprintf(errbuf, ERRBUF_SIZE, "-T %s: no POP3 session to draw", rd->format);
 		rc = -1;
 	}
 	if (rd->cleanup != NULL)

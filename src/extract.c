@@ -44,6 +44,7 @@ struct body {
 	bool need_all;    /* multipart or message/: counting parts needs the whole body */
 	uint64_t len;
 	bool failed;
+	char *rest; /* held for its session's number: the name after "session<S>" */
 };
 
 /* A header section longer than this is not kept apart: the whole body is parsed. */
@@ -187,13 +188,14 @@ append_part(GString *n, const char *part, size_t len)
 	g_free(h);
 }
 
-char *
-extract_name(const struct session *s, const struct txn *t, bool complete)
+/* The name after "session<S>": "-msg<N>[-uid-<UID>][-top[<L>]][-partial].eml". */
+static char *
+name_rest(const struct txn *t, bool complete)
 {
 	GString *n = g_string_new(NULL), *uid;
 	const char *p, *q, *end;
 
-	g_string_append_printf(n, "session%" PRIu64 "-msg", s->id);
+	g_string_append(n, "-msg");
 	if (t->msgno > 0)
 		g_string_append_printf(n, "%" PRIu32, t->msgno);
 	else
@@ -228,6 +230,16 @@ extract_name(const struct session *s, const struct txn *t, bool complete)
 		g_string_append(n, "-partial");
 	g_string_append(n, ".eml");
 	return g_string_free(n, FALSE);
+}
+
+char *
+extract_name(const struct session *s, const struct txn *t, bool complete)
+{
+	char *rest = name_rest(t, complete), *n;
+
+	n = g_strdup_printf("session%" PRIu64 "%s", s->id, rest);
+	g_free(rest);
+	return n;
 }
 
 char *
@@ -534,7 +546,8 @@ sink_data(void *arg, void *h, const uint8_t *buf, size_t len)
 static void
 body_free(struct body *b)
 {
-	g_byte_array_free(b->wbuf, TRUE);
+	if (b->wbuf != NULL)
+		g_byte_array_free(b->wbuf, TRUE);
 	if (b->hdr != NULL)
 		g_byte_array_free(b->hdr, TRUE);
 	if (b->fd >= 0)
@@ -543,6 +556,7 @@ body_free(struct body *b)
 		unlink(b->tmp);
 		g_free(b->tmp);
 	}
+	g_free(b->rest);
 	if (b->mem != NULL) {
 		b->x->mem_total -= b->mem->len;
 		g_byte_array_free(b->mem, TRUE);
@@ -594,10 +608,10 @@ to_mbox(struct body *b, const struct txn *t, const struct mail_info *mi)
 
 /* Gives the spool file its name in DIR without replacing any file there. */
 static char *
-place(struct body *b, const struct session *s, const struct txn *t, bool complete)
+place(struct body *b, const struct session *s)
 {
 	struct extract *x = b->x;
-	char *name = extract_name(s, t, complete), *path = NULL, *base;
+	char *name = g_strdup_printf("session%" PRIu64 "%s", s->id, b->rest), *path = NULL, *base;
 	int k;
 
 	base = g_strndup(name, strlen(name) - 4); /* without ".eml" */
@@ -638,13 +652,14 @@ place(struct body *b, const struct session *s, const struct txn *t, bool complet
 
 static struct mail_info *
 sink_end(
-    void *arg, void *h, const struct session *s, const struct txn *t, bool complete, char **path)
+    void *arg, void *h, const struct session *s, const struct txn *t, bool complete, void **held)
 {
 	struct extract *x = arg;
 	struct body *b = h;
 	struct mail_info *mi = NULL;
 
-	*path = NULL;
+	(void)s;
+	*held = NULL;
 	flush_wbuf(b);
 	if (!b->failed && x->headers) {
 		if (b->hdr != NULL && b->hdr_done && !b->need_all)
@@ -656,15 +671,44 @@ sink_end(
 	}
 	if (!b->failed && x->mbox != NULL && complete)
 		to_mbox(b, t, mi);
-	if (!b->failed && b->tmp != NULL && b->fd >= 0)
-		*path = place(b, s, t, complete);
+	if (!b->failed && b->tmp != NULL && b->fd >= 0) {
+		/*
+		 * Sessions are numbered when they are reported: the spool file
+		 * waits in DIR under its temporary name until then (sink_place()).
+		 * Its name is made now: the transaction may be let go before.
+		 */
+		b->rest = name_rest(t, complete);
+		close(b->fd);
+		b->fd = -1;
+		/* Held bodies keep only their names: many may wait in a long session. */
+		g_byte_array_free(b->wbuf, TRUE);
+		b->wbuf = NULL;
+		if (b->hdr != NULL)
+			g_byte_array_free(b->hdr, TRUE);
+		b->hdr = NULL;
+		*held = b;
+		return mi;
+	}
 	body_free(b);
 	return mi;
+}
+
+static char *
+sink_place(void *arg, void *h, const struct session *s)
+{
+	struct body *b = h;
+	char *path;
+
+	(void)arg;
+	path = place(b, s);
+	body_free(b);
+	return path;
 }
 
 const struct pop3_mail_sink extract_sink = {
     .begin = sink_begin,
     .data = sink_data,
     .end = sink_end,
+    .place = sink_place,
     .discard = sink_discard,
 };

@@ -40,6 +40,7 @@ struct run {
 	uint64_t max_sessions; /* -c: stop after this many have ended (0: never) */
 	uint64_t ended;        /* sessions that ended on their own (not by the stop) */
 	bool count_reached;
+	bool only_seen; /* --session N: session N was reported */
 };
 
 static struct capture *volatile signal_cap;
@@ -93,6 +94,7 @@ on_emit(void *arg, const struct session *s)
 	}
 	if (r->eo.only_session != 0 && s->id != r->eo.only_session)
 		return;
+	r->only_seen = true;
 	if (r->em->session(r->em_ctx, r->out, s, &r->eo, r->errbuf) < 0) {
 		r->output_failed = true;
 		r->pipe_closed = errno == EPIPE;
@@ -362,6 +364,14 @@ finish:
 		}
 	} else if (r.begun) {
 		r.em->end(r.em_ctx, r.out, NULL, &r.eo, r.errbuf); /* frees the context only */
+	}
+	if (r.begun && !r.output_failed && r.eo.only_session != 0 && !r.only_seen) {
+		/* In every format: nothing was written for it, so say so (README: exit status). */
+		fprintf(stderr, "popflow: --session %llu: no such session (%llu reported)\n",
+		    (unsigned long long)r.eo.only_session,
+		    (unsigned long long)pipeline_stats(pl)->sessions);
+		if (rc == EXIT_OK)
+			rc = EXIT_NO_SESSION;
 	}
 	if (r.output_failed && r.pipe_closed && r.out == stdout) {
 		rc = EXIT_OUTPUT; /* | head, | less quit early: nothing to say */

@@ -43,7 +43,8 @@ options_usage(FILE *f)
 	    "  -q                 quiet: no progress line on a terminal; text: no credential\n"
 	    "                     roll-up and no count line at the end\n"
 	    "  --bodies           text: show every line of message bodies, not a summary\n"
-	    "  --session N        only session N (diagrams: one file instead of one each)\n"
+	    "  --session N        only session N, numbered in output order (diagrams: one\n"
+	    "                     file instead of one each)\n"
 	    "  --redact           hide passwords, digests, tokens and SASL data everywhere\n"
 	    "  --extract DIR      write every RETR/TOP body to DIR as an .eml file, as is\n"
 	    "  --mbox FILE        write every retrieved message to FILE (mboxrd)\n"
@@ -74,7 +75,8 @@ options_usage(FILE *f)
 	    "3 output cannot be written (also: the output is the input file; a closed\n"
 	    "pipe, quietly), 4 the capture file is damaged part-way (what was read before\n"
 	    "the damage is analysed and written), 5 reading a file was interrupted\n"
-	    "(Ctrl-C, SIGTERM: open sessions are reported as interrupted).\n"
+	    "(Ctrl-C, SIGTERM: open sessions are reported as interrupted), 6 --session N\n"
+	    "names no session.\n"
 	    "Manual: man popflow; JSON contract: docs/json.md.\n");
 }
 

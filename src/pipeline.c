@@ -100,7 +100,13 @@ ended(void *arg, struct session *s)
 {
 	struct pipeline *pl = arg;
 
-	pl->st.sessions++;
+	/*
+	 * Numbered here, in the order sessions are reported: refused attempts
+	 * and connections that were not POP3 take no number, so the first
+	 * session written is session 1.
+	 */
+	s->id = ++pl->st.sessions;
+	pop3_reported(s->pop3);
 	pl->st.transactions += s->txns->len;
 	pl->st.anomalies += s->anomalies->len + s->anomalies_dropped;
 	if (pl->cfg.emit != NULL)

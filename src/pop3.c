@@ -47,6 +47,12 @@ struct linebuf {
 	bool tail_kept; /* that byte is the last byte of buf */
 };
 
+/* A body that ended and waits for its session's number to be written (--extract). */
+struct held_body {
+	uint32_t txn; /* its transaction's id */
+	void *h;      /* the sink's handle */
+};
+
 struct pop3 {
 	struct session *s;
 	const struct pop3_config *cfg;
@@ -92,6 +98,8 @@ struct pop3 {
 	/* The body of the RETR/TOP being read goes to the mail sink. */
 	void *sink_h;
 	bool sink_done;    /* the sink wants no more of this body */
+	GArray *held; /* struct held_body: bodies ended, written when the session is reported */
+	bool held_full;
 	struct capa *capa; /* the CAPA listing being read */
 	/* What the model points to (session.h): freed with the parser. */
 	GPtrArray *creds, *capas, *mails, *strs;
@@ -253,6 +261,7 @@ pop3_new(struct session *s, const struct pop3_config *cfg)
 	p->capas = g_ptr_array_new_with_free_func(capa_free_cb);
 	p->mails = g_ptr_array_new_with_free_func(mail_info_free_cb);
 	p->strs = g_ptr_array_new_with_free_func(g_free);
+	p->held = g_array_new(FALSE, FALSE, sizeof(struct held_body));
 	if (s->handshake == HS_SEEN) {
 		p->state = POP3_ST_GREETING;
 	} else {
@@ -276,11 +285,16 @@ void
 pop3_free(struct pop3 *p)
 {
 	int d;
+	guint i;
 
 	if (p == NULL)
 		return;
 	if (p->sink_h != NULL)
 		p->cfg->sink->discard(p->cfg->sink_arg, p->sink_h);
+	for (i = 0; i < p->held->len; i++)
+		p->cfg->sink->discard(
+		    p->cfg->sink_arg, g_array_index(p->held, struct held_body, i).h);
+	g_array_free(p->held, TRUE);
 	if (p->tls != NULL) {
 		p->s->tls = NULL;
 		p->s->plain_map = NULL;
@@ -743,11 +757,11 @@ static void
 mail_end(struct pop3 *p, struct txn *t, bool complete)
 {
 	struct mail_info *mi;
-	char *path = NULL;
+	struct held_body hb = {t->id, NULL};
 
 	if (p->sink_h == NULL)
 		return;
-	mi = p->cfg->sink->end(p->cfg->sink_arg, p->sink_h, p->s, t, complete, &path);
+	mi = p->cfg->sink->end(p->cfg->sink_arg, p->sink_h, p->s, t, complete, &hb.h);
 	p->sink_h = NULL;
 	if (mi != NULL && p->mails->len >= SESSION_MAX_TXNS) {
 		/* As many as transactions are kept: a RETR flood stays bounded too. */
@@ -756,12 +770,59 @@ mail_end(struct pop3 *p, struct txn *t, bool complete)
 		g_ptr_array_add(p->mails, mi);
 		t->mail = mi;
 	}
-	if (path != NULL && p->strs->len >= SESSION_MAX_TXNS) {
-		g_free(path);
-	} else if (path != NULL) {
-		g_ptr_array_add(p->strs, path);
-		t->extracted = path;
+	if (hb.h == NULL)
+		return;
+	if (p->held->len >= SESSION_MAX_TXNS) {
+		/* As many bodies wait for the session's number as transactions are kept. */
+		p->cfg->sink->discard(p->cfg->sink_arg, hb.h);
+		if (!p->held_full)
+			session_anomaly(p->s, ANOM_TRANSACTION_LIMIT, DIR_TO_CLIENT,
+			    t->status_msg != NULL ? t->status_msg->off : UINT64_MAX, t,
+			    "more than %u bodies to extract in one session: this one and later "
+			    "ones are not written",
+			    SESSION_MAX_TXNS);
+		p->held_full = true;
+		return;
 	}
+	g_array_append_val(p->held, hb);
+}
+
+void
+pop3_reported(struct pop3 *p)
+{
+	const struct held_body *hb;
+	struct txn *t;
+	char *path;
+	guint i, k = 0;
+
+	if (p == NULL)
+		return;
+	for (i = 0; i < p->held->len; i++) {
+		hb = &g_array_index(p->held, struct held_body, i);
+		path = p->cfg->sink->place(p->cfg->sink_arg, hb->h, p->s);
+		if (path == NULL)
+			continue;
+		/* Bodies end in transaction order: one walk finds each kept transaction. */
+		t = NULL;
+		while (k < p->s->txns->len) {
+			struct txn *c = g_ptr_array_index(p->s->txns, k);
+			if (c->id > hb->txn)
+				break;
+			k++;
+			if (c->id == hb->txn) {
+				t = c;
+				break;
+			}
+		}
+		if (t != NULL && p->strs->len < SESSION_MAX_TXNS) {
+			g_ptr_array_add(p->strs, path);
+			t->extracted = path;
+		} else {
+			g_free(
+			    path); /* the transaction was let go (SESSION_MAX_TXNS): the file stays */
+		}
+	}
+	g_array_set_size(p->held, 0);
 }
 
 /* RETR: the size after unstuffing against every size the server announced (never for framing). */
@@ -1690,8 +1751,9 @@ pop3_gap(struct pop3 *p, enum dir d, uint64_t off, uint64_t len, const char *why
 {
 	if (len == 0 || off + len <= p->pos[d])
 		return;
-	session_anomaly(p->s, ANOM_GAP, d, off, NULL, "%llu bytes missing at stream offset %llu: %s",
-	    (unsigned long long)len, (unsigned long long)off, why != NULL ? why : "never captured");
+	session_anomaly(p->s, ANOM_GAP, d, off, NULL,
+	    "%llu bytes missing at stream offset %llu: %s", (unsigned long long)len,
+	    (unsigned long long)off, why != NULL ? why : "never captured");
 	if (p->tls_on[d])
 		tls_conn_gap(p->tls, d, off, len); /* the TLS layer gives up this direction */
 	else if (!p->inner)

@@ -145,7 +145,8 @@ tcp_session(struct tcp_conn *c)
 
 	if (c->s != NULL)
 		return c->s;
-	s = session_new(c->id, &c->client, &c->server);
+	/* Numbered when reported (pipeline.c): refused attempts and non-POP3 probes get none. */
+	s = session_new(0, &c->client, &c->server);
 	c->s = s;
 	s->start = c->start;
 	s->first_frame = c->first_frame;
@@ -236,8 +237,6 @@ tcp_deliver(struct tcp_conn *c, enum dir d, const uint8_t *buf, size_t len, uint
 		return;
 	s = tcp_session(c);
 	t->ops->data(t->arg, s, d, buf, len, off, t->now);
-	if (s->candidate && s->confirmed && s->id == 0)
-		s->id = ++t->next_id; /* a probed connection turned out to be POP3 */
 }
 
 void
@@ -608,8 +607,6 @@ conn_new(struct tcp *t, const struct segment *seg, const struct endpoint *client
 	c->server = *server;
 	key_make(&c->key, client, server);
 	c->serial = ++t->next_serial;
-	if (!candidate)
-		c->id = ++t->next_id; /* numbered in order of first frame */
 	c->start = c->last = seg->ts;
 	c->first_frame = c->last_frame = seg->frame;
 	c->handshake = (seg->flags & (TH_SYN | TH_ACK)) == TH_SYN ? HS_SEEN : HS_MISSING;
@@ -785,8 +782,7 @@ conn_order(gconstpointer a, gconstpointer b)
 	const struct tcp_conn *x = *(struct tcp_conn *const *)a;
 	const struct tcp_conn *y = *(struct tcp_conn *const *)b;
 
-	if (x->first_frame != y->first_frame)
-		return x->first_frame < y->first_frame ? -1 : 1;
+	/* Order of first frame (serial follows it; frame ids of several files do not: frameid.h). */
 	return x->serial < y->serial ? -1 : x->serial > y->serial;
 }
 

@@ -64,7 +64,6 @@ struct tcp_conn {
 	struct tcp_conn_key key;
 	struct endpoint client, server;
 	uint64_t serial;   /* order of creation */
-	uint64_t id;       /* session number (0: a probed connection, until it is POP3) */
 	struct session *s; /* the model, made at the first payload or when it is reported */
 	/* The log before the session exists: one record inline (a SYN costs no allocation), then pre. */
 	struct seg_rec first;
@@ -101,7 +100,6 @@ struct tcp {
 	GHashTable *conns; /* struct tcp_conn_key * -> struct tcp_conn * */
 	GQueue lingering;  /* struct tcp_conn *, in order of closing */
 	uint64_t next_serial;
-	uint64_t next_id;
 	struct tcp_stats st;
 	uint64_t frame; /* the frame being processed */
 	struct ts now;

@@ -91,6 +91,33 @@ for f in tests/golden/*.pcap samples/*.pcap; do
 	[ "$heads" -eq "$sessions" ] && ok || bad "text from $f: $heads session headers for $sessions sessions"
 done
 
+# Session numbers (issue 10 item 3): only reported sessions are numbered, in the order they are
+# written; refused or unanswered SYNs take none. numbering.pcap: two attempts, then A (starts
+# first, ends last) and B; B is session 1 (tests/golden/src/numbering.pfs).
+num=tests/golden/numbering.pcap
+expect 0 "--session 1" -- "$POPFLOW" -r "$num" --session 1
+has "$tmp/out" "^Session 1: 192.0.2.11:49201 -> " "--session 1 is the first session written"
+n=$(grep -c '^Session ' "$tmp/out"); [ "$n" -eq 1 ] && ok || bad "--session 1: $n sessions printed"
+mkdir "$tmp/num-x"
+expect 0 "--extract names follow the numbers" -- "$POPFLOW" -r "$num" -T json --extract "$tmp/num-x"
+[ "$(cat "$tmp/num-x/session1-msg1.eml" 2>/dev/null)" = "B"$'\r' ] && ok || bad "--extract: session1-msg1.eml is not B's body"
+[ "$(cat "$tmp/num-x/session2-msg1.eml" 2>/dev/null)" = "A"$'\r' ] && ok || bad "--extract: session2-msg1.eml is not A's body"
+[ "$(find "$tmp/num-x" -name '.popflow-*' | wc -l)" -eq 0 ] && ok || bad "--extract: temporary files left"
+has "$tmp/out" '"extracted":"[^"]*/session1-msg1.eml"' "JSON names the extracted file after its session's number"
+# -c 1 stops after the first session that ends: that is session 1 (B), A interrupted as session 2.
+expect 0 "-c 1" -- "$POPFLOW" -r "$num" -c 1 -T json
+has "$tmp/out" '"session":1,"client":{"ip":"192.0.2.11"' "-c 1: session 1 is the first ended"
+has "$tmp/out" '"session":2,"client":{"ip":"192.0.2.10".*"end_reason":"interrupted"' "-c 1: the open one is session 2, interrupted"
+# --session N with no session N: a message and exit status 6, in every format.
+for fmt in text json mermaid flow; do
+	expect 6 "--session 3 -T $fmt: no such session" -- "$POPFLOW" -r "$num" --session 3 -T "$fmt"
+	has "$tmp/err" "popflow: --session 3: no such session (2 reported)" "--session 3 -T $fmt: message"
+	if grep -q "Session \|\"type\":\"session\"\|sequenceDiagram" "$tmp/out"; then bad "--session 3 -T $fmt: a session was written"; else ok; fi
+done
+expect 6 "--session 3 -T svg -o" -- "$POPFLOW" -r "$num" --session 3 -T svg -o "$tmp/none.svg"
+has "$tmp/err" "no such session" "--session 3 -T svg: message"
+expect 6 "--session 2 with a filter that keeps one session" -- "$POPFLOW" -r "$num" --session 2 host 192.0.2.10
+
 # Undecodable frames: file, frame number and what was wrong on stderr; the session still analysed.
 expect 0 "malformed frames" -- "$POPFLOW" -r tests/golden/malformed.pcap
 has "$tmp/err" "malformed.pcap: frame 13: TCP data offset below 5" "malformed frame message"

@@ -110,6 +110,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cur = chunk_end;
 	}
 	pop3_end(p);
+	pop3_reported(p); /* --extract: held bodies get their names */
 	session_finalize(s);
 	if (opt & 0x40) {
 		struct emit_opts eo;

@@ -280,7 +280,7 @@ run_extract(size_t chunk)
 	c.cfg.sink = &extract_sink;
 	c.cfg.sink_arg = x;
 	c.now.sec = 1700000000;
-	c.s = session_new(1, &cl, &sv);
+	c.s = session_new(0, &cl, &sv);
 	c.s->handshake = HS_SEEN;
 	c.p = pop3_new(c.s, &c.cfg);
 	/* A 1.5 MB message: spooled from memory to a file on the way. */
@@ -317,6 +317,14 @@ run_extract(size_t chunk)
 	server = "+OK\r\ncut sh"; /* the connection ends inside it */
 	say(&c, DIR_TO_CLIENT, server, strlen(server), chunk);
 	pop3_end(c.p);
+	/* Sessions are numbered when reported: until then no body has its name. */
+	CHECK_EQ_U(extract_files(x), 0);
+	data = slurp(dir, "session1-msg1-uid-u-1.eml", &n);
+	CHECK(data == NULL);
+	g_free(data);
+	CHECK(((const struct txn *)g_ptr_array_index(c.s->txns, 7))->extracted == NULL);
+	c.s->id = 1;
+	pop3_reported(c.p);
 	CHECK(extract_finish(x, err) == 0);
 	CHECK_EQ_U(extract_files(x), 6);
 	CHECK_EQ_U(extract_mbox_count(x), 5);

@@ -14,88 +14,19 @@
 #include "tls.h"
 #include "util.h"
 
-/* Writes text as a line, flushed (JSON Lines, streamed). */
-static int
-put_line(FILE *f, const char *text, char *errbuf)
-{
-	if (fputs(text, f) == EOF || fputc('\n', f) == EOF || fflush(f) != 0) {
-		util_write_error(errbuf);
-		return -1;
-	}
-	return 0;
-}
-
-/* Writes one object as a line and frees it. */
-static int
-put_object(FILE *f, json_t *j, char *errbuf)
-{
-	char *text = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	int rc;
-
-	json_decref(j);
-	if (text == NULL) {
-		g_strlcpy(errbuf, "cannot encode JSON (out of memory)", ERRBUF_SIZE);
-		return -1;
-	}
-	rc = put_line(f, text, errbuf);
-	free(text);
-	return rc;
-}
-
 /*
- * Writes head's keys, then "key": a number printed with exactly six decimals
- * (jansson prints reals with up to 17 digits: 1.8061579999999999), then
- * tail's keys, then raw (members already encoded, or NULL), as one object
- * on one line; frees head and tail.
+ * Appends the n bytes at s (valid UTF-8: jansson checked them, or the
+ * caller did) as a JSON string, escaped as jansson escapes it: ", \ and
+ * control characters (\b \f \n \r \t, others \u00XX, NUL too); UTF-8 kept.
  */
-static int
-put_object_us(FILE *f, json_t *head, const char *key, int64_t us, json_t *tail, const GString *raw,
-    char *errbuf)
-{
-	char *h = json_dumps(head, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	char *t = json_dumps(tail, JSON_COMPACT | JSON_PRESERVE_ORDER);
-	uint64_t mag = us < 0 ? (uint64_t)0 - (uint64_t)us : (uint64_t)us;
-	size_t hn = h != NULL ? strlen(h) : 0, tn = t != NULL ? strlen(t) : 0;
-	int rc = -1;
-
-	json_decref(head);
-	json_decref(tail);
-	if (h == NULL || t == NULL || hn < 2 || tn < 2) {
-		g_strlcpy(errbuf, "cannot encode JSON (out of memory)", ERRBUF_SIZE);
-		goto out;
-	}
-	/* Both are compact objects "{...}": join their members around the number. */
-	if (fwrite(h, 1, hn - 1, f) != hn - 1 || (hn > 2 && fputc(',', f) == EOF) ||
-	    fprintf(f, "\"%s\":%s%" PRIu64 ".%06" PRIu64, key, us < 0 ? "-" : "", mag / 1000000,
-	        mag % 1000000) < 0 ||
-	    (tn > 2 && (fputc(',', f) == EOF || fwrite(t + 1, 1, tn - 2, f) != tn - 2)) ||
-	    (raw != NULL && raw->len > 0 &&
-	        (fputc(',', f) == EOF || fwrite(raw->str, 1, raw->len, f) != raw->len))) {
-		util_write_error(errbuf);
-		goto out;
-	}
-	rc = put_line(f, "}", errbuf);
-out:
-	free(h);
-	free(t);
-	return rc;
-}
-
-/*
- * Appends s as a JSON string, escaped as jansson escapes it (", \\, and
- * control characters; UTF-8 kept as it is).  False if s is not valid UTF-8
- * (jansson would refuse it: the member is left out).
- */
-static bool
-raw_str(GString *g, const char *s)
+static void
+raw_strn(GString *g, const char *s, size_t n)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	const char *p, *run;
+	const char *p, *run, *end = s + n;
 
-	if (!g_utf8_validate(s, -1, NULL))
-		return false;
 	g_string_append_c(g, '"');
-	for (p = run = s; *p != '\0'; p++) {
+	for (p = run = s; p < end; p++) {
 		unsigned char c = (unsigned char)*p;
 		if (c >= 0x20 && c != '"' && c != '\\')
 			continue;
@@ -131,7 +62,163 @@ raw_str(GString *g, const char *s)
 	}
 	g_string_append_len(g, run, p - run);
 	g_string_append_c(g, '"');
+}
+
+/* As raw_strn() for a C string; false (nothing appended) if it is not valid UTF-8, as jansson refuses it. */
+static bool
+raw_str(GString *g, const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!g_utf8_validate(s, (gssize)n, NULL))
+		return false;
+	raw_strn(g, s, n);
 	return true;
+}
+
+static void
+raw_int64(GString *g, int64_t v)
+{
+	char buf[24], *p = buf + sizeof(buf);
+	uint64_t m = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+
+	do {
+		*--p = (char)('0' + m % 10);
+		m /= 10;
+	} while (m > 0);
+	if (v < 0)
+		*--p = '-';
+	g_string_append_len(g, p, buf + sizeof(buf) - p);
+}
+
+static void raw_value(GString *g, json_t *v);
+
+/* The members of object o, each preceded by a comma unless *first. */
+static void
+raw_members(GString *g, json_t *o, bool *first)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach(o, k, v)
+	{
+		if (!*first)
+			g_string_append_c(g, ',');
+		*first = false;
+		raw_strn(g, k, strlen(k));
+		g_string_append_c(g, ':');
+		raw_value(g, v);
+	}
+}
+
+/*
+ * Appends v as json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER) writes it
+ * (members in insertion order, which jansson keeps), without its copies:
+ * jansson's dump formats every number with snprintf and checks every
+ * string's UTF-8 again, the largest cost of -T json.
+ */
+static void
+raw_value(GString *g, json_t *v)
+{
+	size_t i;
+	bool first = true;
+	char *text;
+
+	switch (json_typeof(v)) {
+	case JSON_OBJECT:
+		g_string_append_c(g, '{');
+		raw_members(g, v, &first);
+		g_string_append_c(g, '}');
+		break;
+	case JSON_ARRAY:
+		g_string_append_c(g, '[');
+		for (i = 0; i < json_array_size(v); i++) {
+			if (i > 0)
+				g_string_append_c(g, ',');
+			raw_value(g, json_array_get(v, i));
+		}
+		g_string_append_c(g, ']');
+		break;
+	case JSON_STRING:
+		raw_strn(g, json_string_value(v), json_string_length(v));
+		break;
+	case JSON_INTEGER:
+		raw_int64(g, json_integer_value(v));
+		break;
+	case JSON_TRUE:
+		g_string_append(g, "true");
+		break;
+	case JSON_FALSE:
+		g_string_append(g, "false");
+		break;
+	case JSON_NULL:
+		g_string_append(g, "null");
+		break;
+	default:
+		/* A real (none is written today): jansson's own format. */
+		text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+		g_string_append(g, text != NULL ? text : "null");
+		free(text);
+		break;
+	}
+}
+
+/* Writes g and a newline, flushed (JSON Lines, streamed). */
+static int
+put_gstring(FILE *f, GString *g, char *errbuf)
+{
+	g_string_append_c(g, '\n');
+	if (fwrite(g->str, 1, g->len, f) != g->len || fflush(f) != 0) {
+		util_write_error(errbuf);
+		return -1;
+	}
+	return 0;
+}
+
+/* Writes one object as a line and frees it. */
+static int
+put_object(FILE *f, json_t *j, char *errbuf)
+{
+	GString *g = g_string_sized_new(1024);
+	int rc;
+
+	raw_value(g, j);
+	json_decref(j);
+	rc = put_gstring(f, g, errbuf);
+	g_string_free(g, TRUE);
+	return rc;
+}
+
+/*
+ * Writes head's keys, then "key": a number printed with exactly six decimals
+ * (jansson prints reals with up to 17 digits: 1.8061579999999999), then
+ * tail's keys, then raw (members already encoded, or NULL), as one object
+ * on one line; frees head and tail.
+ */
+static int
+put_object_us(FILE *f, json_t *head, const char *key, int64_t us, json_t *tail, const GString *raw,
+    char *errbuf)
+{
+	GString *g = g_string_sized_new(4096 + (raw != NULL ? raw->len : 0));
+	uint64_t mag = us < 0 ? (uint64_t)0 - (uint64_t)us : (uint64_t)us;
+	bool first = true;
+	int rc;
+
+	g_string_append_c(g, '{');
+	raw_members(g, head, &first);
+	g_string_append_printf(g, "%s\"%s\":%s%" PRIu64 ".%06" PRIu64, first ? "" : ",", key,
+	    us < 0 ? "-" : "", mag / 1000000, mag % 1000000);
+	raw_members(g, tail, &first);
+	if (raw != NULL && raw->len > 0) {
+		g_string_append_c(g, ',');
+		g_string_append_len(g, raw->str, (gssize)raw->len);
+	}
+	g_string_append_c(g, '}');
+	json_decref(head);
+	json_decref(tail);
+	rc = put_gstring(f, g, errbuf);
+	g_string_free(g, TRUE);
+	return rc;
 }
 
 /* Appends ,"key":v (the comma unless first). */

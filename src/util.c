@@ -29,15 +29,38 @@ util_endpoint(const struct endpoint *e, char *buf, size_t len)
 static void
 ts_format(struct ts t, char sep, const char *suffix, char *buf, size_t len)
 {
+	/* The date and time of day change once a second: kept for the last second formatted. */
+	static _Thread_local int64_t last_sec = -1;
+	static _Thread_local char last_sep, day[40];
 	struct tm tm;
 	time_t sec = (time_t)t.sec;
+	char frac[8];
+	int i;
+	uint32_t us = (uint32_t)t.usec;
 
-	if (gmtime_r(&sec, &tm) == NULL) {
-		g_strlcpy(buf, "?", len);
+	if ((int64_t)t.sec != last_sec || sep != last_sep || t.sec < 0) {
+		if (gmtime_r(&sec, &tm) == NULL) {
+			g_strlcpy(buf, "?", len);
+			return;
+		}
+		g_snprintf(day, sizeof(day), "%04d-%02d-%02d%c%02d:%02d:%02d", tm.tm_year + 1900,
+		    tm.tm_mon + 1, tm.tm_mday, sep, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		last_sec = t.sec < 0 ? -1 : (int64_t)t.sec;
+		last_sep = sep;
+	}
+	if ((int64_t)t.usec < 0 || t.usec > 999999) {
+		g_snprintf(buf, len, "%s.%06d%s", day, (int)t.usec, suffix);
 		return;
 	}
-	g_snprintf(buf, len, "%04d-%02d-%02d%c%02d:%02d:%02d.%06d%s", tm.tm_year + 1900,
-	    tm.tm_mon + 1, tm.tm_mday, sep, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)t.usec, suffix);
+	frac[0] = '.';
+	for (i = 6; i >= 1; i--) {
+		frac[i] = (char)('0' + us % 10);
+		us /= 10;
+	}
+	frac[7] = '\0';
+	g_strlcpy(buf, day, len);
+	g_strlcat(buf, frac, len);
+	g_strlcat(buf, suffix, len);
 }
 
 void

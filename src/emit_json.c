@@ -189,38 +189,6 @@ put_object(FILE *f, json_t *j, char *errbuf)
 	return rc;
 }
 
-/*
- * Writes head's keys, then "key": a number printed with exactly six decimals
- * (jansson prints reals with up to 17 digits: 1.8061579999999999), then
- * tail's keys, then raw (members already encoded, or NULL), as one object
- * on one line; frees head and tail.
- */
-static int
-put_object_us(FILE *f, json_t *head, const char *key, int64_t us, json_t *tail, const GString *raw,
-    char *errbuf)
-{
-	GString *g = g_string_sized_new(4096 + (raw != NULL ? raw->len : 0));
-	uint64_t mag = us < 0 ? (uint64_t)0 - (uint64_t)us : (uint64_t)us;
-	bool first = true;
-	int rc;
-
-	g_string_append_c(g, '{');
-	raw_members(g, head, &first);
-	g_string_append_printf(g, "%s\"%s\":%s%" PRIu64 ".%06" PRIu64, first ? "" : ",", key,
-	    us < 0 ? "-" : "", mag / 1000000, mag % 1000000);
-	raw_members(g, tail, &first);
-	if (raw != NULL && raw->len > 0) {
-		g_string_append_c(g, ',');
-		g_string_append_len(g, raw->str, (gssize)raw->len);
-	}
-	g_string_append_c(g, '}');
-	json_decref(head);
-	json_decref(tail);
-	rc = put_gstring(f, g, errbuf);
-	g_string_free(g, TRUE);
-	return rc;
-}
-
 /* Appends ,"key":v (the comma unless first). */
 static void
 raw_int(GString *g, const char *key, int64_t v, bool first)
@@ -548,6 +516,65 @@ raw_segment(GString *g, const struct session *s, const struct seg_rec *r)
 	g_free(label);
 }
 
+/* Writes what g holds to f and empties it; false on a write error. */
+static bool
+put_part(FILE *f, GString *g)
+{
+	bool ok = fwrite(g->str, 1, g->len, f) == g->len;
+
+	g_string_truncate(g, 0);
+	return ok;
+}
+
+/*
+ * Writes head's keys, then "key": a number printed with exactly six decimals
+ * (jansson prints reals with up to 17 digits: 1.8061579999999999), then
+ * tail's keys, then (segs not NULL: -v) that session's segment list, as one
+ * object on one line; frees head and tail.  The segment list is written as
+ * it is encoded, 64 KiB at a time: a session of a million segments does not
+ * hold its line in memory.
+ */
+static int
+put_object_us(FILE *f, json_t *head, const char *key, int64_t us, json_t *tail,
+    const struct session *segs, char *errbuf)
+{
+	GString *g = g_string_sized_new(4096);
+	uint64_t mag = us < 0 ? (uint64_t)0 - (uint64_t)us : (uint64_t)us;
+	bool first = true, ok = true;
+	guint i;
+	int rc;
+
+	g_string_append_c(g, '{');
+	raw_members(g, head, &first);
+	g_string_append_printf(g, "%s\"%s\":%s%" PRIu64 ".%06" PRIu64, first ? "" : ",", key,
+	    us < 0 ? "-" : "", mag / 1000000, mag % 1000000);
+	raw_members(g, tail, &first);
+	json_decref(head);
+	json_decref(tail);
+	if (segs != NULL) {
+		g_string_append(g, ",\"segments\":[");
+		for (i = 0; ok && i < segs->segs->len; i++) {
+			g_string_append(g, i > 0 ? ",{" : "{");
+			raw_segment(g, segs, &g_array_index(segs->segs, struct seg_rec, i));
+			g_string_append_c(g, '}');
+			if (g->len >= 65536)
+				ok = put_part(f, g);
+		}
+		g_string_append_c(g, ']');
+		if (segs->segs_dropped > 0)
+			raw_int(g, "segments_not_listed", (int64_t)segs->segs_dropped, false);
+	}
+	g_string_append_c(g, '}');
+	if (!ok) {
+		util_write_error(errbuf);
+		rc = -1;
+	} else {
+		rc = put_gstring(f, g, errbuf);
+	}
+	g_string_free(g, TRUE);
+	return rc;
+}
+
 static int
 json_session(void *ctx, FILE *f, const struct session *s, const struct emit_opts *o, char *errbuf)
 {
@@ -555,9 +582,7 @@ json_session(void *ctx, FILE *f, const struct session *s, const struct emit_opts
 	const struct txn *g = s->greeting;
 	const struct anomaly *an;
 	int64_t us = ts_diff_us(s->start, s->last);
-	GString *raw = NULL;
 	guint i;
-	int rc;
 
 	(void)ctx;
 	json_object_set_new(j, "type", json_string("session"));
@@ -610,22 +635,7 @@ json_session(void *ctx, FILE *f, const struct session *s, const struct emit_opts
 		json_object_set_new(j, "unparsed_bytes", jdirs(s->unparsed));
 	if (s->proto == PROTO_TLS || s->proto == PROTO_POP3S)
 		json_object_set_new(j, "tls", jtls(s));
-	if (o->verbose) {
-		raw = g_string_sized_new(256 + 160 * (gsize)s->segs->len);
-		g_string_append(raw, "\"segments\":[");
-		for (i = 0; i < s->segs->len; i++) {
-			g_string_append(raw, i > 0 ? ",{" : "{");
-			raw_segment(raw, s, &g_array_index(s->segs, struct seg_rec, i));
-			g_string_append_c(raw, '}');
-		}
-		g_string_append_c(raw, ']');
-		if (s->segs_dropped > 0)
-			raw_int(raw, "segments_not_listed", (int64_t)s->segs_dropped, false);
-	}
-	rc = put_object_us(f, head, "duration", us, j, raw, errbuf);
-	if (raw != NULL)
-		g_string_free(raw, TRUE);
-	return rc;
+	return put_object_us(f, head, "duration", us, j, o->verbose ? s : NULL, errbuf);
 }
 
 static int

@@ -17,7 +17,8 @@ struct segment {
 	uint16_t urg;
 	uint8_t flags; /* TH_* */
 	uint8_t ip_version;
-	uint32_t payload_len;    /* TCP payload length by the IP header */
+	uint8_t wscale;       /* SYN: RFC 7323 window scale option, its shift + 1 (0: no option) */
+	uint32_t payload_len; /* TCP payload length by the IP header */
 	uint32_t payload_caplen; /* how much of it the capture holds */
 	const uint8_t *payload;  /* borrowed: payload_caplen bytes */
 	const uint8_t *ip;       /* borrowed: the IP header, as captured */

@@ -30,9 +30,32 @@ struct run_stats {
 	bool interrupted; /* reading a file was stopped by SIGINT or SIGTERM */
 };
 
+/*
+ * --time: how text writes times (JSON always writes ISO 8601 UTC).  The
+ * names follow tcpdump's -t family where one fits (docs/popflow.1).
+ */
+enum emit_time {
+	EMIT_TIME_UTC,     /* dates in UTC (the default; tcpdump -tttt with TZ=UTC) */
+	EMIT_TIME_LOCAL,   /* dates in the local time zone, with its offset (tcpdump -tttt) */
+	EMIT_TIME_EPOCH,   /* seconds since 1970 (tcpdump -tt) */
+	EMIT_TIME_DELTA,   /* seconds since the previous line (tcpdump -ttt) */
+	EMIT_TIME_SESSION, /* seconds since the session's first packet */
+	EMIT_TIME_CAPTURE, /* seconds since the capture's first packet (tcpdump -ttttt) */
+};
+
+/* --color */
+enum emit_color { EMIT_COLOR_AUTO, EMIT_COLOR_ALWAYS, EMIT_COLOR_NEVER };
+
 struct emit_opts {
-	int verbose;           /* -v: segment timeline / "segments" array */
-	bool bodies;           /* --bodies: every line of message bodies */
+	int verbose;                    /* -v: segment timeline / "segments" array */
+	enum emit_time time;            /* --time (text) */
+	bool time_given;                /* --time was given: the -v timeline uses it too */
+	bool line_times;                /* --line-times: the time on every transcript line (text) */
+	enum emit_color color_when;     /* --color as given */
+	bool color;                     /* colour the text and -T flow: --color resolved by main */
+	const struct ts *capture_start; /* the capture's first packet (NULL: the session's) */
+	int columns;                    /* $COLUMNS (0: not set): -T flow's width in a pipe */
+	bool bodies;                    /* --bodies: every line of message bodies */
 	bool quiet;            /* -q: text without the run's credential roll-up and count line */
 	const char *output;    /* -o path (NULL: stdout); for per-session files */
 	const char *templates; /* --templates DIR (diagram formats) */
@@ -46,6 +69,7 @@ struct emit_opts {
 	size_t naliases;
 	int page_rows; /* --page-rows: rows per PNG/PDF page, 0 = 60 */
 	bool unicode;  /* --unicode: -T flow box drawing even into a pipe */
+	bool letter;   /* --paper letter: PDF pages of US Letter proportions (default A4) */
 	/* Called for every file a diagram emitter writes besides out (main says so). */
 	void (*wrote)(void *arg, const char *path);
 	void *wrote_arg;
@@ -74,6 +98,10 @@ struct emitter {
 
 const struct emitter *emit_lookup(const char *name); /* NULL if unknown */
 void emit_list(FILE *out);                           /* names and help, for -h */
+/* --time NAME: 0 with *t set, or -1 for a name not in emit_time_names. */
+int emit_time_parse(const char *name, enum emit_time *t);
+/* "utc|local|epoch|delta|session|capture", for messages. */
+extern const char emit_time_names[];
 
 extern const struct emitter emit_text;
 extern const struct emitter emit_json;

@@ -55,8 +55,8 @@ struct options {
 
 /*
  * Parses argv into o (which must not be copied afterwards: o->eo.aliases
- * points into it).  0, or -1 with errbuf filled (empty when getopt has
- * already printed its message) and o->hint saying what else to print.
+ * points into it).  0, or -1 with errbuf filled (getopt's own messages
+ * are off: options.c words them) and o->hint saying what else to print.
  * Call options_free() either way.
  */
 int options_parse(struct options *o, int argc, char **argv, char *errbuf);

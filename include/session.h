@@ -81,6 +81,7 @@ struct seg_rec {
 	uint8_t flags;                 /* TH_* */
 	uint8_t dir;                   /* enum dir */
 	uint8_t marks;                 /* SEG_* */
+	uint8_t wscale;                /* SYN: window scale option, shift + 1 (0: none) */
 	uint32_t msg_first, msg_count; /* messages it carries: session.msgs[dir] */
 };
 
@@ -192,17 +193,18 @@ struct session {
 	GPtrArray *opaque;               /* MSG_OPAQUE messages, owned */
 	uint64_t packets[2], payload[2]; /* per direction, as captured */
 	uint64_t unparsed[2];            /* bytes delivered but not parsed as POP3 */
-	bool candidate; /* on a non-POP3 port: POP3 only if its dialogue says so */
-	bool confirmed; /* a POP3 command got a POP3 reply */
-	void *pop3; /* struct pop3 *: the dissector's state */
-	void *user; /* the wiring's per-session data */
+	bool candidate;                  /* on a non-POP3 port: POP3 only if its dialogue says so */
+	bool confirmed;                  /* a POP3 command got a POP3 reply */
+	void *pop3;                      /* struct pop3 *: the dissector's state */
+	void *user;                      /* the wiring's per-session data */
 	/* Protocol details (pop3.c); pointers owned by the dissector, valid until pop3_free(). */
 	GPtrArray *creds;      /* struct cred * (creds.h): login attempts, in order; NULL if none */
 	bool utf8;             /* RFC 6856: the UTF8 command was accepted */
 	const char *lang;      /* RFC 6856: the language a LANG command switched to, or NULL */
 	uint64_t tls_start[2]; /* PROTO_TLS/POP3S: stream offset where TLS begins per direction */
 	uint64_t tls_segments[2]; /* segments carrying TLS bytes per direction (set at the end) */
-	const struct tls_info *tls; /* the TLS layer (tls.h), NULL if none; owned by the dissector */
+	const struct tls_info
+	    *tls; /* the TLS layer (tls.h), NULL if none; owned by the dissector */
 	/* Plaintext offset (>= SESSION_PLAIN_BASE) -> stream offset; NULL when nothing was decrypted. */
 	uint64_t (*plain_map)(const void *arg, enum dir d, uint64_t off);
 	const void *plain_arg;
@@ -231,9 +233,22 @@ void session_anomaly_at(struct session *s, enum anom kind, enum dir d, uint64_t 
     const struct txn *t, const char *fmt, ...) G_GNUC_PRINTF(6, 7);
 /* Frame that carried byte off of direction d; for bytes never captured, the frame after them (0 if none). */
 uint64_t session_frame_at(const struct session *s, enum dir d, uint64_t off);
+/*
+ * RFC 7323 window scaling of direction d's windows: the shift count d's SYN
+ * asked for when both SYNs carried the option, 0 when one did not (no
+ * scaling), -1 when a SYN is not in the capture (scale unknown).  A SYN's
+ * own window is never scaled.
+ */
+int session_win_shift(const struct session *s, enum dir d);
 /* Frame of a message's first segment (0 if none recorded). */
 uint64_t msg_first_frame(const struct session *s, const struct msg *m);
 int session_anomaly_count(const struct session *s, enum anom kind);
+/*
+ * Puts the anomalies in frame order (those of no frame last, the
+ * anomaly_limit record last of all); equal frames keep the order they were
+ * found in.  The wiring calls it once the session has ended.
+ */
+void session_sort_anomalies(struct session *s);
 
 /* A new empty session (the TCP stage makes them; tests may too). */
 struct session *session_new(

@@ -17,6 +17,14 @@ void util_endpoint(const struct endpoint *e, char *buf, size_t len);
 void util_ts_iso(struct ts t, char *buf, size_t len);
 /* "2026-11-27 10:00:00.123456 UTC". */
 void util_ts_human(struct ts t, char *buf, size_t len);
+/* "2026-11-27 11:00:00.123456 +0100": local time (TZ), with its offset from UTC. */
+void util_ts_local(struct ts t, char *buf, size_t len);
+/* The date and time alone ("2026-11-27 10:00:00.123456"), in UTC or local time. */
+void util_ts_date(struct ts t, bool local, char *buf, size_t len);
+/* "1764241200.123456": seconds since 1970 (tcpdump -tt). */
+void util_ts_epoch(struct ts t, char *buf, size_t len);
+/* "12.000300", "-0.000100": a time difference in seconds. */
+void util_us_secs(int64_t us, char *buf, size_t len);
 /* TCP flags in Wireshark's words: "SYN, ACK", "PSH, ACK", "FIN, ACK". */
 void util_flags(uint8_t flags, char *buf, size_t len);
 /*
@@ -46,8 +54,23 @@ uint32_t util_fnv1a(const void *p, size_t n);
 /*
  * "WHAT: PATH: REASON" in buf (len bytes, e.g. ERRBUF_SIZE): a PATH too
  * long to fit loses its middle ("..."), so the reason is never cut off.
+ * what NULL: "PATH: REASON".
  */
 void util_path_error(char *buf, size_t len, const char *what, const char *path, const char *reason);
+
+/* "s" for a count other than 1: "%" PRIu64 " session%s", n, util_plural(n). */
+static inline const char *
+util_plural(uint64_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
+/*
+ * Reads the whole file at path into *data (NUL-terminated; g_free() it)
+ * and *len.  0, or -1 with errbuf (ERRBUF_SIZE) "PATH: reason": the path
+ * once, the reason from errno ("No such file or directory").
+ */
+int util_read_file(const char *path, char **data, size_t *len, char *errbuf);
 
 /* After a failed write (fwrite, fputs, fflush): errbuf gets why, from errno ("No space left on device"). */
 void util_write_error(char *errbuf);

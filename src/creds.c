@@ -10,6 +10,7 @@
 
 #include "creds.h"
 #include "pop3.h"
+#include "util.h"
 
 /* Caps on what one decoded value may hold (a SASL line can be long). */
 #define CREDS_MAX_VALUE 4096
@@ -878,7 +879,7 @@ sasl_ntlm(struct cred *c, const struct exchange *x)
 				set_secret(c, h, strlen(h), CRED_SECRET_RESPONSE, false);
 				secret_in(x, st);
 				g_free(h);
-				add_note(c, "LM response only (%zu octets)", vl);
+				add_note(c, "LM response only (%zu octet%s)", vl, util_plural(vl));
 			} else {
 				add_note(c, "no challenge response (anonymous)");
 			}
@@ -930,7 +931,7 @@ sasl_gssapi(struct cred *c, const struct exchange *x)
 			return;
 		}
 	}
-	add_note(c, "GSSAPI token of %zu octets", st->dlen);
+	add_note(c, "GSSAPI token of %zu octet%s", st->dlen, util_plural(st->dlen));
 }
 
 static struct cred *

@@ -240,6 +240,30 @@ decode_udp(struct cursor *c, struct segment *seg, int depth, char *why, size_t w
 }
 
 /*
+ * A SYN's window scale option (RFC 7323 section 2.2: kind 3, length 3,
+ * shift count; a shift above 14 is used as 14): the shift + 1, or 0 when
+ * the n option bytes at p hold none.
+ */
+static uint8_t
+tcp_wscale(const uint8_t *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && p[i] != 0) { /* kind 0: end of the option list */
+		if (p[i] == 1) {     /* NOP */
+			i++;
+			continue;
+		}
+		if (i + 1 >= n || p[i + 1] < 2)
+			break; /* a length below 2 would never end */
+		if (p[i] == 3 && p[i + 1] == 3 && i + 2 < n)
+			return (uint8_t)((p[i + 2] > 14 ? 14 : p[i + 2]) + 1);
+		i += p[i + 1];
+	}
+	return 0;
+}
+
+/*
  * declared: the TCP length by the IP header.  A header longer than that is
  * a lie (MALFORMED); one the capture cut short is TRUNCATED.
  */
@@ -276,6 +300,10 @@ decode_tcp(struct cursor *c, struct segment *seg, size_t declared, char *why, si
 		set_why(why, whylen, "TCP data offset beyond the IP length");
 		return DECODE_MALFORMED;
 	}
+	seg->wscale = 0;
+	if ((seg->flags & TH_SYN) && doff > 5)
+		seg->wscale = tcp_wscale(cur_ptr(c),
+		    cur_left(c) < (size_t)(doff - 5) * 4 ? cur_left(c) : (size_t)(doff - 5) * 4);
 	cur_skip(c, (size_t)(doff - 5) * 4); /* options */
 	if (c->bad) {
 		set_why(why, whylen, "frame ends inside the TCP options");

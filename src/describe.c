@@ -111,8 +111,8 @@ describe_segment(const struct session *s, const struct seg_rec *r)
 
 	if (r->marks & SEG_CONFLICT) {
 		/* Its bytes differ from the copy the transcript kept: do not show the kept ones. */
-		g_string_append_printf(
-		    out, "Conflicting retransmission (%u bytes, not used)", r->len);
+		g_string_append_printf(out, "Conflicting retransmission (%u byte%s, not used)",
+		    r->len, util_plural(r->len));
 		return g_string_free(out, FALSE);
 	}
 	if (r->len > 0 && r->msg_count > 0) {
@@ -125,7 +125,7 @@ describe_segment(const struct session *s, const struct seg_rec *r)
 		return g_string_free(out, FALSE);
 	}
 	if (r->len > 0) {
-		g_string_append_printf(out, "TCP data (%u bytes)", r->len);
+		g_string_append_printf(out, "TCP data (%u byte%s)", r->len, util_plural(r->len));
 		return g_string_free(out, FALSE);
 	}
 	g_string_append(out, "TCP ");

@@ -713,12 +713,13 @@ message_row(struct builder *b, const struct msg *m, guint segidx)
 		row->params = g_strdup("(cut short: no final dot line)");
 	} else if (nre > 0) {
 		row->flags |= DG_F_RETRANS;
-		row->params = g_strdup_printf("(%llu octets, %u %s, %u %s)",
-		    (unsigned long long)octets, nseg, nseg == 1 ? "segment" : "segments", nre,
-		    nre == 1 ? "retransmission" : "retransmissions");
+		row->params =
+		    g_strdup_printf("(%llu octet%s, %u %s, %u %s)", (unsigned long long)octets,
+		        util_plural(octets), nseg, nseg == 1 ? "segment" : "segments", nre,
+		        nre == 1 ? "retransmission" : "retransmissions");
 	} else {
-		row->params = g_strdup_printf("(%llu octets, %u %s)", (unsigned long long)octets,
-		    nseg, nseg == 1 ? "segment" : "segments");
+		row->params = g_strdup_printf("(%llu octet%s, %u %s)", (unsigned long long)octets,
+		    util_plural(octets), nseg, nseg == 1 ? "segment" : "segments");
 	}
 	msg_remark(b, m, r, remark);
 	row->remark = g_string_free(remark, FALSE);

@@ -36,3 +36,19 @@ emit_list(FILE *out)
 	for (i = 0; i < sizeof(emitters) / sizeof(emitters[0]); i++)
 		fprintf(out, "    %-9s %s\n", emitters[i]->name, emitters[i]->help);
 }
+
+static const char *const time_names[] = {"utc", "local", "epoch", "delta", "session", "capture"};
+const char emit_time_names[] = "utc|local|epoch|delta|session|capture";
+
+int
+emit_time_parse(const char *name, enum emit_time *t)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(time_names) / sizeof(time_names[0]); i++)
+		if (strcmp(time_names[i], name) == 0) {
+			*t = (enum emit_time)i;
+			return 0;
+		}
+	return -1;
+}

@@ -462,6 +462,15 @@ name_color(const struct dg_row *r)
 	}
 }
 
+/* The height of a row whose remark wraps into nlines lines. */
+static double
+row_h(guint nlines)
+{
+	double h = 6 + nlines * FS_REMARK * LINE_H + 8;
+
+	return h < ROW_MIN_H ? ROW_MIN_H : h;
+}
+
 /* Draws one row with its top at y; returns its height. */
 static double
 row(struct gb *b, const struct dg_row *r, double y)
@@ -476,9 +485,7 @@ row(struct gb *b, const struct dg_row *r, double y)
 	Agedge_t *e;
 	guint i;
 
-	h = 6 + lines->len * lh + 8;
-	if (h < ROW_MIN_H)
-		h = ROW_MIN_H;
+	h = row_h(lines->len);
 	if (r->style == DG_STYLE_ERROR) {
 		n = box_at(b, PAD, y + 1, L->width - PAD, y + h - 1);
 		set(n, "style", "filled");
@@ -553,10 +560,13 @@ lifelines(struct gb *b, double bottom)
 	}
 }
 
-/* A graph of rows [first, last) of d; page 0 of 0 for the whole diagram. */
+/*
+ * A graph of rows [first, last) of d; page 0 of 0 for the whole diagram.
+ * page_h > 0: the drawing is that tall (a PDF page of paper proportions).
+ */
 static Agraph_t *
 build_graph(const struct diagram *d, const struct layout *L, guint first, guint last, unsigned page,
-    unsigned npages)
+    unsigned npages, double page_h)
 {
 	struct gb b;
 	double y;
@@ -608,9 +618,56 @@ build_graph(const struct diagram *d, const struct layout *L, guint first, guint 
 	lifelines(&b, y);
 	/* Corners fix the drawing's size. */
 	point_at(&b, 0, 0);
-	point_at(&b, L->width, y + 6);
+	point_at(&b, L->width, page_h > y + 6 ? page_h : y + 6);
 	g_array_free(b.gaps, TRUE);
 	return b.g;
+}
+
+/* ---- PDF pages of paper size ---- */
+
+/* Paper in points: ISO 216 A4 (210 x 297 mm) and US Letter (8.5 x 11 in). */
+#define A4_W (210 / 25.4 * 72)
+#define A4_H (297 / 25.4 * 72)
+#define LETTER_W 612.0
+#define LETTER_H 792.0
+
+/*
+ * Where PDF pages begin (the first row of each) so that every page, at the
+ * drawing's width, is no taller than the paper's proportions allow and holds
+ * at most per rows.  Follows build_graph()'s steps down the page: the header,
+ * a phase band at the top of each page and where the phase changes, the rows,
+ * the lifelines' end.  A page always holds at least one row.
+ */
+static GArray *
+pdf_page_starts(const struct diagram *d, const struct layout *L, guint per, double page_h)
+{
+	GArray *starts = g_array_new(FALSE, FALSE, sizeof(guint));
+	struct font_size fs = {F_REGULAR, FS_REMARK};
+	guint i, first = 0;
+	double top = L->header_bottom + 10, y = top, h, band = 4 + BAND_H + 8;
+	int phase = -1;
+
+	g_array_append_val(starts, first);
+	for (i = 0; i < d->rows->len; i++) {
+		const struct dg_row *r = &g_array_index(d->rows, struct dg_row, i);
+		GPtrArray *lines = dg_wrap_measured(r->remark, REMARK_W - 6, measure, &fs);
+
+		h = row_h(lines->len);
+		g_ptr_array_free(lines, TRUE);
+		if (i > first &&
+		    (i - first >= per ||
+		        y + ((int)r->phase != phase ? band : 0) + h + 12 > page_h)) {
+			first = i;
+			g_array_append_val(starts, first);
+			y = top;
+			phase = -1;
+		}
+		if ((int)r->phase != phase)
+			y += band;
+		y += h;
+		phase = (int)r->phase;
+	}
+	return starts;
 }
 
 /* ---- multi-page PDF: cairo writes one page per document; join them ---- */
@@ -877,12 +934,15 @@ render_common(const struct diagram *d, const struct emit_opts *o, const char *fo
 	guint per, first, n = d->rows->len;
 	unsigned npages, p;
 	int rc = 0;
+	bool pdf;
+	double paper_w = 0, paper_h = 0, page_h = 0;
+	GArray *starts;
 
 	if (measure_init(errbuf) < 0)
 		return -1;
 	compute_layout(d, &L);
 	if (strcmp(format, "dot") == 0 || strcmp(format, "svg") == 0) {
-		g = build_graph(d, &L, 0, n, 0, 0);
+		g = build_graph(d, &L, 0, n, 0, 0, 0);
 		if (strcmp(format, "svg") == 0) {
 			rc = render_graph(g, "svg", &b, errbuf);
 		} else {
@@ -905,13 +965,34 @@ render_common(const struct diagram *d, const struct emit_opts *o, const char *fo
 			g_ptr_array_add(pages, b);
 		return rc;
 	}
-	/* PNG and PDF: pages of readable size, the header repeated on each. */
+	/*
+	 * PNG and PDF: pages of readable size, the header repeated on each.
+	 * PDF pages are A4 or Letter (--paper): the drawing is cut where a
+	 * page of the paper's proportions is full, then scaled to the paper.
+	 */
 	per = o->page_rows > 0 ? (guint)o->page_rows : DG_PAGE_ROWS;
-	npages = n == 0 ? 1 : (n + per - 1) / per;
+	pdf = strcmp(format, "pdf") == 0;
+	if (pdf) {
+		paper_w = o->letter ? LETTER_W : A4_W;
+		paper_h = o->letter ? LETTER_H : A4_H;
+		page_h = L.width * paper_h / paper_w;
+		starts = pdf_page_starts(d, &L, per, page_h);
+	} else {
+		starts = g_array_new(FALSE, FALSE, sizeof(guint));
+		for (first = 0; first == 0 || first < n; first += per)
+			g_array_append_val(starts, first);
+	}
+	npages = starts->len;
 	docs = g_ptr_array_new();
-	for (p = 0, first = 0; p < npages && rc == 0; p++, first += per) {
-		guint last = first + per < n ? first + per : n;
-		g = build_graph(d, &L, first, last, p + 1, npages);
+	for (p = 0; p < npages && rc == 0; p++) {
+		guint last = p + 1 < npages ? g_array_index(starts, guint, p + 1) : n;
+		first = g_array_index(starts, guint, p);
+		g = build_graph(d, &L, first, last, p + 1, npages, page_h);
+		if (pdf) {
+			set(g, "pad", "0"); /* the drawing's own margins: the page is the paper */
+			set(g, "margin", "0");
+			setf(g, "size", "%.4f,%.4f!", paper_w / 72, paper_h / 72);
+		}
 		rc = render_graph(g, format, &b, errbuf);
 		agclose(g);
 		if (rc == 0)
@@ -930,6 +1011,7 @@ render_common(const struct diagram *d, const struct emit_opts *o, const char *fo
 			g_ptr_array_add(pages, g_ptr_array_index(docs, p));
 	}
 	g_ptr_array_free(docs, TRUE);
+	g_array_free(starts, TRUE);
 	return rc;
 }
 

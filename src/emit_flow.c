@@ -166,6 +166,8 @@ terminal_width(FILE *out, const struct emit_opts *o)
 	    ws.ws_col > 0)
 		w = ws.ws_col;
 	if (w <= 0)
+		w = o->columns; /* $COLUMNS (main reads it): a pipe, or a terminal that says nothing */
+	if (w <= 0)
 		w = FLOW_DEFAULT_WIDTH;
 	if (w < FLOW_MIN_WIDTH)
 		w = FLOW_MIN_WIDTH;
@@ -346,8 +348,9 @@ render_flow(
 	f.out = out;
 	f.width = terminal_width(out, o);
 	f.unicode = !o->ascii && (o->unicode || isatty(fileno(out)));
-	f.color = !o->ascii && dg_output_path(o) == NULL && isatty(fileno(out)) &&
-	    getenv("NO_COLOR") == NULL;
+	/* --color (main decided: auto is a terminal without NO_COLOR or TERM=dumb). */
+	f.color = !o->ascii && o->color &&
+	    (o->color_when == EMIT_COLOR_ALWAYS || dg_output_path(o) == NULL);
 	if (f.unicode) {
 		f.v_line = "\xe2\x94\x82"; /* U+2502 */
 		f.h_line = "\xe2\x94\x80"; /* U+2500 */

@@ -487,9 +487,10 @@ jtxn(const struct session *s, const struct txn *t)
 /*
  * One segment of -v, written straight into g (a session can list a million:
  * no jansson object per segment); the members and their order as docs/json.md.
+ * shift: session_win_shift() of each direction.
  */
 static void
-raw_segment(GString *g, const struct session *s, const struct seg_rec *r)
+raw_segment(GString *g, const struct session *s, const struct seg_rec *r, const int shift[2])
 {
 	char buf[128];
 	char *label = describe_segment(s, r);
@@ -506,6 +507,13 @@ raw_segment(GString *g, const struct session *s, const struct seg_rec *r)
 	raw_int(g, "seq", r->rel_seq, false);
 	raw_int(g, "ack", r->rel_ack, false);
 	raw_int(g, "win", r->win, false);
+	/* RFC 7323: the window as the receiver reads it; null when no SYN says the scale. */
+	if ((r->flags & TH_SYN) || (r->marks & SEG_SYNTHETIC) || shift[r->dir] == 0)
+		raw_int(g, "win_scaled", r->win, false);
+	else if (shift[r->dir] < 0)
+		g_string_append(g, ",\"win_scaled\":null");
+	else
+		raw_int(g, "win_scaled", (int64_t)((uint64_t)r->win << shift[r->dir]), false);
 	raw_int(g, "len", r->len, false);
 	if (r->caplen < r->len)
 		raw_int(g, "captured_len", r->caplen, false);
@@ -552,10 +560,13 @@ put_object_us(FILE *f, json_t *head, const char *key, int64_t us, json_t *tail,
 	json_decref(head);
 	json_decref(tail);
 	if (segs != NULL) {
+		int shift[2] = {
+		    session_win_shift(segs, DIR_TO_SERVER), session_win_shift(segs, DIR_TO_CLIENT)};
+
 		g_string_append(g, ",\"segments\":[");
 		for (i = 0; ok && i < segs->segs->len; i++) {
 			g_string_append(g, i > 0 ? ",{" : "{");
-			raw_segment(g, segs, &g_array_index(segs->segs, struct seg_rec, i));
+			raw_segment(g, segs, &g_array_index(segs->segs, struct seg_rec, i), shift);
 			g_string_append_c(g, '}');
 			if (g->len >= 65536)
 				ok = put_part(f, g);

@@ -7,6 +7,7 @@
 #include <glib.h>
 
 #include "keylog.h"
+#include "util.h"
 
 struct keylog {
 	GHashTable *by_random; /* GBytes (client random) -> struct keylog_entry * */
@@ -176,15 +177,11 @@ keylog_add_text(struct keylog *kl, const char *source, const char *text, size_t 
 int
 keylog_load_file(struct keylog *kl, const char *path, char *errbuf)
 {
-	gchar *text = NULL;
-	gsize len = 0;
-	GError *err = NULL;
+	char *text = NULL;
+	size_t len = 0;
 
-	if (!g_file_get_contents(path, &text, &len, &err)) {
-		snprintf(errbuf, ERRBUF_SIZE, "%s", err->message);
-		g_error_free(err);
-		return -1;
-	}
+	if (util_read_file(path, &text, &len, errbuf) < 0)
+		return -1; /* "PATH: reason" */
 	keylog_add_text(kl, path, text, len);
 	memset(text, 0, len);
 	g_free(text);

@@ -123,6 +123,35 @@ on_signal(int sig)
 }
 
 /*
+ * --color auto: colour only on a terminal, and not when NO_COLOR is set
+ * to anything (no-color.org) or TERM is dumb.
+ */
+static bool
+color_wanted(enum emit_color when, FILE *out)
+{
+	const char *no = getenv("NO_COLOR"), *term = getenv("TERM");
+
+	if (when != EMIT_COLOR_AUTO)
+		return when == EMIT_COLOR_ALWAYS;
+	return isatty(fileno(out)) && (no == NULL || no[0] == '\0') &&
+	    (term == NULL || strcmp(term, "dumb") != 0);
+}
+
+/* $COLUMNS as a width for -T flow in a pipe; 0 when unset or not a number. */
+static int
+columns_env(void)
+{
+	const char *c = getenv("COLUMNS");
+	char *end;
+	long v;
+
+	if (c == NULL || c[0] == '\0')
+		return 0;
+	v = strtol(c, &end, 10);
+	return *end == '\0' && v > 0 && v <= 100000 ? (int)v : 0;
+}
+
+/*
  * -o, -w and --mbox must not name the capture being read (through a
  * symbolic or hard link too): opening them for writing would destroy it.
  * Prints why and returns -1 when one does.
@@ -279,6 +308,8 @@ main(int argc, char **argv)
 		goto out;
 	}
 	r.eo.output = o.outpath;
+	r.eo.color = color_wanted(r.eo.color_when, r.out);
+	r.eo.columns = columns_env();
 	r.eo.wrote = on_wrote;
 	r.eo.wrote_arg = &r;
 	o.pc.dlt = capture_datalink(r.cap);
@@ -293,6 +324,7 @@ main(int argc, char **argv)
 		rc = EXIT_INPUT;
 		goto out;
 	}
+	r.eo.capture_start = &pipeline_stats(pl)->first; /* --time capture */
 	if (r.em->begin != NULL && (r.em_ctx = r.em->begin(r.out, &r.eo, r.errbuf)) == NULL) {
 		r.output_failed = true;
 		r.pipe_closed = errno == EPIPE;

@@ -50,16 +50,26 @@ options_usage(FILE *f)
 	    "  --mbox FILE        write every retrieved message to FILE (mboxrd)\n"
 	    "  -w FILE            also write the packets popflow read (those the filter\n"
 	    "                     kept, up to where -c stopped) to a pcap file\n"
+	    "  --time FORMAT      text: how times are written: utc (default), local,\n"
+	    "                     epoch, delta (since the line before), session (since\n"
+	    "                     the session's first packet) or capture (since the\n"
+	    "                     capture's first packet)\n"
+	    "  --line-times       text: the time on every line of the transcript\n"
+	    "  --color WHEN       text, -T flow: colour -ERR replies, anomalies and\n"
+	    "                     credentials: auto (default: on a terminal, unless\n"
+	    "                     NO_COLOR or TERM=dumb), always or never\n"
 	    "Diagrams (-T dot, svg, png, pdf, flow, mermaid, plantuml, fdl):\n"
 	    "  --detail segments|messages  one arrow per TCP segment (default) or per\n"
 	    "                     POP3 message\n"
 	    "  --fold-acks        fold runs of pure ACKs into one row (\"3 x TCP ACK\")\n"
 	    "  --alias ADDR=NAME  name a lifeline; ADDR is IP or IP:port (repeatable)\n"
 	    "  --templates DIR    remark texts from DIR instead of the installed ones\n"
-	    "  --page-rows N      png, pdf, plantuml: rows per page (default 60)\n"
+	    "  --page-rows N      png, pdf, plantuml: rows per page at most (default 60)\n"
+	    "  --paper a4|letter  pdf: pages of A4 (default) or US Letter size\n"
 	    "  --ascii            -T flow: ASCII characters only, no colour\n"
 	    "  --unicode          -T flow: box drawing even into a pipe\n"
-	    "  --width N          -T flow: columns (default: the terminal's, or 100)\n"
+	    "  --width N          -T flow: columns (default: the terminal's, else $COLUMNS,\n"
+	    "                     else 100)\n"
 	    "Live capture (-i):\n"
 	    "  -D                 list the interfaces popflow can capture on\n"
 	    "  -s SNAPLEN         bytes kept per packet (default and 0: 262144)\n"
@@ -113,6 +123,10 @@ enum {
 	OPT_ALIAS,
 	OPT_PAGE_ROWS,
 	OPT_WIDTH,
+	OPT_TIME,
+	OPT_LINE_TIMES,
+	OPT_COLOR,
+	OPT_PAPER,
 };
 
 static const struct option options_long[] = {
@@ -134,6 +148,10 @@ static const struct option options_long[] = {
     {"alias", required_argument, NULL, OPT_ALIAS},
     {"page-rows", required_argument, NULL, OPT_PAGE_ROWS},
     {"width", required_argument, NULL, OPT_WIDTH},
+    {"time", required_argument, NULL, OPT_TIME},
+    {"line-times", no_argument, NULL, OPT_LINE_TIMES},
+    {"color", required_argument, NULL, OPT_COLOR},
+    {"paper", required_argument, NULL, OPT_PAPER},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -291,13 +309,90 @@ options_one(struct options *o, int c, const char *arg, bool *idle_set, char *err
 		}
 		o->eo.width = (int)v;
 		break;
+	case OPT_TIME:
+		if (emit_time_parse(arg, &o->eo.time) < 0) {
+			snprintf(errbuf, ERRBUF_SIZE, "--time: '%s' is not one of %s", arg,
+			    emit_time_names);
+			return -1;
+		}
+		o->eo.time_given = true;
+		break;
+	case OPT_LINE_TIMES:
+		o->eo.line_times = true;
+		break;
+	case OPT_COLOR:
+		if (strcmp(arg, "auto") == 0)
+			o->eo.color_when = EMIT_COLOR_AUTO;
+		else if (strcmp(arg, "always") == 0)
+			o->eo.color_when = EMIT_COLOR_ALWAYS;
+		else if (strcmp(arg, "never") == 0)
+			o->eo.color_when = EMIT_COLOR_NEVER;
+		else {
+			snprintf(errbuf, ERRBUF_SIZE, "--color: 'auto', 'always' or 'never'");
+			return -1;
+		}
+		break;
+	case OPT_PAPER:
+		if (g_ascii_strcasecmp(arg, "a4") == 0)
+			o->eo.letter = false;
+		else if (g_ascii_strcasecmp(arg, "letter") == 0)
+			o->eo.letter = true;
+		else {
+			snprintf(errbuf, ERRBUF_SIZE, "--paper: 'a4' or 'letter'");
+			return -1;
+		}
+		break;
 	default:
-		/* getopt has said what was wrong. */
-		errbuf[0] = '\0';
-		o->hint = OPTIONS_HINT_USAGE;
+		snprintf(errbuf, ERRBUF_SIZE, "option %d not handled", c);
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * What getopt_long refused (opterr is 0, so it printed nothing): the
+ * message in errbuf, prefixed by main with "popflow: " whatever argv[0] is.
+ * c is getopt's return (':' a missing argument, '?' anything else).
+ */
+static void
+options_refused(int c, char **argv, char *errbuf)
+{
+	const char *word = optind > 0 ? argv[optind - 1] : "?";
+	const struct option *lo;
+	GString *cands;
+	size_t n;
+	int hits = 0;
+
+	if (optopt > 0 && optopt < 256 && strncmp(word, "--", 2) != 0) {
+		/* A short option, maybe inside a cluster such as -vx. */
+		if (c == ':')
+			snprintf(errbuf, ERRBUF_SIZE, "-%c: needs an argument", optopt);
+		else
+			snprintf(errbuf, ERRBUF_SIZE, "-%c: unknown option", optopt);
+		return;
+	}
+	n = strcspn(word, "=");
+	if (c == ':') {
+		snprintf(errbuf, ERRBUF_SIZE, "%.*s: needs an argument", (int)n, word);
+		return;
+	}
+	if (optopt != 0) {
+		/* A known long option given "=VALUE" though it takes none. */
+		snprintf(errbuf, ERRBUF_SIZE, "%.*s: takes no argument", (int)n, word);
+		return;
+	}
+	/* An unknown long option, or an abbreviation of several. */
+	cands = g_string_new(NULL);
+	for (lo = options_long; lo->name != NULL && n > 2; lo++)
+		if (strncmp(lo->name, word + 2, n - 2) == 0) {
+			g_string_append_printf(cands, "%s--%s", hits > 0 ? ", " : "", lo->name);
+			hits++;
+		}
+	if (hits > 1)
+		snprintf(errbuf, ERRBUF_SIZE, "%.*s: ambiguous: %s", (int)n, word, cands->str);
+	else
+		snprintf(errbuf, ERRBUF_SIZE, "%.*s: unknown option", (int)n, word);
+	g_string_free(cands, TRUE);
 }
 
 int
@@ -315,7 +410,14 @@ options_parse(struct options *o, int argc, char **argv, char *errbuf)
 	pipeline_add_port(&o->pc, 110);
 	pipeline_add_tls_port(&o->pc, 995);
 	optind = 0; /* glibc: start afresh, so options_parse() can run more than once */
-	while ((c = getopt_long(argc, argv, "r:i:T:o:vqhDc:w:s:pB:Z:", options_long, NULL)) != -1) {
+	opterr = 0; /* getopt would print argv[0]'s full path: options_refused() says it */
+	while (
+	    (c = getopt_long(argc, argv, ":r:i:T:o:vqhDc:w:s:pB:Z:", options_long, NULL)) != -1) {
+		if (c == '?' || c == ':') {
+			options_refused(c, argv, errbuf);
+			o->hint = OPTIONS_HINT_USAGE;
+			return -1;
+		}
 		/* -h and --version act at once, as they always have, whatever follows. */
 		if (c == 'h') {
 			o->action = OPTIONS_HELP;

@@ -109,6 +109,7 @@ ended(void *arg, struct session *s)
 	pop3_reported(s->pop3);
 	pl->st.transactions += s->txns->len;
 	pl->st.anomalies += s->anomalies->len + s->anomalies_dropped;
+	session_sort_anomalies(s); /* listed in frame order, in every format */
 	if (pl->cfg.emit != NULL)
 		pl->cfg.emit(pl->cfg.arg, s);
 	discard(arg, s);

@@ -8,6 +8,7 @@
 #include "mime.h"
 #include "pop3.h"
 #include "tls.h"
+#include "util.h"
 
 /* Unknown commands before any server status: then it is not POP3. */
 #define POP3_MAX_UNKNOWN_BEFORE_STATUS 8
@@ -97,8 +98,8 @@ struct pop3 {
 	gint64 stat_count, stat_size; /* -1 until STAT answered */
 	/* The body of the RETR/TOP being read goes to the mail sink. */
 	void *sink_h;
-	bool sink_done;    /* the sink wants no more of this body */
-	GArray *held; /* struct held_body: bodies ended, written when the session is reported */
+	bool sink_done; /* the sink wants no more of this body */
+	GArray *held;   /* struct held_body: bodies ended, written when the session is reported */
 	bool held_full;
 	struct capa *capa; /* the CAPA listing being read */
 	/* What the model points to (session.h): freed with the parser. */
@@ -437,7 +438,7 @@ check_sasl_line(struct pop3 *p, enum dir d, const char *line, size_t keep, size_
 	check_eol_nul(p, d, line, keep, eol, off, t);
 	if (d == DIR_TO_SERVER && keep < POP3_LINE_KEEP && !sasl_data_ok(line, keep))
 		session_anomaly(p->s, ANOM_SASL_BAD_BASE64, d, off, t,
-		    "a SASL response of %zu octets is not base64", keep);
+		    "a SASL response of %zu octet%s is not base64", keep, util_plural(keep));
 }
 
 /* What a command's argument tells: message number, UID, APOP and AUTH checks. */
@@ -853,16 +854,20 @@ check_size(struct pop3 *p, struct txn *t)
 	}
 	if (list >= 0 && (guint64)list != t->body_octets)
 		session_anomaly(p->s, ANOM_SIZE_MISMATCH, DIR_TO_CLIENT, t->body_msg->off, t,
-		    "message %u: %llu octets after unstuffing, LIST said %lld", t->msgno,
-		    (unsigned long long)t->body_octets, (long long)list);
+		    "message %u: %llu octet%s after unstuffing, LIST said %lld", t->msgno,
+		    (unsigned long long)t->body_octets, util_plural(t->body_octets),
+		    (long long)list);
 	if (reply >= 0 && (guint64)reply != t->body_octets)
 		session_anomaly(p->s, ANOM_SIZE_MISMATCH, DIR_TO_CLIENT, t->body_msg->off, t,
-		    "message %u: %llu octets after unstuffing, the RETR reply said %lld", t->msgno,
-		    (unsigned long long)t->body_octets, (long long)reply);
+		    "message %u: %llu octet%s after unstuffing, the RETR reply said %lld", t->msgno,
+		    (unsigned long long)t->body_octets, util_plural(t->body_octets),
+		    (long long)reply);
 	if (list < 0 && stat >= 0 && (guint64)stat != t->body_octets)
 		session_anomaly(p->s, ANOM_SIZE_MISMATCH, DIR_TO_CLIENT, t->body_msg->off, t,
-		    "message %u: %llu octets after unstuffing, STAT said %lld for its only message",
-		    t->msgno, (unsigned long long)t->body_octets, (long long)stat);
+		    "message %u: %llu octet%s after unstuffing, STAT said %lld for its only "
+		    "message",
+		    t->msgno, (unsigned long long)t->body_octets, util_plural(t->body_octets),
+		    (long long)stat);
 }
 
 static void
@@ -1752,8 +1757,8 @@ pop3_gap(struct pop3 *p, enum dir d, uint64_t off, uint64_t len, const char *why
 	if (len == 0 || off + len <= p->pos[d])
 		return;
 	session_anomaly(p->s, ANOM_GAP, d, off, NULL,
-	    "%llu bytes missing at stream offset %llu: %s", (unsigned long long)len,
-	    (unsigned long long)off, why != NULL ? why : "never captured");
+	    "%llu byte%s missing at stream offset %llu: %s", (unsigned long long)len,
+	    util_plural(len), (unsigned long long)off, why != NULL ? why : "never captured");
 	if (p->tls_on[d])
 		tls_conn_gap(p->tls, d, off, len); /* the TLS layer gives up this direction */
 	else if (!p->inner)
@@ -1903,7 +1908,8 @@ pop3_end(struct pop3 *p)
 		if (!lb->active || lb->wire == 0 || !parsing_dir(p, (enum dir)d))
 			continue;
 		session_anomaly(s, ANOM_UNTERMINATED_LINE, (enum dir)d, lb->start, NULL,
-		    "the connection ended inside a line of %zu octets", lb->wire);
+		    "the connection ended inside a line of %zu octet%s", lb->wire,
+		    util_plural(lb->wire));
 		if (d == DIR_TO_CLIENT && p->body != NULL) {
 			body_line(p, (const char *)lb->buf->data, lb->buf->len, lb->wire, 0,
 			    lb->start, !lb->flushed, false);
@@ -1917,8 +1923,8 @@ pop3_end(struct pop3 *p)
 		t = p->body;
 		t->partial = true;
 		session_anomaly(s, ANOM_BODY_CUT, DIR_TO_CLIENT, UINT64_MAX, t,
-		    "%s reply ended after %llu octets without its final '.'", t->verb,
-		    (unsigned long long)t->body_octets);
+		    "%s reply ended after %llu octet%s without its final '.'", t->verb,
+		    (unsigned long long)t->body_octets, util_plural(t->body_octets));
 		if (t->cmd == POP3_CMD_RETR || t->cmd == POP3_CMD_TOP)
 			mail_end(p, t, false);
 		set_body(p, NULL);

@@ -12,6 +12,7 @@
 #include "pop3.h"
 #include "popflow.h"
 #include "remarks.h"
+#include "util.h"
 
 /* The files of a template directory, in the order they are read. */
 static const char *const tmpl_files[] = {"diagram.tmpl", "tcp.tmpl", "pop3.tmpl"};
@@ -333,14 +334,10 @@ load_file(struct remarks *r, int file, char *errbuf)
 {
 	char *path = g_build_filename(r->dir, tmpl_files[file], NULL);
 	char *data = NULL;
-	GError *err = NULL;
-	gsize len;
+	size_t len;
 	int rc = -1;
 
-	if (!g_file_get_contents(path, &data, &len, &err)) {
-		snprintf(errbuf, ERRBUF_SIZE, "%s: %s", path, err->message);
-		g_error_free(err);
-	} else {
+	if (util_read_file(path, &data, &len, errbuf) == 0) {
 		rc = parse_file(r, file, path, data, len, errbuf);
 	}
 	g_free(data);

@@ -342,6 +342,41 @@ session_anomaly_at(struct session *s, enum anom kind, enum dir d, uint64_t frame
 }
 
 int
+session_win_shift(const struct session *s, enum dir d)
+{
+	const struct seg_rec *r, *syn[2] = {NULL, NULL};
+	guint i;
+
+	for (i = 0; i < s->segs->len && (syn[0] == NULL || syn[1] == NULL); i++) {
+		r = &g_array_index(s->segs, struct seg_rec, i);
+		if ((r->flags & TH_SYN) && !(r->marks & SEG_SYNTHETIC) && syn[r->dir] == NULL)
+			syn[r->dir] = r;
+	}
+	if (syn[0] == NULL || syn[1] == NULL)
+		return -1;
+	if (syn[0]->wscale == 0 || syn[1]->wscale == 0)
+		return 0;
+	return syn[d]->wscale - 1;
+}
+
+static gint
+anomaly_frame_cmp(gconstpointer a, gconstpointer b)
+{
+	const struct anomaly *x = a, *y = b;
+	uint64_t fx = x->frame == 0 ? UINT64_MAX : x->frame;
+	uint64_t fy = y->frame == 0 ? UINT64_MAX : y->frame;
+
+	return fx < fy ? -1 : fx > fy;
+}
+
+void
+session_sort_anomalies(struct session *s)
+{
+	/* g_array_sort() is a stable sort (GLib 2.32 and later). */
+	g_array_sort(s->anomalies, anomaly_frame_cmp);
+}
+
+int
 session_anomaly_count(const struct session *s, enum anom kind)
 {
 	guint i;

@@ -373,6 +373,7 @@ track(struct tcp_conn *c, const struct segment *seg, enum dir d, uint64_t *off, 
 	r.seq = seg->seq;
 	r.ack = seg->ack;
 	r.win = seg->win;
+	r.wscale = seg->wscale;
 	r.flags = seg->flags;
 	r.dir = (uint8_t)d;
 	r.len = seg->payload_len;

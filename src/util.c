@@ -63,6 +63,54 @@ ts_format(struct ts t, char sep, const char *suffix, char *buf, size_t len)
 	g_strlcat(buf, suffix, len);
 }
 
+/* Local time (TZ): "2026-11-27 11:00:00.123456", with zone " +0100" after it. */
+static void
+ts_format_local(struct ts t, bool zone, char *buf, size_t len)
+{
+	struct tm tm;
+	time_t sec = (time_t)t.sec;
+	char z[16] = "";
+
+	if (localtime_r(&sec, &tm) == NULL) {
+		g_strlcpy(buf, "?", len);
+		return;
+	}
+	if (zone) /* the offset from UTC, as strftime's %z writes it */
+		strftime(z, sizeof(z), " %z", &tm);
+	g_snprintf(buf, len, "%04d-%02d-%02d %02d:%02d:%02d.%06d%s", tm.tm_year + 1900,
+	    tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)t.usec, z);
+}
+
+void
+util_ts_local(struct ts t, char *buf, size_t len)
+{
+	ts_format_local(t, true, buf, len);
+}
+
+void
+util_ts_date(struct ts t, bool local, char *buf, size_t len)
+{
+	if (local)
+		ts_format_local(t, false, buf, len);
+	else
+		ts_format(t, ' ', "", buf, len);
+}
+
+void
+util_ts_epoch(struct ts t, char *buf, size_t len)
+{
+	util_us_secs(t.sec * 1000000 + t.usec, buf, len);
+}
+
+void
+util_us_secs(int64_t us, char *buf, size_t len)
+{
+	uint64_t a = us < 0 ? (uint64_t)0 - (uint64_t)us : (uint64_t)us;
+
+	g_snprintf(buf, len, "%s%" G_GUINT64_FORMAT ".%06u", us < 0 ? "-" : "", a / 1000000,
+	    (unsigned)(a % 1000000));
+}
+
 void
 util_ts_iso(struct ts t, char *buf, size_t len)
 {
@@ -214,17 +262,50 @@ util_write_error(char *errbuf)
 void
 util_path_error(char *buf, size_t len, const char *what, const char *path, const char *reason)
 {
-	size_t fixed = strlen(what) + strlen(reason) + 4, plen = strlen(path), room, head;
+	const char *sep = what != NULL ? ": " : "";
+	size_t fixed, plen = strlen(path), room, head;
 
+	if (what == NULL)
+		what = "";
+	fixed = strlen(what) + strlen(sep) + strlen(reason) + 2;
 	if (len == 0)
 		return;
 	if (fixed + plen < len || fixed + 8 >= len) {
-		snprintf(buf, len, "%s: %s: %s", what, path, reason);
+		snprintf(buf, len, "%s%s%s: %s", what, sep, path, reason);
 		return;
 	}
 	/* The path loses its middle: its start (the directory) and end (the name) stay. */
 	room = len - 1 - fixed - 3;
 	head = room / 2;
-	snprintf(buf, len, "%s: %.*s...%s: %s", what, (int)head, path, path + plen - (room - head),
-	    reason);
+	snprintf(buf, len, "%s%s%.*s...%s: %s", what, sep, (int)head, path,
+	    path + plen - (room - head), reason);
+}
+
+int
+util_read_file(const char *path, char **data, size_t *len, char *errbuf)
+{
+	FILE *f = fopen(path, "rb");
+	GByteArray *b;
+	guint8 buf[65536];
+	size_t n;
+	int err;
+
+	if (f == NULL) {
+		util_path_error(errbuf, ERRBUF_SIZE, NULL, path, g_strerror(errno));
+		return -1;
+	}
+	b = g_byte_array_new();
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		g_byte_array_append(b, buf, (guint)n);
+	err = ferror(f) ? errno : 0;
+	fclose(f);
+	if (err != 0) {
+		util_path_error(errbuf, ERRBUF_SIZE, NULL, path, g_strerror(err));
+		g_byte_array_free(b, TRUE);
+		return -1;
+	}
+	*len = b->len;
+	g_byte_array_append(b, (const guint8 *)"", 1);
+	*data = (char *)g_byte_array_free(b, FALSE);
+	return 0;
 }

@@ -6,7 +6,10 @@
   check.py svg SVG MERMAID              the SVG parses as XML and holds every row's name and parameters
   check.py plain PLAIN                  `dot -Tplain` output: every edge horizontal (arrow) or vertical (lifeline)
   check.py png FILE...                  PNG signature and IHDR, height below cairo's 32767-pixel limit
-  check.py pdf FILE PAGES               PDF header, trailer and page count (pdfinfo/qpdf too if installed)
+  check.py pdf FILE PAGES [PAPER]       PDF header, trailer and page count (pdfinfo/qpdf too if installed);
+                                        PAPER (a4, letter, or '-' for any): every page's MediaBox
+                                        is that paper's size to within a point, A4 when PAGES is '>1'
+                                        and the count is only known to be more than one
   check.py syntax FORMAT FILE [MERMAID] every line of a plantuml, mermaid or fdl output is one popflow
                                         writes, with no syntax of the language inside its texts; with
                                         MERMAID, the texts read back equal that output's rows
@@ -147,15 +150,38 @@ def cmd_png(paths):
         print("png: %s: %dx%d" % (p, w, h))
 
 
-def cmd_pdf(path, pages):
+PAPERS = {"a4": (595.276, 841.890), "letter": (612.0, 792.0)}
+
+
+def cmd_pdf(path, pages, paper="-"):
     data = open(path, "rb").read()
     if not data.startswith(b"%PDF-") or b"%%EOF" not in data[-64:]:
         fail("%s: no PDF header or trailer" % path)
     n = len(re.findall(rb"/Type /Page(?![s])", data))
     m = re.search(rb"/Type /Pages /Count (\d+)", data) or re.search(rb"/Count (\d+)", data)
     count = int(m.group(1)) if m else -1
+    if pages == ">1":
+        pages = n if n > 1 else 2  # any count above one, as long as both agree
     if n != pages or count != pages:
         fail("%s: %d page objects, /Count %d, expected %d" % (path, n, count, pages))
+    if paper != "-":
+        boxes = [tuple(float(v) for v in b.split()) for b in
+                 re.findall(rb"/MediaBox\s*\[\s*([-0-9. ]+?)\s*\]", data)]
+        want = PAPERS[paper]
+        if len(boxes) != pages:
+            fail("%s: %d MediaBox entries for %d pages" % (path, len(boxes), pages))
+        for i, b in enumerate(boxes):
+            w, h = b[2] - b[0], b[3] - b[1]
+            if abs(w - want[0]) > 1 or abs(h - want[1]) > 1:
+                fail("%s: page %d is %g x %g points, not %s (%g x %g)" % (path, i + 1, w, h, paper,
+                                                                          want[0], want[1]))
+        if shutil.which("pdfinfo"):
+            out = subprocess.run(["pdfinfo", "-f", "1", "-l", str(pages), path], capture_output=True,
+                                 text=True)
+            sizes = re.findall(r"^Page\s+\d+ size:\s+([0-9.]+) x ([0-9.]+) pts", out.stdout, re.M)
+            if len(sizes) != pages or any(abs(float(w) - want[0]) > 1 or abs(float(h) - want[1]) > 1
+                                          for w, h in sizes):
+                fail("%s: pdfinfo's page sizes %s are not %s" % (path, sizes, paper))
     if shutil.which("pdfinfo"):
         out = subprocess.run(["pdfinfo", path], capture_output=True, text=True)
         if out.returncode != 0 or not re.search(r"^Pages:\s+%d$" % pages, out.stdout, re.M):
@@ -164,8 +190,9 @@ def cmd_pdf(path, pages):
         out = subprocess.run(["qpdf", "--check", path], capture_output=True, text=True)
         if out.returncode != 0:
             fail("%s: qpdf --check: %s" % (path, out.stdout + out.stderr))
-    print("pdf: %s: %d pages%s%s" % (path, pages, ", pdfinfo agrees" if shutil.which("pdfinfo") else "",
-                                      ", qpdf --check clean" if shutil.which("qpdf") else ""))
+    print("pdf: %s: %d pages%s%s%s" % (path, pages, "" if paper == "-" else ", each " + paper,
+                                        ", pdfinfo agrees" if shutil.which("pdfinfo") else "",
+                                        ", qpdf --check clean" if shutil.which("qpdf") else ""))
 
 
 # ---- strict line checks: peers' text never becomes diagram syntax (issue 12, defect 4) ----
@@ -261,8 +288,8 @@ def main():
         cmd_png(a[1:])
     elif a[0] == "syntax" and len(a) in (3, 4):
         cmd_syntax(a[1], a[2], a[3] if len(a) == 4 else None)
-    elif a[0] == "pdf" and len(a) == 3:
-        cmd_pdf(a[1], int(a[2]))
+    elif a[0] == "pdf" and len(a) in (3, 4):
+        cmd_pdf(a[1], a[2] if a[2] == ">1" else int(a[2]), a[3] if len(a) == 4 else "-")
     else:
         print(__doc__)
         return 2

@@ -90,11 +90,17 @@ png_one() { # the default page size holds the seed: one PNG on stdout
 }
 check png-one png_one
 
-pdf_pages() {
+pdf_pages() { # pages of A4 (or --paper letter) size, cut where a page of its proportions is full
 	"$POPFLOW" -r samples/seed-replica.pcap -T pdf --page-rows 10 -o "$tmp/p.pdf" "${T[@]}"
-	$CHECK pdf "$tmp/p.pdf" 4
+	$CHECK pdf "$tmp/p.pdf" 4 a4 || return 1
 	"$POPFLOW" -r samples/seed-replica.pcap -T pdf "${T[@]}" >"$tmp/one.pdf"
-	$CHECK pdf "$tmp/one.pdf" 1
+	$CHECK pdf "$tmp/one.pdf" 2 a4 || return 1
+	"$POPFLOW" -r samples/seed-replica.pcap -T pdf --paper letter "${T[@]}" >"$tmp/letter.pdf"
+	$CHECK pdf "$tmp/letter.pdf" 2 letter || return 1
+	"$POPFLOW" -r tests/golden/no-handshake.pcap -T pdf "${T[@]}" >"$tmp/short.pdf"
+	$CHECK pdf "$tmp/short.pdf" 1 a4 || return 1
+	"$POPFLOW" -r samples/dovecot-fetchmail.pcap --session 1 -T pdf "${T[@]}" >"$tmp/long.pdf"
+	$CHECK pdf "$tmp/long.pdf" ">1" a4
 }
 check pdf-pages pdf_pages
 

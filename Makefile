@@ -101,6 +101,7 @@ public: popflow
 
 cli: popflow
 	@./tests/cli/run.sh
+	@./tests/cli/display.sh
 
 inputs: popflow
 	@./tests/inputs/run.sh
@@ -174,6 +175,7 @@ asan: deps
 	    BIN=popflow-asan popflow-asan build-asan-unit build-asan-fuzz
 	$(ASAN_ENV) ./tests/run-golden.sh
 	$(ASAN_ENV) ./tests/cli/run.sh
+	$(ASAN_ENV) ./tests/cli/display.sh
 	$(ASAN_ENV) ./tests/package/run.sh
 	$(ASAN_ENV) LSAN_OPTIONS=suppressions=$(CURDIR)/tests/fuzz/lsan.supp \
 	    ./tests/fuzz/replay.sh build-asan/fuzz

@@ -56,6 +56,18 @@ _popflow()
 		mapfile -t COMPREPLY < <(compgen -W "segments messages" -- "$cur")
 		return
 		;;
+	--time)
+		mapfile -t COMPREPLY < <(compgen -W "utc local epoch delta session capture" -- "$cur")
+		return
+		;;
+	--color)
+		mapfile -t COMPREPLY < <(compgen -W "auto always never" -- "$cur")
+		return
+		;;
+	--paper)
+		mapfile -t COMPREPLY < <(compgen -W "a4 letter" -- "$cur")
+		return
+		;;
 	-c | -s | -B | --port | --idle-timeout | --max-connections | --session | --alias | --page-rows | --width)
 		return # a number or ADDR=NAME: nothing to offer
 		;;

@@ -100,6 +100,12 @@ complete_words "$POPFLOW" --red >"$tmp/out"
 [ "$(cat "$tmp/out")" = "--redact" ] && ok || bad "completing '--red': $(tr '\n' ' ' <"$tmp/out")"
 complete_words "$POPFLOW" -r x --detail "" >"$tmp/out"
 [ "$(tr '\n' ' ' <"$tmp/out")" = "segments messages " ] && ok || bad "completing '--detail ': $(tr '\n' ' ' <"$tmp/out")"
+complete_words "$POPFLOW" -r x --time "" >"$tmp/out"
+[ "$(tr '\n' ' ' <"$tmp/out")" = "utc local epoch delta session capture " ] && ok || bad "completing '--time ': $(tr '\n' ' ' <"$tmp/out")"
+complete_words "$POPFLOW" -r x --color a >"$tmp/out"
+[ "$(tr '\n' ' ' <"$tmp/out")" = "auto always " ] && ok || bad "completing '--color a': $(tr '\n' ' ' <"$tmp/out")"
+complete_words "$POPFLOW" -r x --paper "" >"$tmp/out"
+[ "$(tr '\n' ' ' <"$tmp/out")" = "a4 letter " ] && ok || bad "completing '--paper ': $(tr '\n' ' ' <"$tmp/out")"
 complete_words "$POPFLOW" - >"$tmp/out"
 n=$(grep -c -- '^-' "$tmp/out")
 m=$(grep -cE '^  -' "$tmp/help")

@@ -120,8 +120,8 @@ has "$tmp/out" "^Session 1: 127.0.0.1:37928 -> 127.0.0.1:110, epoch $epoch.25905
 expect 0 "epoch -v" -- "$POPFLOW" -r "$seed" --time epoch -v
 has "$tmp/out" "^        1  $epoch.259053  C->S  TCP SYN (SYN)" "--time epoch in the -v timeline"
 expect 0 "capture" -- "$POPFLOW" -r tests/golden/two-interleaved.pcap --time capture
-has "$tmp/out" "^Session 1: .*, 0.000000 s into the capture, " "--time capture: the first session starts at 0"
-has "$tmp/out" "^Session 2: .*, 0.003600 s into the capture, " "--time capture: the second 3.6 ms in"
+has "$tmp/out" "^Session [0-9]*: 192.0.2.10:49180 -> 192.0.2.1:110, 0.000000 s into the capture, " "--time capture: the first session starts at 0"
+has "$tmp/out" "^Session [0-9]*: 192.0.2.11:49181 -> 192.0.2.1:110, 0.003600 s into the capture, " "--time capture: the second 3.6 ms in"
 expect 0 "capture lines" -- "$POPFLOW" -r tests/golden/two-interleaved.pcap --time capture --line-times
 has "$tmp/out" "^   0.0[0-9]* Server: +OK" "--time capture --line-times"
 # Each JSON byte the same whatever --time and TZ say.

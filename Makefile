@@ -59,7 +59,7 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lnids $(WIRETAP_LIB
 
 .PHONY: bench-deps bench-live all deps demo test unit golden public cli inputs package fuzz fuzz-replay fuzz-run \
         fuzz-bins diagram extract tls asan build-asan-unit build-asan-fuzz bench format clean live install \
-        uninstall tcp torture
+        uninstall tcp torture limits
 all: popflow
 
 deps:
@@ -147,6 +147,10 @@ tls: popflow
 tcp: popflow
 	@./tests/tcp/run.sh
 
+# README's limits hold in time and memory: a small and a 4x input per case (tests/limits/run.py).
+limits: popflow
+	@./tests/limits/run.sh
+
 # Reorder invariance with 1000 seeds per capture, in nproc processes (JOBS): over an hour on 2 cores.
 torture: popflow
 	@SEEDS=$${SEEDS:-1000} JOBS=$${JOBS:-$$(nproc)} KNOWN_LINES=$${KNOWN_LINES:-0} ./tests/tcp/invariance.sh reorder
@@ -162,6 +166,7 @@ test: deps
 	$(MAKE) extract
 	$(MAKE) tls
 	$(MAKE) tcp
+	$(MAKE) limits
 	$(MAKE) live
 	$(MAKE) fuzz
 	$(MAKE) public
@@ -185,6 +190,7 @@ asan: deps
 	$(ASAN_ENV) ./tests/extract/run.sh
 	$(ASAN_ENV) ./tests/tls/run.sh
 	$(ASAN_ENV) ./tests/tcp/run.sh
+	$(ASAN_ENV) ./tests/limits/run.sh
 	@if [ "$$(id -u)" -eq 0 ]; then $(ASAN_ENV) ./tests/live/run.sh; fi
 	$(ASAN_ENV) ./tests/public/run.sh
 

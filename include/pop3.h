@@ -15,6 +15,7 @@
 #define POP3_MAX_ARG 40 /* RFC 1939 section 3: each argument */
 /* Implementation limits: memory stays bounded whatever the peer sends. */
 #define POP3_MAX_PENDING 64             /* pipelined commands awaiting a reply */
+#define POP3_MAX_SASL_LINES 64          /* lines kept per AUTH exchange (RFC 5034: no limit) */
 #define POP3_LINE_KEEP 4096             /* bytes of a command/status line kept */
 #define POP3_BODY_LINE_BUF 65536        /* a longer body line is handled in pieces */
 #define POP3_KEEP_LIST_BYTES (1u << 20) /* LIST/UIDL/CAPA... lines kept for display */

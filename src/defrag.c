@@ -12,17 +12,25 @@
 #include "cursor.h"
 #include "defrag.h"
 
-struct frag {
-	uint32_t off, len;
-};
+/* Bits per word of the map of bytes received. */
+#define DEFRAG_WORD_BITS 64
 
+/*
+ * One datagram being put together.  Its size is fixed, whatever its
+ * fragments: the bytes received are a bit map, so a fragment costs its
+ * length (and a look at the map), never the number of fragments before it
+ * (overlapping or repeated fragments can be sent without end).
+ */
 struct datagram {
 	uint8_t version;
 	uint8_t key[40];             /* src, dst, id, protocol */
 	uint8_t hdr[DEFRAG_MAX_LEN]; /* unfragmentable part of the first fragment */
 	size_t hdrlen;               /* 0 until the first fragment is seen */
 	uint8_t data[DEFRAG_MAX_LEN];
-	GArray *have;   /* struct frag: ranges received */
+	/* Bytes received, a bit each. */
+	uint64_t have[(DEFRAG_MAX_LEN + DEFRAG_WORD_BITS - 1) / DEFRAG_WORD_BITS];
+	uint32_t held;  /* bits set in have */
+	uint64_t frags; /* fragments stored (counted as problems if it never completes) */
 	uint32_t total; /* payload length, once the last fragment is seen (0: not yet) */
 	struct ts first;
 	bool bad;
@@ -45,7 +53,6 @@ defrag_new(void)
 static void
 datagram_free(struct datagram *g)
 {
-	g_array_free(g->have, TRUE);
 	g_free(g);
 }
 
@@ -56,7 +63,7 @@ defrag_pending(const struct defrag *df)
 	guint i;
 
 	for (i = 0; i < df->open->len; i++)
-		n += ((const struct datagram *)g_ptr_array_index(df->open, i))->have->len;
+		n += ((const struct datagram *)g_ptr_array_index(df->open, i))->frags;
 	return n;
 }
 
@@ -126,7 +133,7 @@ find(struct defrag *df, uint8_t version, const uint8_t *key, struct ts ts, uint6
 		if (ts_diff_us(g->first, ts) > (int64_t)DEFRAG_TIMEOUT * 1000000) {
 			/* Too old: its missing fragments will not come. */
 			g_ptr_array_remove_index(df->open, i);
-			*problems += g->have->len;
+			*problems += g->frags;
 			datagram_free(g);
 			i--;
 			continue;
@@ -136,64 +143,57 @@ find(struct defrag *df, uint8_t version, const uint8_t *key, struct ts ts, uint6
 	}
 	if (df->open->len >= DEFRAG_MAX_DATAGRAMS) {
 		g = g_ptr_array_index(df->open, 0);
-		*problems += g->have->len;
+		*problems += g->frags;
 		datagram_free(g);
 		g_ptr_array_remove_index(df->open, 0);
 	}
 	g = g_new0(struct datagram, 1);
 	g->version = version;
 	memcpy(g->key, key, 40);
-	g->have = g_array_new(FALSE, FALSE, sizeof(struct frag));
 	g->first = ts;
 	g_ptr_array_add(df->open, g);
 	return g;
+}
+
+static bool
+is_held(const struct datagram *g, uint32_t i)
+{
+	return (g->have[i / DEFRAG_WORD_BITS] >> (i % DEFRAG_WORD_BITS) & 1) != 0;
 }
 
 /* Stores bytes [off, off+len); bytes already held are kept (first copy wins). */
 static void
 store(struct datagram *g, uint32_t off, const uint8_t *p, uint32_t len, uint64_t *problems)
 {
-	guint i;
-	uint32_t k;
-	bool held;
-	struct frag f = {off, len};
+	uint32_t k, i;
 
 	for (k = 0; k < len; k++) {
-		held = false;
-		for (i = 0; i < g->have->len && !held; i++) {
-			const struct frag *h = &g_array_index(g->have, struct frag, i);
-			held = off + k >= h->off && off + k < h->off + h->len;
-		}
-		if (!held)
-			g->data[off + k] = p[k];
-		else if (g->data[off + k] != p[k] && !g->bad) {
+		i = off + k;
+		if (!is_held(g, i)) {
+			g->data[i] = p[k];
+			g->have[i / DEFRAG_WORD_BITS] |= UINT64_C(1) << (i % DEFRAG_WORD_BITS);
+			g->held++;
+		} else if (g->data[i] != p[k] && !g->bad) {
 			g->bad = true;
 			(*problems)++; /* overlapping fragments with other bytes */
 		}
 	}
-	g_array_append_val(g->have, f);
+	g->frags++;
 }
 
+/* Every byte of [0, total) received: at most DEFRAG_MAX_LEN / 64 words looked at. */
 static bool
 complete(const struct datagram *g)
 {
-	uint32_t reach = 0;
-	bool grew = true;
-	guint i;
+	uint32_t w, full = g->total / DEFRAG_WORD_BITS, rest = g->total % DEFRAG_WORD_BITS;
 
-	if (g->total == 0 || g->hdrlen == 0)
+	if (g->total == 0 || g->hdrlen == 0 || g->held < g->total)
 		return false;
-	while (grew && reach < g->total) {
-		grew = false;
-		for (i = 0; i < g->have->len; i++) {
-			const struct frag *h = &g_array_index(g->have, struct frag, i);
-			if (h->off <= reach && h->off + h->len > reach) {
-				reach = h->off + h->len;
-				grew = true;
-			}
-		}
-	}
-	return reach >= g->total;
+	for (w = 0; w < full; w++)
+		if (g->have[w] != UINT64_MAX)
+			return false;
+	return rest == 0 ||
+	    (g->have[full] & ((UINT64_C(1) << rest) - 1)) == ((UINT64_C(1) << rest) - 1);
 }
 
 const uint8_t *

@@ -640,6 +640,9 @@ json_session(void *ctx, FILE *f, const struct session *s, const struct emit_opts
 	if (s->anomalies_dropped > 0)
 		json_object_set_new(
 		    j, "anomalies_not_listed", json_integer((json_int_t)s->anomalies_dropped));
+	if (s->txns_dropped > 0)
+		json_object_set_new(
+		    j, "transactions_not_listed", json_integer((json_int_t)s->txns_dropped));
 	json_object_set_new(j, "packets", jdirs(s->packets));
 	json_object_set_new(j, "payload_bytes", jdirs(s->payload));
 	if (s->proto != PROTO_POP3)

@@ -107,7 +107,8 @@ ended(void *arg, struct session *s)
 	 */
 	s->id = ++pl->st.sessions;
 	pop3_reported(s->pop3);
-	pl->st.transactions += s->txns->len;
+	/* Those let go past SESSION_MAX_TXNS count too. */
+	pl->st.transactions += s->txns->len + s->txns_dropped;
 	pl->st.anomalies += s->anomalies->len + s->anomalies_dropped;
 	session_sort_anomalies(s); /* listed in frame order, in every format */
 	if (pl->cfg.emit != NULL)

@@ -65,6 +65,7 @@ struct pop3 {
 	struct txn *body; /* txn whose multi-line body is being read */
 	bool body_keep;
 	struct txn *sasl;      /* AUTH exchange in progress */
+	bool sasl_full;        /* it reached POP3_MAX_SASL_LINES (reported once) */
 	struct msg *line_msg;  /* the message the line being read became (on_cut_line()) */
 	struct msg *opaque[2]; /* current unparsed run per direction */
 	bool greeted;
@@ -147,6 +148,7 @@ set_sasl(struct pop3 *p, struct txn *t)
 {
 	if (p->sasl != NULL)
 		p->sasl->held &= (uint8_t)~TXN_HELD_SASL;
+	p->sasl_full = false;
 	p->sasl = t;
 	if (t != NULL)
 		t->held |= TXN_HELD_SASL;
@@ -431,6 +433,28 @@ check_eol_nul(struct pop3 *p, enum dir d, const char *line, size_t keep, size_t 
  * 255/512-octet limits of RFC 2449 section 4 do not apply to them (an NTLM
  * or Kerberos token is longer), the line ending and NUL checks do.
  */
+/*
+ * RFC 5034 sets no limit to the rounds of an AUTH exchange, and its
+ * transaction is held while the exchange goes on: past POP3_MAX_SASL_LINES
+ * lines, further lines are counted (as bytes not parsed), not kept, so an
+ * exchange that never ends grows no memory.  True when this line is one of those.
+ */
+static bool
+sasl_line_dropped(struct pop3 *p, enum dir d, uint64_t off, size_t len)
+{
+	if (p->sasl->msgs->len <= POP3_MAX_SASL_LINES) /* its command, then its lines */
+		return false;
+	if (!p->sasl_full) {
+		p->sasl_full = true;
+		session_anomaly(p->s, ANOM_SASL_TOO_LONG, d, off, p->sasl,
+		    "more than %d challenge and response lines in one AUTH exchange: "
+		    "later ones are counted, not kept",
+		    POP3_MAX_SASL_LINES);
+	}
+	opaque_bytes(p, d, off, len);
+	return true;
+}
+
 static void
 check_sasl_line(struct pop3 *p, enum dir d, const char *line, size_t keep, size_t eol, uint64_t off,
     const struct txn *t)
@@ -523,9 +547,11 @@ on_command(struct pop3 *p, const char *line, size_t keep, size_t wire, size_t eo
 	junk_settle(p); /* the client went on: a line held as a reply was that reply */
 	if (p->sasl != NULL) {
 		/* RFC 5034 section 4: during AUTH, client lines answer challenges. */
+		p->sasl->read_at = ++p->lines_read; /* the client answered: it waits again */
+		if (sasl_line_dropped(p, DIR_TO_SERVER, off, wire + eol))
+			return;
 		m = line_msg_new(p, p->sasl, MSG_SASL, DIR_TO_SERVER, off, line, keep, wire, eol);
 		check_sasl_line(p, DIR_TO_SERVER, line, keep, eol, off, p->sasl);
-		p->sasl->read_at = ++p->lines_read; /* the client answered: it waits again */
 		return;
 	}
 	if (wire == 0) {
@@ -1516,6 +1542,8 @@ on_server_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_
 
 	if (cont) {
 		if (p->sasl != NULL && g_queue_peek_head(&p->pending) == p->sasl) {
+			if (sasl_line_dropped(p, DIR_TO_CLIENT, off, wire + eol))
+				return;
 			m = line_msg_new(
 			    p, p->sasl, MSG_CHALLENGE, DIR_TO_CLIENT, off, line, keep, wire, eol);
 			check_sasl_line(p, DIR_TO_CLIENT, line, keep, eol, off, p->sasl);

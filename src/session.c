@@ -287,13 +287,15 @@ anomaly_add(struct session *s, enum anom kind, enum dir d, uint64_t frame, const
 	struct anomaly a;
 	char buf[512];
 	size_t i;
+	/* That transactions were let go is said even past the cap: one line, once, at the end. */
+	bool always = kind == ANOM_TRANSACTION_LIMIT;
 
-	if (s->anomalies->len >= SESSION_MAX_ANOMALIES) {
+	if (s->anomalies->len >= SESSION_MAX_ANOMALIES && !always) {
 		s->anomalies_dropped++;
 		return;
 	}
 	memset(&a, 0, sizeof(a));
-	if (s->anomalies->len == SESSION_MAX_ANOMALIES - 1) {
+	if (s->anomalies->len == SESSION_MAX_ANOMALIES - 1 && !always) {
 		a.kind = ANOM_ANOMALY_LIMIT;
 		a.detail = g_strdup_printf(
 		    "more than %d anomalies; the rest are counted only", SESSION_MAX_ANOMALIES - 1);

@@ -1053,6 +1053,39 @@ test_reply_after_skipped_line_chunking(void)
 	g_free(out);
 }
 
+/* An AUTH exchange that never ends keeps POP3_MAX_SASL_LINES lines; the rest are counted. */
+static void
+test_sasl_exchange_bounded(void)
+{
+	struct conv c;
+	const struct txn *t;
+	guint i;
+
+	conv_open(&c, HS_SEEN);
+	conv_feed(&c, DIR_TO_CLIENT, "+OK ready\r\n");
+	conv_feed(&c, DIR_TO_SERVER, "AUTH X-ENDLESS\r\n");
+	for (i = 0; i < 100000; i++) {
+		conv_feed(&c, DIR_TO_CLIENT, "+ Y2hhbGxlbmdl\r\n");
+		conv_feed(&c, DIR_TO_SERVER, "cmVzcG9uc2U=\r\n");
+	}
+	conv_feed(&c, DIR_TO_CLIENT, "-ERR enough\r\n");
+	conv_feed(&c, DIR_TO_SERVER, "QUIT\r\n");
+	conv_feed(&c, DIR_TO_CLIENT, "+OK bye\r\n");
+	pop3_end(c.p);
+	CHECK_EQ_U(c.s->txns->len, 2);
+	t = txn_by_id(c.s, 1);
+	check_pair(c.s, 1, "AUTH", POP3_STATUS_ERR, "enough");
+	/* The command, 64 exchange lines, the status line. */
+	CHECK(t != NULL && t->msgs->len == 1 + POP3_MAX_SASL_LINES + 1);
+	check_pair(c.s, 2, "QUIT", POP3_STATUS_OK, "bye");
+	CHECK_EQ_U(session_anomaly_count(c.s, ANOM_SASL_TOO_LONG), 1);
+	/* What was not kept is counted: 200,000 lines less the 64 kept (32 of each side). */
+	CHECK_EQ_U(c.s->unparsed[DIR_TO_CLIENT], (100000 - 32) * 16);
+	CHECK_EQ_U(c.s->unparsed[DIR_TO_SERVER], (100000 - 32) * 14);
+	CHECK(c.s->msgs[DIR_TO_CLIENT]->len < 100); /* one run of bytes per direction */
+	conv_close(&c);
+}
+
 int
 main(void)
 {
@@ -1073,5 +1106,6 @@ main(void)
 	test_command_flood_cap_kept();
 	test_reply_after_skipped_line_paired();
 	test_reply_after_skipped_line_chunking();
+	test_sasl_exchange_bounded();
 	return tl_done();
 }

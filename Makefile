@@ -34,7 +34,7 @@ DEPS_TEST  += jq
 DEPS_BENCH := python3 tshark tcpdump time iproute2 tcpreplay
 
 LIB_SRCS := src/cursor.c src/decode.c src/capture.c src/frameid.c src/privdrop.c src/tcp.c src/tcp_order.c src/tcp_nids.c src/session.c src/pop3.c \
-            src/pipeline.c src/defrag.c src/describe.c src/util.c src/emit.c src/emit_text.c src/emit_json.c \
+            src/pipeline.c src/defrag.c src/describe.c src/util.c src/emit.c src/emit_text.c src/emit_json.c src/emit_summary.c \
             src/creds.c src/capa.c src/mime.c src/extract.c \
             src/diagram.c src/remarks.c src/emit_dot.c src/emit_flow.c src/emit_mermaid.c \
             src/emit_plantuml.c src/emit_fdl.c src/options.c src/tls.c src/keylog.c \

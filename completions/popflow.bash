@@ -68,6 +68,10 @@ _popflow()
 		mapfile -t COMPREPLY < <(compgen -W "a4 letter" -- "$cur")
 		return
 		;;
+	--listings)
+		mapfile -t COMPREPLY < <(compgen -W "full summary" -- "$cur")
+		return
+		;;
 	-c | -s | -B | --port | --idle-timeout | --max-connections | --session | --alias | --page-rows | --width)
 		return # a number or ADDR=NAME: nothing to offer
 		;;

@@ -63,7 +63,10 @@ struct capture *capture_open_files(const char *const *paths, size_t n, char *err
 /* One file: capture_open_files(&path, 1, errbuf). */
 struct capture *capture_open_file(const char *path, char *errbuf);
 /*
- * Opens an interface ("any": Linux cooked capture v2).  Packets reach
+ * Opens an interface ("any": Linux cooked capture v2); a number N, as
+ * tcpdump reads it, is the interface named N if there is one, else the N-th
+ * that capture_list_interfaces() prints (capture_name() then says which).
+ * Packets reach
  * popflow at most the read timeout after they were captured.  Needs root or
  * CAP_NET_RAW; errbuf says so when it is missing.  On success errbuf holds
  * libpcap's warning, if it gave one, or "".

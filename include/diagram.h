@@ -123,7 +123,10 @@ char *dg_clean(const char *s);
 struct dg_renderer {
 	const char *format; /* the -T name: "svg", "flow" */
 	const char *ext;    /* file extension when -o FILE has none: "svg", "txt" */
-	bool text;          /* text output: sessions may follow one another on stdout */
+	bool text;          /* text output: a long session's parts may follow one another */
+	bool several;       /* several sessions may follow one another in one stream (DOT graphs,
+	                       PlantUML @startuml blocks, the terminal); otherwise standard output
+	                       takes one session and more are refused before anything is written */
 	int (*render)(const struct diagram *d, FILE *out, const struct emit_opts *o,
 	    GPtrArray *pages, char *errbuf);
 	void (*cleanup)(void); /* at end(): free what render() keeps (gvc), may be NULL */

@@ -31,6 +31,23 @@ struct run_stats {
 };
 
 /*
+ * What kind of failure an emitter's entry point reported (through
+ * emit_opts.fail): main picks the exit status and the wording from it.
+ */
+enum emit_fail {
+	EMIT_FAIL_OUTPUT = 0, /* writing failed (the default): EXIT_OUTPUT */
+	EMIT_FAIL_USAGE,      /* the options ask what the format cannot do here: EXIT_USAGE */
+	EMIT_FAIL_INPUT,   /* a file the format reads (templates) is missing or bad: EXIT_INPUT */
+	EMIT_FAIL_NOTHING, /* nothing to write: no POP3 session to draw: EXIT_NO_SESSION */
+};
+
+/* --listings: how the text shows LIST and UIDL listings. */
+enum emit_listings {
+	EMIT_LISTINGS_FULL = 0, /* every line (the default) */
+	EMIT_LISTINGS_SUMMARY,  /* one line: how many messages, and LIST's total octets */
+};
+
+/*
  * --time: how text writes times (JSON always writes ISO 8601 UTC).  The
  * names follow tcpdump's -t family where one fits (docs/popflow.1).
  */
@@ -56,10 +73,11 @@ struct emit_opts {
 	const struct ts *capture_start; /* the capture's first packet (NULL: the session's) */
 	int columns;                    /* $COLUMNS (0: not set): -T flow's width in a pipe */
 	bool bodies;                    /* --bodies: every line of message bodies */
-	bool quiet;            /* -q: text without the run's credential roll-up and count line */
-	const char *output;    /* -o path (NULL: stdout); for per-session files */
-	const char *templates; /* --templates DIR (diagram formats) */
-	const char *detail;    /* --detail segments|messages */
+	bool quiet; /* -q: text without the run's credential roll-up and count line */
+	enum emit_listings listings; /* --listings (text) */
+	const char *output;          /* -o path (NULL: stdout); for per-session files */
+	const char *templates;       /* --templates DIR (diagram formats) */
+	const char *detail;          /* --detail segments|messages */
 	bool fold_acks;
 	bool ascii;
 	int width;             /* terminal width for -T flow */
@@ -73,7 +91,18 @@ struct emit_opts {
 	/* Called for every file a diagram emitter writes besides out (main says so). */
 	void (*wrote)(void *arg, const char *path);
 	void *wrote_arg;
+	/* Where an entry point that fails says what kind of failure it is (NULL: not asked). */
+	enum emit_fail *fail;
 };
+
+/* struct emitter.flags */
+/*
+ * EMIT_WHOLE: a drawing; its -o file is only worth keeping whole, so main
+ * writes a temporary file beside it and renames it when the run succeeds.
+ * EMIT_BINARY: binary output (PNG, PDF), refused on a terminal.
+ */
+#define EMIT_WHOLE 0x1
+#define EMIT_BINARY 0x2
 
 /*
  * begin() runs once before the first session and returns the run's
@@ -94,7 +123,11 @@ struct emitter {
 	    void *ctx, FILE *out, const struct session *s, const struct emit_opts *o, char *errbuf);
 	int (*end)(void *ctx, FILE *out, const struct run_stats *st, const struct emit_opts *o,
 	    char *errbuf);
+	unsigned flags; /* EMIT_* */
 };
+
+/* Sets *o->fail (when main asked) to say what kind of failure errbuf describes. */
+void emit_set_fail(const struct emit_opts *o, enum emit_fail kind);
 
 const struct emitter *emit_lookup(const char *name); /* NULL if unknown */
 void emit_list(FILE *out);                           /* names and help, for -h */
@@ -105,5 +138,6 @@ extern const char emit_time_names[];
 
 extern const struct emitter emit_text;
 extern const struct emitter emit_json;
+extern const struct emitter emit_summary;
 
 #endif

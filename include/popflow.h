@@ -28,7 +28,8 @@ enum exit_code {
 	EXIT_DAMAGED = 4, /* input damaged part-way: analysed what was read */
 	EXIT_INTERRUPTED =
 	    5, /* a file's reading stopped by SIGINT/SIGTERM: what was read is reported */
-	EXIT_NO_SESSION = 6, /* --session N: no session N was reported */
+	EXIT_NO_SESSION = 6, /* --session N: no session N was reported; a diagram format: no POP3
+	                        session to draw */
 };
 
 /* Packet time, as in the capture (never the wall clock). */

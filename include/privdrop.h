@@ -26,4 +26,17 @@
  */
 int privdrop(const char *user, char *became, size_t became_len, char *errbuf);
 
+/*
+ * Call before privdrop(), for each directory popflow writes files in after
+ * it (--extract DIR, the directory of a drawing's -o FILE): whether the
+ * user privdrop(user) is about to become can create files in dir.  Checked
+ * with faccessat(AT_EACCESS) under that user's uid, gid and groups taken as
+ * effective ids for the check (root's are restored at once), so ACLs and
+ * read-only mounts count.  what names the option and its argument
+ * ("--extract /srv/mail").  Returns 0 when the user can, and when popflow
+ * stays who it is (not root, or -Z root) or the user does not exist
+ * (privdrop() then says so); -1 with errbuf naming the user and -Z.
+ */
+int privdrop_check_dir(const char *user, const char *what, const char *dir, char *errbuf);
+
 #endif

@@ -2,6 +2,8 @@
 #ifndef UTIL_H
 #define UTIL_H
 
+#include <stdio.h>
+
 #include <glib.h>
 
 #include "popflow.h"
@@ -74,5 +76,24 @@ int util_read_file(const char *path, char **data, size_t *len, char *errbuf);
 
 /* After a failed write (fwrite, fputs, fflush): errbuf gets why, from errno ("No space left on device"). */
 void util_write_error(char *errbuf);
+
+/*
+ * A file written whole or not at all.  When path is a regular file or does
+ * not exist yet, util_outfile_open() creates a temporary file beside it
+ * (".NAME.XXXXXX" in the same directory, mode 0666 less the umask, as fopen
+ * makes files), and util_outfile_close() renames it over path (keep) or
+ * removes it: path is never left empty or partial, and an existing file
+ * stays as it was unless a new one replaces it.  Any other path (a device
+ * such as /dev/null, a FIFO, a symbolic link) is opened directly.
+ */
+struct util_outfile {
+	FILE *f;
+	char *path; /* as given */
+	char *tmp;  /* the temporary file, or NULL when path itself was opened */
+};
+/* 0, or -1 with errbuf "PATH: reason"; o is zeroed either way first. */
+int util_outfile_open(struct util_outfile *o, const char *path, char *errbuf);
+/* Closes o->f, then renames (keep) or removes the temporary file: 0, or -1 with errbuf. */
+int util_outfile_close(struct util_outfile *o, bool keep, char *errbuf);
 
 #endif

@@ -358,7 +358,8 @@ capture_open_files(const char *const *paths, size_t n, char *errbuf)
 			return NULL;
 		}
 		d = file_dlt(c->files[i].w);
-		if (d < 0 && wtap_file_type_subtype(c->files[i].w) == wtap_pcapng_file_type_subtype())
+		if (d < 0 &&
+		    wtap_file_type_subtype(c->files[i].w) == wtap_pcapng_file_type_subtype())
 			/*
 			 * A pcapng whose first interface comes after other blocks (a
 			 * Decryption Secrets Block written by editcap --inject-secrets):
@@ -384,8 +385,68 @@ capture_open_file(const char *path, char *errbuf)
 	return capture_open_files(&path, 1, errbuf);
 }
 
+/*
+ * -i N, as tcpdump reads it: the interface named N if there is one, else
+ * the N-th of the list popflow -D prints (pcap_findalldevs' order, from 1).
+ * A new string, or NULL with errbuf filled.
+ */
+static char *
+live_ifname(const char *arg, char *errbuf)
+{
+	char perr[PCAP_ERRBUF_SIZE], *name = NULL;
+	pcap_if_t *all = NULL, *d;
+	const char *q;
+	guint64 n, i = 0;
+
+	for (q = arg; *q >= '0' && *q <= '9'; q++)
+		;
+	if (q == arg || *q != '\0')
+		return g_strdup(arg);
+	perr[0] = '\0';
+	if (pcap_findalldevs(&all, perr) < 0) {
+		g_snprintf(errbuf, ERRBUF_SIZE, "-i %s: cannot list the interfaces to find it: %s",
+		    arg, perr);
+		return NULL;
+	}
+	for (d = all; d != NULL; d = d->next)
+		if (strcmp(d->name, arg) == 0)
+			break; /* an interface literally named so */
+	n = g_ascii_strtoull(arg, NULL, 10);
+	if (d == NULL)
+		for (d = all, i = 1; d != NULL && i < n; d = d->next)
+			i++;
+	if (d != NULL && n > 0) {
+		name = g_strdup(d->name);
+	} else {
+		for (d = all, i = 0; d != NULL; d = d->next)
+			i++;
+		g_snprintf(errbuf, ERRBUF_SIZE,
+		    "-i %s: no interface of that name or number (popflow -D lists %llu, numbered "
+		    "from 1)",
+		    arg, (unsigned long long)i);
+	}
+	pcap_freealldevs(all);
+	return name;
+}
+
+static struct capture *open_live(
+    const char *ifname, const struct capture_live_opts *o, char *errbuf);
+
 struct capture *
-capture_open_live(const char *ifname, const struct capture_live_opts *o, char *errbuf)
+capture_open_live(const char *arg, const struct capture_live_opts *o, char *errbuf)
+{
+	char *ifname = live_ifname(arg, errbuf);
+	struct capture *c;
+
+	if (ifname == NULL)
+		return NULL;
+	c = open_live(ifname, o, errbuf);
+	g_free(ifname);
+	return c;
+}
+
+static struct capture *
+open_live(const char *ifname, const struct capture_live_opts *o, char *errbuf)
 {
 	char perr[PCAP_ERRBUF_SIZE];
 	struct capture *c;

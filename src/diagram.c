@@ -1096,7 +1096,6 @@ struct dg_run {
 	unsigned drawn;  /* sessions drawn */
 	GPtrArray *held; /* -o: the first session's pages, until we know if more follow */
 	uint64_t held_id;
-	bool wrote_files; /* files other than -o were written */
 };
 
 static void
@@ -1137,21 +1136,19 @@ static int
 write_file(struct dg_run *run, const struct emit_opts *o, const char *path, const GByteArray *b,
     char *errbuf)
 {
-	FILE *f = fopen(path, "wb");
+	struct util_outfile f;
+	char ignored[ERRBUF_SIZE];
 
-	if (f == NULL) {
-		snprintf(errbuf, ERRBUF_SIZE, "%s: %s", path, strerror(errno));
+	(void)run;
+	/* Written whole or not at all (a temporary file renamed): never a partial drawing. */
+	if (util_outfile_open(&f, path, errbuf) < 0)
+		return -1;
+	if (write_all(f.f, b, path, errbuf) < 0) {
+		util_outfile_close(&f, false, ignored); /* the write error is the one to tell */
 		return -1;
 	}
-	if (write_all(f, b, path, errbuf) < 0) {
-		fclose(f);
+	if (util_outfile_close(&f, true, errbuf) < 0)
 		return -1;
-	}
-	if (fclose(f) != 0) {
-		snprintf(errbuf, ERRBUF_SIZE, "%s: %s", path, strerror(errno));
-		return -1;
-	}
-	run->wrote_files = true;
 	if (o->wrote != NULL)
 		o->wrote(o->wrote_arg, path);
 	return 0;
@@ -1187,14 +1184,23 @@ diagram_begin(const struct dg_renderer *rd, FILE *out, const struct emit_opts *o
 {
 	struct dg_run *run;
 	enum dg_detail det;
+	char why[ERRBUF_SIZE];
 
 	(void)out;
-	if (parse_detail(o, &det, errbuf) < 0)
+	if (parse_detail(o, &det, errbuf) < 0) {
+		emit_set_fail(o, EMIT_FAIL_USAGE);
 		return NULL;
+	}
 	run = g_new0(struct dg_run, 1);
 	run->rd = rd;
-	run->rm = remarks_load(o->templates, errbuf);
+	run->rm = remarks_load(o->templates, why);
 	if (run->rm == NULL) {
+		/* Not an output error: the remark texts (templates/) cannot be read. */
+		if (o->templates != NULL)
+			g_snprintf(errbuf, ERRBUF_SIZE, "--templates %s: %s", o->templates, why);
+		else
+			g_snprintf(errbuf, ERRBUF_SIZE, "diagram templates: %s", why);
+		emit_set_fail(o, EMIT_FAIL_INPUT);
 		g_free(run);
 		return NULL;
 	}
@@ -1223,11 +1229,18 @@ diagram_session(
 	if (rc < 0)
 		goto out;
 	if (dg_output_path(o) == NULL) {
-		if (!rd->text && run->drawn > 0) {
+		/*
+		 * A format whose stream holds one document only: the first
+		 * session is held back until the end, so a second one is refused
+		 * before anything is written.
+		 */
+		if (!rd->several && run->drawn > 0) {
 			snprintf(errbuf, ERRBUF_SIZE,
-			    "-T %s: the capture holds several sessions: use -o FILE (one file per "
-			    "session) or --session N",
-			    rd->format);
+			    "-T %s: the capture holds several sessions, and only one %s document "
+			    "fits on standard output: use -o FILE (FILE-1.%s, FILE-2.%s, ...) or "
+			    "--session N",
+			    rd->format, rd->format, rd->ext, rd->ext);
+			emit_set_fail(o, EMIT_FAIL_USAGE);
 			rc = -1;
 			goto out;
 		}
@@ -1235,11 +1248,19 @@ diagram_session(
 			snprintf(errbuf, ERRBUF_SIZE,
 			    "-T %s: session %llu needs %u pages: use -o FILE (FILE-p1.%s, ...)",
 			    rd->format, (unsigned long long)s->id, pages->len, rd->ext);
+			emit_set_fail(o, EMIT_FAIL_USAGE);
 			rc = -1;
 			goto out;
 		}
-		for (i = 0; i < pages->len && rc == 0; i++)
-			rc = write_all(out, g_ptr_array_index(pages, i), "standard output", errbuf);
+		if (!rd->several) {
+			run->held = pages;
+			run->held_id = s->id;
+			pages = NULL;
+		} else {
+			for (i = 0; i < pages->len && rc == 0; i++)
+				rc = write_all(
+				    out, g_ptr_array_index(pages, i), "standard output", errbuf);
+		}
 		run->drawn++;
 		goto out;
 	}
@@ -1279,7 +1300,12 @@ diagram_end(
 		return 0;
 	}
 	if (run->held != NULL) {
-		if (run->held->len == 1)
+		guint i;
+		if (dg_output_path(o) == NULL)
+			for (i = 0; i < run->held->len && rc == 0; i++)
+				rc = write_all(out, g_ptr_array_index(run->held, i),
+				    "standard output", errbuf);
+		else if (run->held->len == 1)
 			rc = write_all(
 			    out, g_ptr_array_index(run->held, 0), dg_output_path(o), errbuf);
 		else
@@ -1287,12 +1313,13 @@ diagram_end(
 		pages_free(run->held);
 		run->held = NULL;
 	}
-	/* The -o file main opened stays empty when every page went to its own file. */
-	if (rc == 0 && run->wrote_files && dg_output_path(o) != NULL && ftell(out) == 0)
-		unlink(dg_output_path(o));
-	/* --session N with no session N: main says so, with its own exit status. */
+	/*
+	 * Nothing drawn: main creates no -o file (it wrote to a temporary one).
+	 * --session N naming no session is main's to say, for every format.
+	 */
 	if (rc == 0 && run->drawn == 0 && o->only_session == 0) {
 		snprintf(errbuf, ERRBUF_SIZE, "-T %s: no POP3 session to draw", rd->format);
+		emit_set_fail(o, EMIT_FAIL_NOTHING);
 		rc = -1;
 	}
 	if (rd->cleanup != NULL)

@@ -7,6 +7,7 @@
 static const struct emitter *const emitters[] = {
     &emit_text,
     &emit_json,
+    &emit_summary,
     &emit_dot,
     &emit_svg,
     &emit_png,
@@ -51,4 +52,11 @@ emit_time_parse(const char *name, enum emit_time *t)
 			return 0;
 		}
 	return -1;
+}
+
+void
+emit_set_fail(const struct emit_opts *o, enum emit_fail kind)
+{
+	if (o->fail != NULL)
+		*o->fail = kind;
 }

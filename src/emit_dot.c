@@ -1015,28 +1015,31 @@ render_common(const struct diagram *d, const struct emit_opts *o, const char *fo
 	return rc;
 }
 
-#define GV_RENDERER(fmt, is_text)                                                                  \
+#define GV_RENDERER(fmt, is_text, several)                                                         \
 	static int render_##fmt(const struct diagram *d, FILE *out, const struct emit_opts *o,     \
 	    GPtrArray *pages, char *errbuf)                                                        \
 	{                                                                                          \
 		(void)out;                                                                         \
 		return render_common(d, o, #fmt, pages, errbuf);                                   \
 	}                                                                                          \
-	static const struct dg_renderer rd_##fmt = {#fmt, #fmt, is_text, render_##fmt, NULL};      \
+	static const struct dg_renderer rd_##fmt = {                                               \
+	    #fmt, #fmt, is_text, several, render_##fmt, NULL};                                     \
 	static void *fmt##_begin(FILE *out, const struct emit_opts *o, char *errbuf)               \
 	{                                                                                          \
 		return diagram_begin(&rd_##fmt, out, o, errbuf);                                   \
 	}
 
-#define GV_EMITTER(fmt, help)                                                                      \
-	const struct emitter emit_##fmt = {#fmt, help, fmt##_begin, diagram_session, diagram_end}
+#define GV_EMITTER(fmt, help, flags)                                                               \
+	const struct emitter emit_##fmt = {                                                        \
+	    #fmt, help, fmt##_begin, diagram_session, diagram_end, EMIT_WHOLE | (flags)}
 
-GV_RENDERER(dot, true)
-GV_RENDERER(svg, false)
-GV_RENDERER(png, false)
-GV_RENDERER(pdf, false)
+GV_RENDERER(dot, true, true) /* dot reads several graphs from one file */
+GV_RENDERER(svg, false, false)
+GV_RENDERER(png, false, false)
+GV_RENDERER(pdf, false, false)
 
-GV_EMITTER(dot, "Graphviz DOT of the sequence diagram (positions pinned; render with dot)");
-GV_EMITTER(svg, "sequence diagram as SVG (one piece)");
-GV_EMITTER(png, "sequence diagram as PNG (pages of --page-rows rows: FILE-p1.png, ...)");
-GV_EMITTER(pdf, "sequence diagram as PDF, one page per --page-rows rows");
+GV_EMITTER(dot, "Graphviz DOT of the sequence diagram (positions pinned; render with dot)", 0);
+GV_EMITTER(svg, "sequence diagram as SVG (one piece)", 0);
+GV_EMITTER(
+    png, "sequence diagram as PNG (pages of --page-rows rows: FILE-p1.png, ...)", EMIT_BINARY);
+GV_EMITTER(pdf, "sequence diagram as PDF, one page per --page-rows rows", EMIT_BINARY);

@@ -180,7 +180,7 @@ render_fdl(
 	return 0;
 }
 
-static const struct dg_renderer rd_fdl = {"fdl", "fdl", true, render_fdl, NULL};
+static const struct dg_renderer rd_fdl = {"fdl", "fdl", true, false, render_fdl, NULL};
 
 static void *
 fdl_begin(FILE *out, const struct emit_opts *o, char *errbuf)
@@ -200,5 +200,5 @@ fdl_end(void *ctx, FILE *out, const struct run_stats *st, const struct emit_opts
 	return diagram_end(ctx, out, st, o, errbuf);
 }
 
-const struct emitter emit_fdl = {
-    "fdl", "EventStudio FDL source of the sequence diagram", fdl_begin, fdl_session, fdl_end};
+const struct emitter emit_fdl = {"fdl", "EventStudio FDL source of the sequence diagram", fdl_begin,
+    fdl_session, fdl_end, EMIT_WHOLE};

@@ -392,7 +392,7 @@ render_flow(
 	return 0;
 }
 
-static const struct dg_renderer rd_flow = {"flow", "txt", true, render_flow, NULL};
+static const struct dg_renderer rd_flow = {"flow", "txt", true, true, render_flow, NULL};
 
 static void *
 flow_begin(FILE *out, const struct emit_opts *o, char *errbuf)
@@ -414,4 +414,4 @@ flow_end(void *ctx, FILE *out, const struct run_stats *st, const struct emit_opt
 
 const struct emitter emit_flow = {"flow",
     "the sequence diagram in the terminal (box drawing; ASCII in a pipe or with --ascii)",
-    flow_begin, flow_session, flow_end};
+    flow_begin, flow_session, flow_end, EMIT_WHOLE};

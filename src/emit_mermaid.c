@@ -166,7 +166,7 @@ render_mermaid(
 	return 0;
 }
 
-static const struct dg_renderer rd_mermaid = {"mermaid", "mmd", true, render_mermaid, NULL};
+static const struct dg_renderer rd_mermaid = {"mermaid", "mmd", true, false, render_mermaid, NULL};
 
 static void *
 mermaid_begin(FILE *out, const struct emit_opts *o, char *errbuf)
@@ -190,4 +190,4 @@ mermaid_end(
 
 const struct emitter emit_mermaid = {"mermaid",
     "Mermaid sequenceDiagram source (long sessions split into parts)", mermaid_begin,
-    mermaid_session, mermaid_end};
+    mermaid_session, mermaid_end, EMIT_WHOLE};

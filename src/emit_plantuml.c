@@ -168,7 +168,8 @@ render_plantuml(
 	return 0;
 }
 
-static const struct dg_renderer rd_plantuml = {"plantuml", "puml", true, render_plantuml, NULL};
+static const struct dg_renderer rd_plantuml = {
+    "plantuml", "puml", true, true, render_plantuml, NULL};
 
 static void *
 plantuml_begin(FILE *out, const struct emit_opts *o, char *errbuf)
@@ -192,4 +193,4 @@ plantuml_end(
 
 const struct emitter emit_plantuml = {"plantuml",
     "PlantUML sequence diagram source (newpage every --page-rows rows)", plantuml_begin,
-    plantuml_session, plantuml_end};
+    plantuml_session, plantuml_end, EMIT_WHOLE};

@@ -316,6 +316,44 @@ put_creds(struct text_run *run, GString *out, const struct session *s, const cha
 	}
 }
 
+/*
+ * --listings summary: a LIST or UIDL listing as one line, how many
+ * messages and (LIST) the total of their sizes, from the lines kept.
+ */
+static void
+put_listing_summary(struct text_out *tx, const struct txn *t, const struct msg *m)
+{
+	GString *out = tx->out;
+	uint64_t total = 0, bad = 0;
+	unsigned long long n, size;
+	size_t pos = 0, len;
+	const char *line;
+	char buf[64];
+
+	line_start(tx, m != NULL ? &m->ts : NULL, NULL);
+	g_string_append_printf(out, "Server: [listing: %" PRIu64 " %s", t->body_lines,
+	    t->cmd == POP3_CMD_UIDL ? (t->body_lines == 1 ? "unique id" : "unique ids")
+	                            : (t->body_lines == 1 ? "message" : "messages"));
+	if (t->cmd == POP3_CMD_LIST && m != NULL && m->data != NULL && !m->data_truncated) {
+		while (util_next_line(m->data, &pos, &line, &len)) {
+			/* "msg SP size" (RFC 1939 section 5); a longer line is not one. */
+			g_strlcpy(buf, line, MIN(len + 1, sizeof(buf)));
+			if (len < sizeof(buf) && sscanf(buf, "%llu %llu", &n, &size) == 2)
+				total += size;
+			else
+				bad++;
+		}
+		g_string_append_printf(out, ", %" PRIu64 " octets", total);
+		if (bad > 0)
+			g_string_append_printf(out, " (%" PRIu64 " line%s not \"msg size\")", bad,
+			    bad == 1 ? "" : "s");
+	}
+	if (t->partial)
+		g_string_append(out, ", cut short");
+	g_string_append_c(out, ']');
+	line_end(tx, NULL);
+}
+
 static void
 put_body(struct text_out *tx, const struct txn *t)
 {
@@ -324,7 +362,10 @@ put_body(struct text_out *tx, const struct txn *t)
 	bool mail = t->cmd == POP3_CMD_RETR || t->cmd == POP3_CMD_TOP;
 	struct ts end;
 
-	if (m != NULL && m->data != NULL && (!mail || o->bodies)) {
+	if (o->listings == EMIT_LISTINGS_SUMMARY &&
+	    (t->cmd == POP3_CMD_LIST || t->cmd == POP3_CMD_UIDL)) {
+		put_listing_summary(tx, t, m);
+	} else if (m != NULL && m->data != NULL && (!mail || o->bodies)) {
 		put_body_lines(tx, m);
 		if (m->data_truncated)
 			line_printf(tx,

@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <glib.h>
+
 #include "capture.h"
 #include "emit.h"
 #include "extract.h"
@@ -17,6 +19,7 @@
 #include "progress.h"
 #include "pipeline.h"
 #include "privdrop.h"
+#include "util.h"
 
 /* Frame warnings printed before the rest are only counted. */
 #define MAIN_MAX_WARNINGS 20
@@ -24,6 +27,8 @@
 struct run {
 	const char *input;
 	FILE *out;
+	struct util_outfile
+	    of; /* -o of a drawing (EMIT_WHOLE): kept only when something was drawn */
 	const struct emitter *em;
 	void *em_ctx; /* what em->begin() returned */
 	bool begun;   /* em->begin() succeeded: em->end() is due */
@@ -34,7 +39,8 @@ struct run {
 	bool out_tty; /* the output is a terminal: the progress line is erased before it */
 	uint64_t warnings;
 	bool output_failed;
-	bool pipe_closed; /* the reader of standard output went away (| head): stop quietly */
+	bool pipe_closed;    /* the reader of standard output went away (| head): stop quietly */
+	enum emit_fail fail; /* what kind of failure the emitter reported (emit.h) */
 	char errbuf[ERRBUF_SIZE];
 	struct capture *cap;
 	uint64_t max_sessions; /* -c: stop after this many have ended (0: never) */
@@ -182,6 +188,34 @@ same_file_as_input(const struct options *o)
 	return 0;
 }
 
+/*
+ * Files popflow creates after it gives up root (privdrop.h) are created by
+ * the new user: --extract's, and a drawing's -o file with its per-session
+ * files (FILE-1.svg, ...) beside it.  Checks that user can write those
+ * directories before any packet is read; prints why and returns -1 if not.
+ */
+static int
+dirs_writable_after_drop(const struct options *o, const struct util_outfile *of, char *errbuf)
+{
+	char what[ERRBUF_SIZE], *dir;
+	int rc = 0;
+
+	if (o->xc.dir != NULL) {
+		g_snprintf(what, sizeof(what), "--extract %s", o->xc.dir);
+		rc = privdrop_check_dir(o->user, what, o->xc.dir, errbuf);
+	}
+	/* A drawing's -o: renamed into place, and FILE-N.ext beside it (unless --session N). */
+	if (rc == 0 && of->path != NULL && (of->tmp != NULL || o->eo.only_session == 0)) {
+		dir = g_path_get_dirname(o->outpath);
+		g_snprintf(what, sizeof(what), "-o %s", o->outpath);
+		rc = privdrop_check_dir(o->user, what, dir, errbuf);
+		g_free(dir);
+	}
+	if (rc < 0)
+		fprintf(stderr, "popflow: %s\n", errbuf);
+	return rc;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -230,6 +264,18 @@ main(int argc, char **argv)
 	}
 	r.em = o.em;
 	r.eo = o.eo;
+	r.eo.fail = &r.fail;
+	if ((r.em->flags & EMIT_BINARY) && (o.outpath == NULL || strcmp(o.outpath, "-") == 0) &&
+	    isatty(STDOUT_FILENO)) {
+		char *up = g_ascii_strup(o.format, -1);
+		fprintf(stderr,
+		    "popflow: -T %s: standard output is a terminal, and %s is binary: write it "
+		    "to a file with -o FILE (or redirect standard output)\n",
+		    o.format, up);
+		g_free(up);
+		options_free(&o);
+		return EXIT_USAGE;
+	}
 	r.max_sessions = o.max_sessions;
 	r.input = o.file != NULL ? (strcmp(o.file, "-") == 0 ? "stdin" : o.file) : o.iface;
 	if (o.file != NULL) {
@@ -244,6 +290,8 @@ main(int argc, char **argv)
 		options_free(&o);
 		return EXIT_INPUT;
 	}
+	if (o.iface != NULL)
+		r.input = capture_name(r.cap); /* -i 3: the interface it stands for */
 	if (capture_set_filter(r.cap, o.filter, r.errbuf) < 0) {
 		fprintf(stderr, "popflow: %s\n", r.errbuf);
 		rc = EXIT_USAGE;
@@ -254,7 +302,15 @@ main(int argc, char **argv)
 		goto out;
 	}
 	r.out = stdout;
-	if (o.outpath != NULL && strcmp(o.outpath, "-") != 0) {
+	if (o.outpath != NULL && strcmp(o.outpath, "-") != 0 && (r.em->flags & EMIT_WHOLE)) {
+		/* A drawing: a temporary file beside -o, renamed only if something is drawn. */
+		if (util_outfile_open(&r.of, o.outpath, r.errbuf) < 0) {
+			fprintf(stderr, "popflow: %s\n", r.errbuf);
+			rc = EXIT_OUTPUT;
+			goto out;
+		}
+		r.out = r.of.f;
+	} else if (o.outpath != NULL && strcmp(o.outpath, "-") != 0) {
 		r.out = fopen(o.outpath, "w");
 		if (r.out == NULL) {
 			fprintf(stderr, "popflow: %s: %s\n", o.outpath, strerror(errno));
@@ -302,6 +358,11 @@ main(int argc, char **argv)
 		    keylog_bad_lines(kl) == 1 ? "was" : "were", keylog_first_bad(kl));
 	o.pc.pop3.keylog = kl;
 	/* Capture and output files are open: give up root before the first packet (privdrop.h). */
+	if ((o.iface != NULL || o.user != NULL) &&
+	    dirs_writable_after_drop(&o, &r.of, r.errbuf) < 0) {
+		rc = EXIT_OUTPUT;
+		goto out;
+	}
 	if ((o.iface != NULL || o.user != NULL) && privdrop(o.user, NULL, 0, r.errbuf) < 0) {
 		fprintf(stderr, "popflow: %s\n", r.errbuf);
 		rc = EXIT_USAGE;
@@ -340,7 +401,7 @@ main(int argc, char **argv)
 		/* As tcpdump says it; tests wait for this line. */
 		fprintf(stderr,
 		    "popflow: listening on %s, link-type %s (%s), snapshot length %d bytes\n",
-		    o.iface,
+		    capture_name(r.cap),
 		    pcap_datalink_val_to_name(o.pc.dlt) != NULL
 		        ? pcap_datalink_val_to_name(o.pc.dlt)
 		        : "?",
@@ -405,7 +466,13 @@ finish:
 		if (rc == EXIT_OK)
 			rc = EXIT_NO_SESSION;
 	}
-	if (r.output_failed && r.pipe_closed && r.out == stdout) {
+	if (r.output_failed && r.fail != EMIT_FAIL_OUTPUT) {
+		/* Not a write error: the format refused, lacked its templates, or drew nothing. */
+		fprintf(stderr, "popflow: %s\n", r.errbuf);
+		rc = r.fail == EMIT_FAIL_USAGE  ? EXIT_USAGE
+		    : r.fail == EMIT_FAIL_INPUT ? EXIT_INPUT
+		                                : EXIT_NO_SESSION;
+	} else if (r.output_failed && r.pipe_closed && r.out == stdout) {
 		rc = EXIT_OUTPUT; /* | head, | less quit early: nothing to say */
 	} else if (r.output_failed) {
 		fprintf(stderr, "popflow: %s: %s\n", o.outpath != NULL ? o.outpath : "stdout",
@@ -429,7 +496,15 @@ out:
 	extract_free(ex);
 	keylog_free(kl);
 	capture_close(r.cap);
-	if (r.out != NULL && r.out != stdout && fclose(r.out) != 0 && rc == EXIT_OK) {
+	if (r.of.path != NULL) {
+		/* A drawing is kept whole or not at all (no empty -o file when nothing was drawn). */
+		bool keep = (rc == EXIT_OK || rc == EXIT_DAMAGED || rc == EXIT_INTERRUPTED) &&
+		    !r.output_failed && fflush(r.out) == 0 && ftello(r.out) > 0;
+		if (util_outfile_close(&r.of, keep, r.errbuf) < 0 && rc == EXIT_OK) {
+			fprintf(stderr, "popflow: %s\n", r.errbuf);
+			rc = EXIT_OUTPUT;
+		}
+	} else if (r.out != NULL && r.out != stdout && fclose(r.out) != 0 && rc == EXIT_OK) {
 		fprintf(stderr, "popflow: %s: %s\n", o.outpath, strerror(errno));
 		rc = EXIT_OUTPUT;
 	}

@@ -25,7 +25,8 @@ options_usage(FILE *f)
 	    "Input:\n"
 	    "  -r FILE            read a capture file: pcap, pcapng, compressed (gz, zst,\n"
 	    "                     lz4) or not (- for standard input)\n"
-	    "  -i IFACE           capture live from an interface (any: all of them)\n"
+	    "  -i IFACE           capture live from an interface (any: all of them; a\n"
+	    "                     number: that interface of popflow -D's list)\n"
 	    "  --port N           also treat TCP port N as POP3 (repeatable; 110 always is)\n"
 	    "  --idle-timeout S   end sessions idle for S seconds (default: never for files,\n"
 	    "                     by packet time; 900 live, by the clock; 0: never)\n"
@@ -43,6 +44,8 @@ options_usage(FILE *f)
 	    "  -q                 quiet: no progress line on a terminal; text: no credential\n"
 	    "                     roll-up and no count line at the end\n"
 	    "  --bodies           text: show every line of message bodies, not a summary\n"
+	    "  --listings full|summary  text: LIST and UIDL listings line by line\n"
+	    "                     (default) or as one line, a count and a total\n"
 	    "  --session N        only session N, numbered in output order (diagrams: one\n"
 	    "                     file instead of one each)\n"
 	    "  --redact           hide passwords, digests, tokens and SASL data everywhere\n"
@@ -81,12 +84,15 @@ options_usage(FILE *f)
 	    "  -h, --help         this help\n"
 	    "  --version          print the version\n"
 	    "\n"
-	    "Exit status: 0 ok, 1 usage error or bad filter, 2 input cannot be read,\n"
-	    "3 output cannot be written (also: the output is the input file; a closed\n"
-	    "pipe, quietly), 4 the capture file is damaged part-way (what was read before\n"
-	    "the damage is analysed and written), 5 reading a file was interrupted\n"
-	    "(Ctrl-C, SIGTERM: open sessions are reported as interrupted), 6 --session N\n"
-	    "names no session.\n"
+	    "Exit status: 0 ok, 1 usage error or bad filter (also: the output is the\n"
+	    "input file; -T png/pdf to a terminal; several sessions to standard output\n"
+	    "in a format that holds one), 2 input cannot be read (also: the diagram\n"
+	    "templates), 3 output cannot be written (also: a directory the user of -Z\n"
+	    "cannot write; a closed pipe, quietly), 4 the capture file is damaged\n"
+	    "part-way (what was read before the damage is analysed and written), 5\n"
+	    "reading a file was interrupted (Ctrl-C, SIGTERM: open sessions are\n"
+	    "reported as interrupted), 6 nothing to report: --session N names no\n"
+	    "session, or a diagram format found no POP3 session to draw.\n"
 	    "Manual: man popflow; JSON contract: docs/json.md.\n");
 }
 
@@ -127,6 +133,7 @@ enum {
 	OPT_LINE_TIMES,
 	OPT_COLOR,
 	OPT_PAPER,
+	OPT_LISTINGS,
 };
 
 static const struct option options_long[] = {
@@ -152,6 +159,7 @@ static const struct option options_long[] = {
     {"line-times", no_argument, NULL, OPT_LINE_TIMES},
     {"color", required_argument, NULL, OPT_COLOR},
     {"paper", required_argument, NULL, OPT_PAPER},
+    {"listings", required_argument, NULL, OPT_LISTINGS},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -190,6 +198,16 @@ options_one(struct options *o, int c, const char *arg, bool *idle_set, char *err
 		break;
 	case OPT_BODIES:
 		o->eo.bodies = true;
+		break;
+	case OPT_LISTINGS:
+		if (strcmp(arg, "full") == 0) {
+			o->eo.listings = EMIT_LISTINGS_FULL;
+		} else if (strcmp(arg, "summary") == 0) {
+			o->eo.listings = EMIT_LISTINGS_SUMMARY;
+		} else {
+			snprintf(errbuf, ERRBUF_SIZE, "--listings: 'full' or 'summary'");
+			return -1;
+		}
 		break;
 	case OPT_IDLE:
 		if (parse_uint(arg, 86400 * 365, &v) < 0) {

@@ -1,5 +1,6 @@
 /* privdrop.c - giving up root (or a file capability) once the capture and the output files are open. */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
@@ -210,6 +211,65 @@ privdrop(const char *user, char *became, size_t became_len, char *errbuf)
 		    became, became_len, "%s (uid %u, gid %u)", pname, (unsigned)uid, (unsigned)gid);
 	rc = 0;
 out:
+	g_free(pname);
+	return rc;
+}
+
+int
+privdrop_check_dir(const char *user, const char *what, const char *dir, char *errbuf)
+{
+	const char *name = user != NULL ? user : PRIVDROP_DEFAULT_USER;
+	gid_t *groups, *saved, egid = getegid(), gid;
+	int ngroups = PRIVDROP_MAX_GROUPS, nsaved, r = 0, e = 0, rc = 0;
+	struct passwd *pw;
+	uid_t uid;
+	char *pname;
+
+	if (geteuid() != 0 || (user != NULL && user[0] == '\0'))
+		return 0; /* no change of user ahead (privdrop() reports an empty -Z) */
+	pw = getpwnam(name);
+	if (pw == NULL || pw->pw_uid == 0)
+		return 0;
+	uid = pw->pw_uid;
+	gid = pw->pw_gid;
+	pname = g_strdup(pw->pw_name);
+	groups = g_new(gid_t, PRIVDROP_MAX_GROUPS);
+	saved = g_new(gid_t, PRIVDROP_MAX_GROUPS);
+	if (getgrouplist(pname, gid, groups, &ngroups) < 0) {
+		groups[0] =
+		    gid; /* too many groups: privdrop() will refuse; check with the main one */
+		ngroups = 1;
+	}
+	nsaved = getgroups(PRIVDROP_MAX_GROUPS, saved);
+	if (nsaved < 0 || setgroups((size_t)ngroups, groups) < 0 || setegid(gid) < 0 ||
+	    seteuid(uid) < 0) {
+		e = errno;
+		g_snprintf(errbuf, ERRBUF_SIZE, "%s: cannot check it as %s: %s", what, pname,
+		    g_strerror(e));
+		rc = -1;
+	} else {
+		r = faccessat(AT_FDCWD, dir, W_OK | X_OK, AT_EACCESS);
+		e = errno;
+	}
+	/* Root's ids back: the capture and the outputs are still to be set up as root. */
+	if (seteuid(0) < 0 || setegid(egid) < 0 ||
+	    (nsaved >= 0 && setgroups((size_t)nsaved, saved) < 0)) {
+		g_snprintf(errbuf, ERRBUF_SIZE,
+		    "%s: after checking it as %s, root's ids could not be restored: %s", what,
+		    pname, g_strerror(errno));
+		rc = -1;
+	} else if (rc == 0 && r < 0) {
+		g_snprintf(errbuf, ERRBUF_SIZE,
+		    "%s: %s (uid %u), the user popflow becomes%s, cannot write %s%s (%s): "
+		    "use -Z USER for one who can (-Z root keeps root)",
+		    what, pname, (unsigned)uid,
+		    user != NULL ? " (-Z)" : " after opening the capture",
+		    g_str_has_suffix(what, dir) ? "there" : "in ",
+		    g_str_has_suffix(what, dir) ? "" : dir, g_strerror(e));
+		rc = -1;
+	}
+	g_free(groups);
+	g_free(saved);
 	g_free(pname);
 	return rc;
 }

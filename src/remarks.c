@@ -381,7 +381,8 @@ default_dir(char *errbuf)
 		g_free(cand);
 	}
 	snprintf(errbuf, ERRBUF_SIZE,
-	    "no diagram templates in %s nor beside the executable; use --templates DIR",
+	    "none in %s nor beside the executable (templates/ or ../share/popflow/templates); "
+	    "install popflow (make install) or use --templates DIR",
 	    POPFLOW_TEMPLATE_DIR);
 	return NULL;
 }

@@ -2,8 +2,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -308,4 +311,74 @@ util_read_file(const char *path, char **data, size_t *len, char *errbuf)
 	g_byte_array_append(b, (const guint8 *)"", 1);
 	*data = (char *)g_byte_array_free(b, FALSE);
 	return 0;
+}
+
+int
+util_outfile_open(struct util_outfile *o, const char *path, char *errbuf)
+{
+	struct stat st;
+	char *dir, *base;
+	mode_t mask;
+	int fd;
+
+	memset(o, 0, sizeof(*o));
+	o->path = g_strdup(path);
+	if (lstat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		o->f = fopen(path, "w");
+		if (o->f == NULL)
+			goto fail;
+		return 0;
+	}
+	dir = g_path_get_dirname(path);
+	base = g_path_get_basename(path);
+	o->tmp = g_strdup_printf("%s/.%s.XXXXXX", dir, base);
+	g_free(dir);
+	g_free(base);
+	fd = mkstemp(o->tmp);
+	if (fd < 0)
+		goto fail;
+	mask = umask(0);
+	umask(mask);
+	if (fchmod(fd, 0666 & ~mask) < 0 || (o->f = fdopen(fd, "w")) == NULL) {
+		int e = errno;
+		close(fd);
+		unlink(o->tmp);
+		errno = e;
+		goto fail;
+	}
+	return 0;
+fail:
+	snprintf(errbuf, ERRBUF_SIZE, "%s: %s", path, g_strerror(errno));
+	g_free(o->tmp);
+	g_free(o->path);
+	memset(o, 0, sizeof(*o));
+	return -1;
+}
+
+int
+util_outfile_close(struct util_outfile *o, bool keep, char *errbuf)
+{
+	int rc = 0, e = 0;
+
+	if (o->f != NULL && fclose(o->f) != 0) {
+		e = errno;
+		keep = false;
+	}
+	o->f = NULL;
+	if (o->tmp != NULL) {
+		if (keep && rename(o->tmp, o->path) < 0) {
+			e = errno;
+			keep = false;
+		}
+		if (!keep)
+			unlink(o->tmp);
+	}
+	if (e != 0) {
+		snprintf(errbuf, ERRBUF_SIZE, "%s: %s", o->path, g_strerror(e));
+		rc = -1;
+	}
+	g_free(o->tmp);
+	g_free(o->path);
+	memset(o, 0, sizeof(*o));
+	return rc;
 }

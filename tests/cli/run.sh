@@ -207,6 +207,36 @@ set +o pipefail
 [ "$rc" -eq 3 ] && ok || bad "closed pipe: exit $rc, expected 3"
 [ ! -s "$tmp/pipe.err" ] && ok || bad "closed pipe: stderr not quiet: $(head -2 "$tmp/pipe.err")"
 
+# -T summary (issue 10 item 11): a header and one line per session, 14 fields that hold no
+# space, for every capture; --listings takes full or summary only.
+for f in tests/golden/*.pcap samples/*.pcap; do
+	"$POPFLOW" -r "$f" -T summary >"$tmp/sum" 2>/dev/null
+	sessions=$("$POPFLOW" -r "$f" -T json 2>/dev/null | grep -c '"type":"session"')
+	fields=$(awk '{ print NF }' "$tmp/sum" | sort -u | tr '\n' ' ')
+	lines=$(wc -l <"$tmp/sum")
+	if [ "$fields" = "14 " ] && [ "$lines" -eq $((sessions + 1)) ] && head -1 "$tmp/sum" | grep -q '^SESSION START '; then ok
+	else bad "-T summary of $f: fields per line '$fields', $lines lines for $sessions sessions"; fi
+done
+expect 1 "--listings nonsense" -- "$POPFLOW" -r "$seed" --listings nonsense
+has "$tmp/err" "--listings: 'full' or 'summary'" "--listings: the accepted values"
+
+# A directory the user of -Z cannot write is refused before the first packet (issue 10 item
+# 10), naming the user and -Z; no file is written. Needs root (to become another user).
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	chmod 755 "$tmp" # nobody may pass through it, not write in it
+	mkdir -m 755 "$tmp/rootonly"
+	expect 3 "--extract DIR nobody cannot write" -- "$POPFLOW" -r "$seed" -Z nobody --extract "$tmp/rootonly"
+	has "$tmp/err" "^popflow: --extract $tmp/rootonly: nobody (uid $(id -u nobody)), the user popflow becomes (-Z), cannot write there (Permission denied): use -Z USER" "--extract: the message names the user and -Z"
+	[ ! -s "$tmp/out" ] && ok || bad "--extract refused: something was written to stdout"
+	expect 3 "-T svg -o in a directory nobody cannot write" -- "$POPFLOW" -r "$seed" -Z nobody -T svg -o "$tmp/rootonly/x.svg"
+	has "$tmp/err" "^popflow: -o $tmp/rootonly/x.svg: nobody (uid $(id -u nobody)), the user popflow becomes (-Z), cannot write in $tmp/rootonly (Permission denied)" "-o: the message names the directory"
+	[ -z "$(ls -A "$tmp/rootonly")" ] && ok || bad "refused -o left a file: $(ls -A "$tmp/rootonly")"
+	chmod 1777 "$tmp/rootonly"
+	expect 0 "--extract DIR nobody can write" -- "$POPFLOW" -r "$seed" -Z nobody --extract "$tmp/rootonly"
+	[ "$(find "$tmp/rootonly" -name '*.eml' -user nobody | wc -l)" -eq 1 ] && ok || bad "-Z nobody --extract: no file of nobody's"
+	chmod 700 "$tmp"
+fi
+
 # Memcheck over the core (the sanitizer build covers the rest; valgrind cannot run on it).
 if command -v valgrind >/dev/null 2>&1 && ! nm "$POPFLOW" 2>/dev/null | grep -q __asan_init; then
 	for f in samples/dovecot-poplib.pcap tests/golden/malformed.pcap tests/golden/retrans-ooo.pcap \

@@ -134,6 +134,116 @@ one_session() { # --session picks one; a missing one is an error
 }
 check session-option one_session
 
+# Issue 10 item 5: diagram errors have their own exit status and message, and leave no -o file.
+no_such_session() { # --session N naming no session: exit 6 in every format, no -o file
+	local fmt rc
+	for fmt in text json svg png pdf dot flow mermaid plantuml fdl; do
+		rc=0
+		"$POPFLOW" -r samples/seed-replica.pcap -T "$fmt" --session 9 -o "$tmp/ns.$fmt" "${T[@]}" 2>"$tmp/err" || rc=$?
+		[ "$rc" -eq 6 ] || { echo "-T $fmt --session 9: exit $rc, expected 6"; cat "$tmp/err"; return 1; }
+		grep -q -- "--session 9: no such session: samples/seed-replica.pcap holds sessions up to 1" "$tmp/err" ||
+			{ echo "-T $fmt: message"; cat "$tmp/err"; return 1; }
+		case $fmt in text | json) ;; *)
+			[ ! -e "$tmp/ns.$fmt" ] || { echo "-T $fmt: -o file created with nothing drawn"; return 1; } ;;
+		esac
+	done
+	ls -A "$tmp" | grep '^\.ns' && { echo "temporary files left behind"; return 1; }
+	return 0
+}
+check no-such-session no_such_session
+
+no_pop3_session() { # nothing to draw: exit 6, the existing -o file untouched, no new one
+	local rc=0
+	echo precious >"$tmp/keep.svg"
+	"$POPFLOW" -r tests/golden/two-interleaved.pcap -T svg -o "$tmp/keep.svg" "${T[@]}" 'port 25' 2>"$tmp/err" || rc=$?
+	[ "$rc" -eq 6 ] || { echo "exit $rc, expected 6"; cat "$tmp/err"; return 1; }
+	grep -qx "popflow: -T svg: no POP3 session to draw" "$tmp/err" || { cat "$tmp/err"; return 1; }
+	[ "$(cat "$tmp/keep.svg")" = precious ] || { echo "an existing -o file was changed"; return 1; }
+	rc=0
+	"$POPFLOW" -r tests/golden/two-interleaved.pcap -T mermaid -o "$tmp/none.mmd" "${T[@]}" 'port 25' 2>"$tmp/err" || rc=$?
+	[ "$rc" -eq 6 ] && [ ! -e "$tmp/none.mmd" ] || { echo "mermaid: exit $rc or file created"; return 1; }
+	ls -A "$tmp" | grep -E '^\.(keep|none)' && { echo "temporary files left behind"; return 1; }
+	# ... and a drawing replaces it whole.
+	"$POPFLOW" -r samples/seed-replica.pcap -T svg -o "$tmp/keep.svg" "${T[@]}"
+	python3 -c 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1])' "$tmp/keep.svg"
+}
+check no-pop3-session no_pop3_session
+
+missing_templates() { # exit 2 (input), the missing file named, not "stdout:", no -o file
+	local rc=0
+	"$POPFLOW" -r samples/seed-replica.pcap -T svg --templates "$tmp/nowhere" -o "$tmp/t.svg" 2>"$tmp/err" || rc=$?
+	[ "$rc" -eq 2 ] || { echo "exit $rc, expected 2"; cat "$tmp/err"; return 1; }
+	grep -q "^popflow: --templates $tmp/nowhere: .*$tmp/nowhere/diagram.tmpl.*No such file or directory" "$tmp/err" ||
+		{ cat "$tmp/err"; return 1; }
+	[ ! -e "$tmp/t.svg" ] || { echo "t.svg created"; return 1; }
+	rc=0
+	"$POPFLOW" -r samples/seed-replica.pcap -T flow --templates "$tmp/nowhere" >"$tmp/t.out" 2>"$tmp/err" || rc=$?
+	[ "$rc" -eq 2 ] && ! grep -q "stdout" "$tmp/err" && [ ! -s "$tmp/t.out" ] || { echo "stdout: exit $rc"; cat "$tmp/err"; return 1; }
+	# No templates installed nor beside the program: said so, with what to do.
+	mkdir -p "$tmp/bare"
+	cp "$POPFLOW" "$tmp/bare/popflow"
+	rc=0
+	"$tmp/bare/popflow" -r samples/seed-replica.pcap -T svg -o "$tmp/t.svg" 2>"$tmp/err" || rc=$?
+	if [ -d /usr/local/share/popflow/templates ]; then echo "(templates installed: default case skipped)"; return 0; fi
+	[ "$rc" -eq 2 ] && grep -q "diagram templates: none in .* use --templates DIR" "$tmp/err" && [ ! -e "$tmp/t.svg" ] ||
+		{ echo "no templates anywhere: exit $rc"; cat "$tmp/err"; return 1; }
+}
+check missing-templates missing_templates
+
+one_document_formats() { # several sessions to stdout: refused before anything is written
+	local fmt rc
+	for fmt in svg png pdf mermaid fdl; do
+		rc=0
+		"$POPFLOW" -r samples/dovecot-poplib.pcap -T "$fmt" "${T[@]}" >"$tmp/several.out" 2>"$tmp/err" || rc=$?
+		[ "$rc" -eq 1 ] || { echo "-T $fmt: exit $rc, expected 1"; cat "$tmp/err"; return 1; }
+		[ ! -s "$tmp/several.out" ] || { echo "-T $fmt: something was written"; return 1; }
+		grep -q -- "-T $fmt: the capture holds several sessions.*use -o FILE .*or --session N" "$tmp/err" ||
+			{ cat "$tmp/err"; return 1; }
+	done
+	# Formats whose stream holds several documents stream them.
+	"$POPFLOW" -r samples/dovecot-poplib.pcap -T plantuml "${T[@]}" >"$tmp/several.puml"
+	[ "$(grep -c '^@startuml$' "$tmp/several.puml")" -eq 2 ] || return 1
+	"$POPFLOW" -r samples/dovecot-poplib.pcap -T dot "${T[@]}" >"$tmp/several.dot"
+	[ "$(grep -c '^digraph' "$tmp/several.dot")" -eq 2 ] || return 1
+	"$POPFLOW" -r samples/dovecot-poplib.pcap -T mermaid --session 2 "${T[@]}" >"$tmp/one.mmd"
+	[ "$(grep -c '^sequenceDiagram$' "$tmp/one.mmd")" -eq 1 ]
+}
+check one-document-formats one_document_formats
+
+binary_on_terminal() { # -T png / pdf with standard output on a terminal: refused, -o suggested
+	local fmt
+	for fmt in png pdf; do
+		python3 - "$POPFLOW" "$fmt" <<'PY' || return 1
+import os, pty, select, subprocess, sys, time
+m, s = pty.openpty()
+p = subprocess.Popen([sys.argv[1], "-r", "samples/seed-replica.pcap", "-T", sys.argv[2],
+                      "--templates", "templates"], stdout=s, stderr=subprocess.PIPE)
+os.close(s)
+written, end = b"", time.time() + 20
+while time.time() < end:  # read the terminal while it runs, so a writer never blocks
+    if select.select([m], [], [], 0.1)[0]:
+        try:
+            chunk = os.read(m, 65536)
+        except OSError:  # EIO: the terminal's other side is closed
+            break
+        if not chunk:
+            break
+        written += chunk
+    elif p.poll() is not None:
+        break
+if p.poll() is None:
+    p.kill()
+err = p.stderr.read().decode()
+p.wait()
+print(p.returncode, err.strip(), len(written))
+want = "popflow: -T %s: standard output is a terminal, and %s is binary: write it to a file with -o FILE" % (
+    sys.argv[2], sys.argv[2].upper())
+sys.exit(0 if p.returncode == 1 and err.startswith(want) and not written else 1)
+PY
+	done
+}
+check binary-on-terminal binary_on_terminal
+
 bad_templates() { # a malformed template: an error naming file and line, no output
 	mkdir -p "$tmp/tmpl"
 	cp templates/*.tmpl "$tmp/tmpl/"

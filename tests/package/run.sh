@@ -88,7 +88,7 @@ complete_words() { # complete_words WORDS...: what the completion offers for the
 complete_words "$POPFLOW" -r x -T "" >"$tmp/fmts"; rc=$?
 [ $rc -eq 0 ] && ok || bad "the completion does not load or register (exit $rc)"
 sed -n '/^  -T /,/^  -[^T]/s/^    \([a-z][a-z]*\) .*/\1/p' "$tmp/help" >"$tmp/fmts.want"
-for f in text json dot svg png pdf flow mermaid plantuml fdl; do
+for f in text json summary dot svg png pdf flow mermaid plantuml fdl; do
 	grep -qx "$f" "$tmp/fmts.want" && ok || bad "-T $f not found in popflow -h (the completion test reads them there)"
 done
 if [ -s "$tmp/fmts.want" ] && diff "$tmp/fmts.want" "$tmp/fmts" >/dev/null; then ok; else
@@ -106,6 +106,8 @@ complete_words "$POPFLOW" -r x --color a >"$tmp/out"
 [ "$(tr '\n' ' ' <"$tmp/out")" = "auto always " ] && ok || bad "completing '--color a': $(tr '\n' ' ' <"$tmp/out")"
 complete_words "$POPFLOW" -r x --paper "" >"$tmp/out"
 [ "$(tr '\n' ' ' <"$tmp/out")" = "a4 letter " ] && ok || bad "completing '--paper ': $(tr '\n' ' ' <"$tmp/out")"
+complete_words "$POPFLOW" -r x --listings "" >"$tmp/out"
+[ "$(tr '\n' ' ' <"$tmp/out")" = "full summary " ] && ok || bad "completing '--listings ': $(tr '\n' ' ' <"$tmp/out")"
 complete_words "$POPFLOW" - >"$tmp/out"
 n=$(grep -c -- '^-' "$tmp/out")
 m=$(grep -cE '^  -' "$tmp/help")

@@ -14,153 +14,37 @@
 #include "tls.h"
 #include "util.h"
 
+/* json_dump_callback()'s sink: jansson encodes, straight into a GString (no copy of the whole dump). */
+static int
+append_cb(const char *buf, size_t n, void *data)
+{
+	g_string_append_len((GString *)data, buf, (gssize)n);
+	return 0;
+}
+
+#define JSON_FLAGS (JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENCODE_ANY)
+
 /*
- * Appends the n bytes at s (valid UTF-8: jansson checked them, or the
- * caller did) as a JSON string, escaped as jansson escapes it: ", \ and
- * control characters (\b \f \n \r \t, others \u00XX, NUL too); UTF-8 kept.
+ * Appends the members of object o, as jansson encodes them, without their
+ * braces; a comma first unless *first.  Lets a line be put together from
+ * jansson's pieces and members written as they are encoded (the duration,
+ * the -v segment list).
  */
-static void
-raw_strn(GString *g, const char *s, size_t n)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	const char *p, *run, *end = s + n;
-
-	g_string_append_c(g, '"');
-	for (p = run = s; p < end; p++) {
-		unsigned char c = (unsigned char)*p;
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		g_string_append_len(g, run, p - run);
-		run = p + 1;
-		switch (c) {
-		case '"':
-			g_string_append(g, "\\\"");
-			break;
-		case '\\':
-			g_string_append(g, "\\\\");
-			break;
-		case '\b':
-			g_string_append(g, "\\b");
-			break;
-		case '\f':
-			g_string_append(g, "\\f");
-			break;
-		case '\n':
-			g_string_append(g, "\\n");
-			break;
-		case '\r':
-			g_string_append(g, "\\r");
-			break;
-		case '\t':
-			g_string_append(g, "\\t");
-			break;
-		default:
-			g_string_append(g, "\\u00");
-			g_string_append_c(g, hex[c >> 4]);
-			g_string_append_c(g, hex[c & 15]);
-		}
-	}
-	g_string_append_len(g, run, p - run);
-	g_string_append_c(g, '"');
-}
-
-/* As raw_strn() for a C string; false (nothing appended) if it is not valid UTF-8, as jansson refuses it. */
-static bool
-raw_str(GString *g, const char *s)
-{
-	size_t n = strlen(s);
-
-	if (!g_utf8_validate(s, (gssize)n, NULL))
-		return false;
-	raw_strn(g, s, n);
-	return true;
-}
-
-static void
-raw_int64(GString *g, int64_t v)
-{
-	char buf[24], *p = buf + sizeof(buf);
-	uint64_t m = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
-
-	do {
-		*--p = (char)('0' + m % 10);
-		m /= 10;
-	} while (m > 0);
-	if (v < 0)
-		*--p = '-';
-	g_string_append_len(g, p, buf + sizeof(buf) - p);
-}
-
-static void raw_value(GString *g, json_t *v);
-
-/* The members of object o, each preceded by a comma unless *first. */
 static void
 raw_members(GString *g, json_t *o, bool *first)
 {
-	const char *k;
-	json_t *v;
+	size_t mark = g->len;
 
-	json_object_foreach(o, k, v)
-	{
-		if (!*first)
-			g_string_append_c(g, ',');
-		*first = false;
-		raw_strn(g, k, strlen(k));
-		g_string_append_c(g, ':');
-		raw_value(g, v);
-	}
-}
-
-/*
- * Appends v as json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER) writes it
- * (members in insertion order, which jansson keeps), without its copies:
- * jansson's dump formats every number with snprintf and checks every
- * string's UTF-8 again, the largest cost of -T json.
- */
-static void
-raw_value(GString *g, json_t *v)
-{
-	size_t i;
-	bool first = true;
-	char *text;
-
-	switch (json_typeof(v)) {
-	case JSON_OBJECT:
-		g_string_append_c(g, '{');
-		raw_members(g, v, &first);
-		g_string_append_c(g, '}');
-		break;
-	case JSON_ARRAY:
-		g_string_append_c(g, '[');
-		for (i = 0; i < json_array_size(v); i++) {
-			if (i > 0)
-				g_string_append_c(g, ',');
-			raw_value(g, json_array_get(v, i));
-		}
-		g_string_append_c(g, ']');
-		break;
-	case JSON_STRING:
-		raw_strn(g, json_string_value(v), json_string_length(v));
-		break;
-	case JSON_INTEGER:
-		raw_int64(g, json_integer_value(v));
-		break;
-	case JSON_TRUE:
-		g_string_append(g, "true");
-		break;
-	case JSON_FALSE:
-		g_string_append(g, "false");
-		break;
-	case JSON_NULL:
-		g_string_append(g, "null");
-		break;
-	default:
-		/* A real (none is written today): jansson's own format. */
-		text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-		g_string_append(g, text != NULL ? text : "null");
-		free(text);
-		break;
-	}
+	if (json_object_size(o) == 0)
+		return;
+	json_dump_callback(o, append_cb, g, JSON_FLAGS);
+	/* "{...}" -> "..." (or ",..." after other members) */
+	g_string_truncate(g, g->len - 1);
+	if (*first)
+		g_string_erase(g, (gssize)mark, 1);
+	else
+		g->str[mark] = ',';
+	*first = false;
 }
 
 /* Writes g and a newline, flushed (JSON Lines, streamed). */
@@ -182,7 +66,7 @@ put_object(FILE *f, json_t *j, char *errbuf)
 	GString *g = g_string_sized_new(1024);
 	int rc;
 
-	raw_value(g, j);
+	json_dump_callback(j, append_cb, g, JSON_FLAGS);
 	json_decref(j);
 	rc = put_gstring(f, g, errbuf);
 	g_string_free(g, TRUE);
@@ -196,14 +80,17 @@ raw_int(GString *g, const char *key, int64_t v, bool first)
 	g_string_append_printf(g, "%s\"%s\":%" PRId64, first ? "" : ",", key, v);
 }
 
+/*
+ * Appends ,"key":"v" with v encoded by jansson (js: a string reused from one
+ * call to the next); nothing if v is not valid UTF-8, which jansson refuses.
+ */
 static void
-raw_key_str(GString *g, const char *key, const char *v)
+raw_key_str(GString *g, json_t *js, const char *key, const char *v)
 {
-	size_t mark = g->len;
-
+	if (json_string_set(js, v) != 0)
+		return;
 	g_string_append_printf(g, ",\"%s\":", key);
-	if (!raw_str(g, v))
-		g_string_truncate(g, mark);
+	json_dump_callback(js, append_cb, g, JSON_FLAGS);
 }
 
 /* Any bytes -> a JSON string (invalid UTF-8 becomes U+FFFD; NUL stays, as \u0000). */
@@ -487,10 +374,12 @@ jtxn(const struct session *s, const struct txn *t)
 /*
  * One segment of -v, written straight into g (a session can list a million:
  * no jansson object per segment); the members and their order as docs/json.md.
- * shift: session_win_shift() of each direction.
+ * shift: session_win_shift() of each direction; js: a string for
+ * raw_key_str().
  */
 static void
-raw_segment(GString *g, const struct session *s, const struct seg_rec *r, const int shift[2])
+raw_segment(
+    GString *g, json_t *js, const struct session *s, const struct seg_rec *r, const int shift[2])
 {
 	char buf[128];
 	char *label = describe_segment(s, r);
@@ -499,11 +388,11 @@ raw_segment(GString *g, const struct session *s, const struct seg_rec *r, const 
 		raw_int(g, "frame", (int64_t)r->frame, true);
 	else
 		g_string_append(g, "\"frame\":null");
+	/* time, dir and flags are popflow's own ASCII words and digits: nothing to escape */
 	util_ts_iso(r->ts, buf, sizeof(buf));
-	raw_key_str(g, "time", buf);
-	raw_key_str(g, "dir", dir_name(r->dir));
+	g_string_append_printf(g, ",\"time\":\"%s\",\"dir\":\"%s\"", buf, dir_name(r->dir));
 	util_flags(r->flags, buf, sizeof(buf));
-	raw_key_str(g, "flags", buf);
+	g_string_append_printf(g, ",\"flags\":\"%s\"", buf);
 	raw_int(g, "seq", r->rel_seq, false);
 	raw_int(g, "ack", r->rel_ack, false);
 	raw_int(g, "win", r->win, false);
@@ -517,10 +406,10 @@ raw_segment(GString *g, const struct session *s, const struct seg_rec *r, const 
 	raw_int(g, "len", r->len, false);
 	if (r->caplen < r->len)
 		raw_int(g, "captured_len", r->caplen, false);
-	raw_key_str(g, "label", label);
+	raw_key_str(g, js, "label", label);
 	describe_marks(r->marks, buf, sizeof(buf));
 	if (buf[0] != '\0')
-		raw_key_str(g, "notes", buf);
+		raw_key_str(g, js, "notes", buf);
 	g_free(label);
 }
 
@@ -562,15 +451,17 @@ put_object_us(FILE *f, json_t *head, const char *key, int64_t us, json_t *tail,
 	if (segs != NULL) {
 		int shift[2] = {
 		    session_win_shift(segs, DIR_TO_SERVER), session_win_shift(segs, DIR_TO_CLIENT)};
+		json_t *js = json_string("");
 
 		g_string_append(g, ",\"segments\":[");
 		for (i = 0; ok && i < segs->segs->len; i++) {
 			g_string_append(g, i > 0 ? ",{" : "{");
-			raw_segment(g, segs, &g_array_index(segs->segs, struct seg_rec, i), shift);
+			raw_segment(g, js, segs, &g_array_index(segs->segs, struct seg_rec, i), shift);
 			g_string_append_c(g, '}');
 			if (g->len >= 65536)
 				ok = put_part(f, g);
 		}
+		json_decref(js);
 		g_string_append_c(g, ']');
 		if (segs->segs_dropped > 0)
 			raw_int(g, "segments_not_listed", (int64_t)segs->segs_dropped, false);

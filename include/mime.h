@@ -11,6 +11,13 @@
 /* What the message says about itself.  Strings are UTF-8 (encoded words decoded), NULL if absent. */
 struct mail_info {
 	char *from, *to, *cc, *subject, *date, *message_id;
+	/*
+	 * From, To and Cc for the text report, read back unambiguously: every
+	 * display name an RFC 5322 quoted-string (section 3.2.4: '"', '\' and '<'
+	 * as quoted-pairs: in the report a '<' without '\' begins the escape of a
+	 * byte), every address in angle brackets ("Carol" <carol@x>).
+	 */
+	char *from_q, *to_q, *cc_q;
 	char *return_path;  /* addr-spec of Return-Path, for mbox "From " lines */
 	char *from_addr;    /* addr-spec of the first From: mailbox */
 	char *content_type; /* "multipart/mixed", ... of the top level */

@@ -201,8 +201,30 @@ put_quoted(GString *out, const char *s, size_t n)
 	g_string_append_c(out, '"');
 }
 
+/*
+ * A header value as an RFC 5322 quoted-string ('"' and '\\' as quoted-pairs),
+ * other bytes as util_append_printable() writes them (as every line of the
+ * report): the quotes around it cannot be mistaken.
+ */
 static void
-put_field(GString *out, bool *first, const char *name, const char *v)
+put_qstring(GString *out, const char *v)
+{
+	GString *q = g_string_sized_new(strlen(v) + 2);
+
+	g_string_append_c(q, '"');
+	for (; *v != '\0'; v++) {
+		if (*v == '"' || *v == '\\')
+			g_string_append_c(q, '\\');
+		g_string_append_c(q, *v);
+	}
+	g_string_append_c(q, '"');
+	util_append_printable(out, q->str, q->len);
+	g_string_free(q, TRUE);
+}
+
+/* name "value"; for an address list (quoted, mime.h), name "Name" <addr>, ... */
+static void
+put_field(GString *out, bool *first, const char *name, const char *v, const char *list)
 {
 	if (v == NULL)
 		return;
@@ -210,7 +232,10 @@ put_field(GString *out, bool *first, const char *name, const char *v)
 	*first = false;
 	g_string_append(out, name);
 	g_string_append_c(out, ' ');
-	put_quoted(out, v, strlen(v));
+	if (list != NULL)
+		util_append_printable(out, list, strlen(list));
+	else
+		put_qstring(out, v);
 }
 
 /* The headers GMime read from a retrieved message (encoded words decoded). */
@@ -222,12 +247,12 @@ put_mail(struct text_out *t, const struct mail_info *mi, bool partial)
 
 	line_start(t, NULL, NULL);
 	g_string_append(out, "  Mail:");
-	put_field(out, &first, "From", mi->from);
-	put_field(out, &first, "To", mi->to);
-	put_field(out, &first, "Cc", mi->cc);
-	put_field(out, &first, "Subject", mi->subject);
-	put_field(out, &first, "Date", mi->date);
-	put_field(out, &first, "Message-ID", mi->message_id);
+	put_field(out, &first, "From", mi->from, mi->from_q);
+	put_field(out, &first, "To", mi->to, mi->to_q);
+	put_field(out, &first, "Cc", mi->cc, mi->cc_q);
+	put_field(out, &first, "Subject", mi->subject, NULL);
+	put_field(out, &first, "Date", mi->date, NULL);
+	put_field(out, &first, "Message-ID", mi->message_id, NULL);
 	g_string_append_printf(out, "%s%u attachment%s%s", first ? " " : ", ", mi->attachments,
 	    util_plural(mi->attachments),
 	    partial ? " (the message is cut short in the capture: values may be incomplete)" : "");

@@ -32,6 +32,9 @@ mail_info_free(struct mail_info *m)
 		return;
 	g_free(m->from);
 	g_free(m->to);
+	g_free(m->from_q);
+	g_free(m->to_q);
+	g_free(m->cc_q);
 	g_free(m->cc);
 	g_free(m->subject);
 	g_free(m->date);
@@ -79,6 +82,82 @@ addresses(GMimeMessage *msg, GMimeAddressType type)
 	r = keep(s);
 	g_free(s);
 	return r;
+}
+
+/*
+ * s as an RFC 5322 quoted-string (section 3.2.4): '"' and '\\' become
+ * quoted-pairs, and so does '<', so that in the text report a '<' without
+ * one always begins the escape of a byte (<0x01>, <cr>: util_append_printable()).
+ */
+static void
+append_quoted(GString *out, const char *s)
+{
+	g_string_append_c(out, '"');
+	for (; s != NULL && *s != '\0'; s++) {
+		if (*s == '"' || *s == '\\' || *s == '<')
+			g_string_append_c(out, '\\');
+		g_string_append_c(out, *s);
+	}
+	g_string_append_c(out, '"');
+}
+
+/*
+ * The mailboxes of l as "Name" <addr>, <addr> when there is no name, and a
+ * group as "Group": members; (RFC 5322 section 3.4).  Mailboxes that would
+ * take it past MIME_MAX_VALUE octets are left out and "..." says so: a
+ * quoted-string is never cut.
+ */
+static void
+append_mailboxes(GString *out, InternetAddressList *l, int depth)
+{
+	int i, n = internet_address_list_length(l);
+	size_t before;
+
+	for (i = 0; i < n; i++) {
+		InternetAddress *a = internet_address_list_get_address(l, i);
+		const char *name = internet_address_get_name(a);
+
+		before = out->len;
+		if (i > 0)
+			g_string_append(out, ", ");
+		if (INTERNET_ADDRESS_IS_GROUP(a)) {
+			append_quoted(out, name);
+			g_string_append(out, ": ");
+			if (depth == 0) /* RFC 5322: groups do not nest */
+				append_mailboxes(out,
+				    internet_address_group_get_members(INTERNET_ADDRESS_GROUP(a)),
+				    1);
+			g_string_append_c(out, ';');
+		} else if (INTERNET_ADDRESS_IS_MAILBOX(a)) {
+			if (name != NULL && name[0] != '\0') {
+				append_quoted(out, name);
+				g_string_append_c(out, ' ');
+			}
+			const char *addr =
+			    internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a));
+			g_string_append_c(out, '<');
+			g_string_append(out, addr != NULL ? addr : "");
+			g_string_append_c(out, '>');
+		}
+		if (out->len > MIME_MAX_VALUE) {
+			g_string_truncate(out, before);
+			g_string_append(out, before > 0 ? ", ..." : "...");
+			return;
+		}
+	}
+}
+
+static char *
+addresses_quoted(GMimeMessage *msg, GMimeAddressType type)
+{
+	InternetAddressList *l = g_mime_message_get_addresses(msg, type);
+	GString *out;
+
+	if (l == NULL || internet_address_list_length(l) == 0)
+		return NULL;
+	out = g_string_new(NULL);
+	append_mailboxes(out, l, 0);
+	return g_string_free(out, FALSE);
 }
 
 /* The addr-spec of a list's first mailbox, or NULL. */
@@ -138,6 +217,9 @@ parse_stream(GMimeStream *st)
 	m->from_addr = first_addr(g_mime_message_get_from(msg));
 	m->to = addresses(msg, GMIME_ADDRESS_TYPE_TO);
 	m->cc = addresses(msg, GMIME_ADDRESS_TYPE_CC);
+	m->from_q = addresses_quoted(msg, GMIME_ADDRESS_TYPE_FROM);
+	m->to_q = addresses_quoted(msg, GMIME_ADDRESS_TYPE_TO);
+	m->cc_q = addresses_quoted(msg, GMIME_ADDRESS_TYPE_CC);
 	m->subject = keep(g_mime_message_get_subject(msg));
 	m->date = keep(g_mime_object_get_header(GMIME_OBJECT(msg), "Date"));
 	v = g_mime_message_get_message_id(msg);

@@ -205,6 +205,100 @@ test_mime(void)
 	mail_info_free(mi);
 }
 
+/*
+ * Reads back one display name of a Mail: line (emit_text.c): an RFC 5322
+ * quoted-string at *at, as util_append_printable() printed it (\X is X; <0xNN>,
+ * <cr>, <nl>, <U+XXXX> are escapes of bytes).  NULL if it does not parse.
+ */
+static char *
+read_back_name(const char **at)
+{
+	GString *o = g_string_new(NULL);
+	const char *s = *at;
+	unsigned v;
+
+	if (*s++ != '"')
+		goto fail;
+	while (*s != '"') {
+		if (*s == '\0')
+			goto fail;
+		if (*s == '\\' && s[1] != '\0') {
+			g_string_append_c(o, s[1]);
+			s += 2;
+		} else if (strncmp(s, "<cr>", 4) == 0) {
+			g_string_append_c(o, '\r');
+			s += 4;
+		} else if (strncmp(s, "<nl>", 4) == 0) {
+			g_string_append_c(o, '\n');
+			s += 4;
+		} else if (sscanf(s, "<0x%2x>", &v) == 1 && s[5] == '>') {
+			g_string_append_c(o, (char)v);
+			s += 6;
+		} else if (sscanf(s, "<U+%4X>", &v) == 1 && s[7] == '>') {
+			g_string_append_unichar(o, v);
+			s += 8;
+		} else if (*s == '<') {
+			goto fail; /* a '<' in a name is always escaped */
+		} else {
+			g_string_append_c(o, *s++);
+		}
+	}
+	*at = s + 1;
+	return g_string_free(o, FALSE);
+fail:
+	g_string_free(o, TRUE);
+	return NULL;
+}
+
+/*
+ * Issue 12, defect 7: display names with quotes, backslashes, control
+ * characters and escape-like text are quoted so that the Mail: line reads
+ * back to the names the message holds.
+ */
+static void
+test_mime_hostile_names(void)
+{
+	const char *m =
+	    "From: \"Bob \\\"the\\\" \\\\ Boss\" <bob@example.org>,\r\n"
+	    " =?UTF-8?Q?Eve=01=0D=0A=22x=22_=3C0x01=3E_=E2=80=A8?= <eve@example.org>\r\n"
+	    "To: \"Doe, John\" <jd@example.org>, plain@example.org\r\n"
+	    "Cc: Friends: \"C <c>\" <c@example.org>, d@example.org;\r\n"
+	    "Subject: say \"hi\" \\o/\r\n"
+	    "\r\n"
+	    "x\r\n";
+	const char *names[] = {"Bob \"the\" \\ Boss", "Eve\x01\r\n\"x\" <0x01> \xe2\x80\xa8"};
+	struct mail_info *mi = mime_parse_mem((const uint8_t *)m, strlen(m));
+	GString *line = g_string_new(NULL);
+	const char *at;
+	char *got;
+	size_t i;
+
+	CHECK_STR(mi->from_q,
+	    "\"Bob \\\"the\\\" \\\\ Boss\" <bob@example.org>, "
+	    "\"Eve\x01\r\n\\\"x\\\" \\<0x01> \xe2\x80\xa8\" <eve@example.org>");
+	CHECK_STR(mi->to_q, "\"Doe, John\" <jd@example.org>, <plain@example.org>");
+	CHECK_STR(mi->cc_q, "\"Friends\": \"C \\<c>\" <c@example.org>, <d@example.org>;");
+	/* As the text report prints it: no control byte, and each name reads back. */
+	util_append_printable(line, mi->from_q, strlen(mi->from_q));
+	CHECK_STR(line->str,
+	    "\"Bob \\\"the\\\" \\\\ Boss\" <bob@example.org>, "
+	    "\"Eve<0x01><cr><nl>\\\"x\\\" \\<0x01> <U+2028>\" <eve@example.org>");
+	at = line->str;
+	for (i = 0; i < G_N_ELEMENTS(names); i++) {
+		got = read_back_name(&at);
+		CHECK(got != NULL);
+		if (got != NULL)
+			CHECK_STR(got, names[i]);
+		g_free(got);
+		at = strchr(at, '>'); /* past " <addr>" */
+		if (at == NULL)
+			break;
+		at += strlen(i == 0 ? ">, " : ">");
+	}
+	mail_info_free(mi);
+	g_string_free(line, TRUE);
+}
+
 /* The dissector and the sink together: bodies on disk exactly as unstuffed. */
 struct conv {
 	struct session *s;
@@ -401,6 +495,7 @@ main(void)
 	test_mboxrd();
 	test_names();
 	test_mime();
+	test_mime_hostile_names();
 	test_extract();
 	test_errors();
 	return tl_done();

@@ -427,7 +427,7 @@ track(struct tcp_conn *c, const struct segment *seg, enum dir d, uint64_t *off, 
 		}
 		if (h->fin && !(r.marks & (SEG_RETRANS | SEG_OOO)))
 			session_anomaly_at(tcp_session(c), ANOM_DATA_AFTER_CLOSE, d, seg->frame,
-			    NULL, "%u bytes after FIN", r.len);
+			    NULL, "%u byte%s after FIN", r.len, util_plural(r.len));
 	} else if (seg->flags == TH_ACK && h->packets > 0 && seg->ack == h->last_ack) {
 		r.marks |= SEG_DUP_ACK;
 	}

@@ -32,6 +32,7 @@
 #include <pcap/pcap.h>
 
 #include "tcp_int.h"
+#include "util.h"
 
 #define NIDS_FAKE_NET 0xf0000000u
 #define NIDS_FAKE_MASK 0x0fffffffu
@@ -296,10 +297,9 @@ tcp_nids_feed(
 			tcp_report_gap(c, d, off, len, TCP_GAP_LOST);
 			session_anomaly_at(tcp_session(c), ANOM_REASSEMBLY_LOST, d, N.t->frame,
 			    NULL,
-			    "libnids did not take the connection: %zu bytes at stream offset %llu "
-			    "not "
-			    "delivered",
-			    len, (unsigned long long)off);
+			    "libnids did not take the connection: %zu byte%s at stream offset %llu "
+			    "not delivered",
+			    len, util_plural(len), (unsigned long long)off);
 			N.t->st.lost_bytes += len;
 			return;
 		}

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "tcp_int.h"
+#include "util.h"
 
 /* A segment's bytes (or, with data NULL, bytes known missing) waiting behind a hole. */
 struct tcp_held {
@@ -151,9 +152,9 @@ conflict(struct tcp_conn *c, enum dir d, uint64_t off, uint32_t len, uint32_t nd
 		r->marks |= SEG_CONFLICT;
 	}
 	session_anomaly_at(s, ANOM_CONFLICTING_RETRANSMISSION, d, frame, NULL,
-	    "%u of %u octets at stream offset %llu differ from the copy in frame %llu; the first "
-	    "copy is kept",
-	    ndiff, len, (unsigned long long)off,
+	    "%u of %u octet%s at stream offset %llu differ%s from the copy in frame %llu; the "
+	    "first copy is kept",
+	    ndiff, len, util_plural(len), (unsigned long long)off, ndiff == 1 ? "s" : "",
 	    (unsigned long long)tcp_first_copy(c, d, off, rec));
 }
 

@@ -38,18 +38,25 @@ frameid_file(uint64_t id)
 }
 
 /*
- * The names of the input files, in order, for display (copied).  Called
- * once by main before reading; with fewer than two names frames are shown
- * as plain numbers, as before several files could be read.
+ * The names of the input files, in the order of their file indices, for
+ * display (copied).  Called once by main before reading (never for a live
+ * capture); with fewer than two names frames are shown as plain numbers.
  */
 void frameid_set_files(const char *const *names, size_t n);
 /* More than one input file: frames are shown with their file's name. */
 bool frameid_several_files(void);
 /* The name of the file a frame is in; NULL with a single input (or id 0). */
 const char *frameid_file_name(uint64_t id);
-/* "frame 12", or "ring1.pcap frame 12" with several input files. */
+/* The name of the file a frame is in, one input file too; NULL for a live capture (or id 0). */
+const char *frameid_capture_name(uint64_t id);
+/*
+ * A frame as output shows it (docs/json.md, "Frames"): "12", or with
+ * several input files "ring1.pcap:12" (the file as named on the command line).
+ */
+void frameid_format(uint64_t id, char *buf, size_t len);
+/* "frame 12", or "frame ring1.pcap:12" with several input files. */
 void frameid_phrase(uint64_t id, char *buf, size_t len);
-/* Enough for frameid_phrase() with a long path. */
+/* Enough for frameid_format() and frameid_phrase() with a long path. */
 #define FRAMEID_PHRASE_LEN 4200
 /* Frees the names (at exit, for leak checkers). */
 void frameid_reset(void);

@@ -74,6 +74,18 @@ util_plural(uint64_t n)
  */
 int util_read_file(const char *path, char **data, size_t *len, char *errbuf);
 
+/* "1:" and 28 base64 characters of a SHA-1, and the NUL. */
+#define UTIL_COMMUNITY_ID_LEN 31
+/*
+ * The Community ID v1 flow hash of a TCP flow between a and b (either way
+ * round: the same ID), as Zeek, Suricata and Wireshark write it
+ * (github.com/corelight/community-id-spec): "1:" + base64(SHA-1(seed, the
+ * smaller address:port first, the other, protocol 6, a zero byte, their
+ * ports)), every field in network byte order.  seed 0 is the default.
+ */
+void util_community_id(
+    const struct endpoint *a, const struct endpoint *b, uint16_t seed, char *buf, size_t len);
+
 /* After a failed write (fwrite, fputs, fflush): errbuf gets why, from errno ("No space left on device"). */
 void util_write_error(char *errbuf);
 

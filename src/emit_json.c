@@ -9,6 +9,7 @@
 #include "creds.h"
 #include "describe.h"
 #include "emit.h"
+#include "frameid.h"
 #include "mime.h"
 #include "pop3.h"
 #include "tls.h"
@@ -484,11 +485,19 @@ json_session(void *ctx, FILE *f, const struct session *s, const struct emit_opts
 	const struct txn *g = s->greeting;
 	const struct anomaly *an;
 	int64_t us = ts_diff_us(s->start, s->last);
+	char cid[UTIL_COMMUNITY_ID_LEN];
 	guint i;
 
 	(void)ctx;
 	json_object_set_new(j, "type", json_string("session"));
 	json_object_set_new(j, "session", json_integer((json_int_t)s->id));
+	/* What identifies the session whatever the filter: the flow hash, the file and first frame. */
+	util_community_id(&s->client, &s->server, 0, cid, sizeof(cid));
+	json_object_set_new(j, "community_id", json_string(cid));
+	json_object_set_new(j, "file",
+	    frameid_capture_name(s->first_frame) != NULL
+	        ? jcstr(frameid_capture_name(s->first_frame))
+	        : json_null());
 	json_object_set_new(j, "client", jendpoint(&s->client));
 	json_object_set_new(j, "server", jendpoint(&s->server));
 	json_object_set_new(j, "ip_version", json_integer(s->client.ip.family));

@@ -6,6 +6,7 @@
 #include "creds.h"
 #include "describe.h"
 #include "emit.h"
+#include "frameid.h"
 #include "mime.h"
 #include "pop3.h"
 #include "tls.h"
@@ -550,6 +551,7 @@ text_session(void *ctx, FILE *f, const struct session *s, const struct emit_opts
 {
 	GString *out = g_string_new(NULL);
 	char cli[UTIL_ADDR_LEN + 8], srv[UTIL_ADDR_LEN + 8], when[UTIL_TS_LEN + 24];
+	char cid[UTIL_COMMUNITY_ID_LEN];
 	int64_t us = ts_diff_us(s->start, s->last);
 	guint i;
 	const struct anomaly *a;
@@ -567,6 +569,16 @@ text_session(void *ctx, FILE *f, const struct session *s, const struct emit_opts
 	if (s->proto != PROTO_POP3)
 		g_string_append_printf(out, ", %s", proto_name(s->proto));
 	g_string_append_c(out, '\n');
+	/* What identifies the session whatever the filter (README, "Output"). */
+	util_community_id(&s->client, &s->server, 0, cid, sizeof(cid));
+	g_string_append_printf(
+	    out, "Community ID %s, first frame %" PRIu64, cid, frameid_number(s->first_frame));
+	if (frameid_capture_name(s->first_frame) != NULL) {
+		g_string_append(out, " in ");
+		util_append_printable(out, frameid_capture_name(s->first_frame),
+		    strlen(frameid_capture_name(s->first_frame)));
+	}
+	g_string_append_c(out, '\n'); /* part of the header: no --line-times stamp */
 	if (s->tls != NULL && s->tls->version != 0) {
 		line_start(&tx, NULL, NULL);
 		text_tls(out, s->tls);

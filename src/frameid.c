@@ -35,15 +35,34 @@ frameid_file_name(uint64_t id)
 	return frameid_names[f];
 }
 
+const char *
+frameid_capture_name(uint64_t id)
+{
+	size_t f = frameid_file(id);
+
+	if (id == 0 || f >= frameid_nnames)
+		return NULL;
+	return frameid_names[f];
+}
+
 void
-frameid_phrase(uint64_t id, char *buf, size_t len)
+frameid_format(uint64_t id, char *buf, size_t len)
 {
 	const char *name = frameid_file_name(id);
 
 	if (name != NULL)
-		g_snprintf(buf, len, "%s frame %" G_GUINT64_FORMAT, name, frameid_number(id));
+		g_snprintf(buf, len, "%s:%" G_GUINT64_FORMAT, name, frameid_number(id));
 	else
-		g_snprintf(buf, len, "frame %" G_GUINT64_FORMAT, frameid_number(id));
+		g_snprintf(buf, len, "%" G_GUINT64_FORMAT, frameid_number(id));
+}
+
+void
+frameid_phrase(uint64_t id, char *buf, size_t len)
+{
+	char f[FRAMEID_PHRASE_LEN];
+
+	frameid_format(id, f, sizeof(f));
+	g_snprintf(buf, len, "frame %s", f);
 }
 
 void

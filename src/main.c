@@ -14,6 +14,7 @@
 #include "capture.h"
 #include "emit.h"
 #include "extract.h"
+#include "frameid.h"
 #include "keylog.h"
 #include "options.h"
 #include "progress.h"
@@ -279,6 +280,7 @@ main(int argc, char **argv)
 	r.max_sessions = o.max_sessions;
 	r.input = o.file != NULL ? (strcmp(o.file, "-") == 0 ? "stdin" : o.file) : o.iface;
 	if (o.file != NULL) {
+		frameid_set_files(&r.input, 1); /* frames name their file (frameid.h) */
 		r.cap = capture_open_file(o.file, r.errbuf);
 	} else {
 		r.cap = capture_open_live(o.iface, &o.lo, r.errbuf);
@@ -288,6 +290,7 @@ main(int argc, char **argv)
 	if (r.cap == NULL) {
 		fprintf(stderr, "popflow: %s\n", r.errbuf);
 		options_free(&o);
+		frameid_reset();
 		return EXIT_INPUT;
 	}
 	if (o.iface != NULL)
@@ -509,5 +512,6 @@ out:
 		rc = EXIT_OUTPUT;
 	}
 	options_free(&o);
+	frameid_reset();
 	return rc;
 }

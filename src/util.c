@@ -382,3 +382,42 @@ util_outfile_close(struct util_outfile *o, bool keep, char *errbuf)
 	memset(o, 0, sizeof(*o));
 	return rc;
 }
+
+void
+util_community_id(
+    const struct endpoint *a, const struct endpoint *b, uint16_t seed, char *buf, size_t len)
+{
+	const struct endpoint *lo = a, *hi = b;
+	size_t alen = a->ip.family == 6 ? 16 : 4;
+	uint8_t in[2 + 16 + 16 + 2 + 4], digest[20];
+	gsize dlen = sizeof(digest), n = 0;
+	GChecksum *sha;
+	gchar *b64;
+	int c;
+
+	/* The smaller address first; with equal addresses, the smaller port. */
+	c = memcmp(a->ip.bytes, b->ip.bytes, alen);
+	if (c > 0 || (c == 0 && a->port > b->port)) {
+		lo = b;
+		hi = a;
+	}
+	in[n++] = (uint8_t)(seed >> 8);
+	in[n++] = (uint8_t)seed;
+	memcpy(in + n, lo->ip.bytes, alen);
+	n += alen;
+	memcpy(in + n, hi->ip.bytes, alen);
+	n += alen;
+	in[n++] = 6; /* TCP */
+	in[n++] = 0; /* padding */
+	in[n++] = (uint8_t)(lo->port >> 8);
+	in[n++] = (uint8_t)lo->port;
+	in[n++] = (uint8_t)(hi->port >> 8);
+	in[n++] = (uint8_t)hi->port;
+	sha = g_checksum_new(G_CHECKSUM_SHA1);
+	g_checksum_update(sha, in, n);
+	g_checksum_get_digest(sha, digest, &dlen);
+	g_checksum_free(sha);
+	b64 = g_base64_encode(digest, dlen);
+	g_snprintf(buf, len, "1:%s", b64);
+	g_free(b64);
+}

@@ -47,7 +47,9 @@ fi
 expect 0 "read file" -- "$POPFLOW" -r "$seed"
 cp "$tmp/out" "$tmp/direct.txt"
 "$POPFLOW" -r - <"$seed" >"$tmp/stdin.txt" 2>"$tmp/err"; rc=$?
-if [ $rc -eq 0 ] && cmp -s "$tmp/direct.txt" "$tmp/stdin.txt"; then ok; else bad "-r - differs from -r FILE (exit $rc)"; fi
+# The same but for the file name under each session header ("stdin").
+if [ $rc -eq 0 ] && cmp -s <(sed "s| in $seed\$| in stdin|" "$tmp/direct.txt") "$tmp/stdin.txt"; then ok; else bad "-r - differs from -r FILE (exit $rc)"; fi
+has "$tmp/stdin.txt" "^Community ID .*, first frame 1 in stdin$" "-r -: the session's file is stdin"
 expect 0 "-o file" -- "$POPFLOW" -r "$seed" -o "$tmp/o.txt"
 if cmp -s "$tmp/o.txt" "$tmp/direct.txt" && [ ! -s "$tmp/out" ]; then ok; else bad "-o FILE: not the same output, or stdout not empty"; fi
 
@@ -106,8 +108,8 @@ expect 0 "--extract names follow the numbers" -- "$POPFLOW" -r "$num" -T json --
 has "$tmp/out" '"extracted":"[^"]*/session1-msg1.eml"' "JSON names the extracted file after its session's number"
 # -c 1 stops after the first session that ends: that is session 1 (B), A interrupted as session 2.
 expect 0 "-c 1" -- "$POPFLOW" -r "$num" -c 1 -T json
-has "$tmp/out" '"session":1,"client":{"ip":"192.0.2.11"' "-c 1: session 1 is the first ended"
-has "$tmp/out" '"session":2,"client":{"ip":"192.0.2.10".*"end_reason":"interrupted"' "-c 1: the open one is session 2, interrupted"
+has "$tmp/out" '"session":1,"community_id":"[^"]*","file":"[^"]*","client":{"ip":"192.0.2.11"' "-c 1: session 1 is the first ended"
+has "$tmp/out" '"session":2,"community_id":"[^"]*","file":"[^"]*","client":{"ip":"192.0.2.10".*"end_reason":"interrupted"' "-c 1: the open one is session 2, interrupted"
 # --session N with no session N: a message and exit status 6, in every format.
 for fmt in text json mermaid flow; do
 	expect 6 "--session 3 -T $fmt: no such session" -- "$POPFLOW" -r "$num" --session 3 -T "$fmt"
@@ -117,6 +119,37 @@ done
 expect 6 "--session 3 -T svg -o" -- "$POPFLOW" -r "$num" --session 3 -T svg -o "$tmp/none.svg"
 has "$tmp/err" "no such session" "--session 3 -T svg: message"
 expect 6 "--session 2 with a filter that keeps one session" -- "$POPFLOW" -r "$num" --session 2 host 192.0.2.10
+
+# Each session's identity whatever the filter (issue 10 item 3): the Community ID (as Zeek,
+# Suricata and Wireshark compute it: tshark's communityid of the session's first frame, IPv4
+# and IPv6), the file and the first frame; the same with a filter that renumbers the sessions.
+for f in "$num" samples/seed-replica.pcap tests/golden/ipv6.pcap tests/golden/mixed-v4-v6.pcap tests/golden/two-interleaved.pcap; do
+	"$POPFLOW" -r "$f" -T json >"$tmp/cid.json" 2>/dev/null
+	tshark -r "$f" --enable-protocol communityid -T fields -e frame.number -e communityid >"$tmp/cid.tsv" 2>/dev/null
+	if python3 - "$tmp/cid.json" "$tmp/cid.tsv" "$f" <<'PY'
+import json, sys
+ts = dict(l.rstrip("\n").split("\t") for l in open(sys.argv[2]) if "\t" in l)
+n = 0
+for line in open(sys.argv[1]):
+    o = json.loads(line)
+    if o["type"] != "session":
+        continue
+    n += 1
+    want = ts.get(str(o["first_frame"]))
+    if o["community_id"] != want or o["file"] != sys.argv[3]:
+        sys.exit("session %d: %s %s, tshark %s" % (o["session"], o["community_id"], o["file"], want))
+sys.exit(0 if n > 0 else "no session")
+PY
+	then ok; else bad "community_id of $f differs from tshark's"; fi
+done
+"$POPFLOW" -r "$num" -T json >"$tmp/all.json"
+expect 0 "filtered identity" -- "$POPFLOW" -r "$num" -T json host 192.0.2.10
+a_all=$(grep '"ip":"192.0.2.10"' "$tmp/all.json" | grep -o '"community_id":"[^"]*","file":"[^"]*"')
+a_flt=$(grep '"ip":"192.0.2.10"' "$tmp/out" | grep -o '"community_id":"[^"]*","file":"[^"]*"')
+[ -n "$a_all" ] && [ "$a_all" = "$a_flt" ] && ok || bad "community_id/file differ with a filter: '$a_all' '$a_flt'"
+has "$tmp/out" '"session":1,"community_id":"1:[^"]*","file":"tests/golden/numbering.pcap".*"first_frame":3,' "filtered: A is session 1, its first frame still 3"
+expect 0 "text header identity" -- "$POPFLOW" -r "$num" host 192.0.2.10
+has "$tmp/out" "^Community ID 1:[A-Za-z0-9+/]*=, first frame 3 in tests/golden/numbering.pcap$" "text: Community ID, first frame and file under the header"
 
 # Undecodable frames: file, frame number and what was wrong on stderr; the session still analysed.
 expect 0 "malformed frames" -- "$POPFLOW" -r tests/golden/malformed.pcap

@@ -1,4 +1,5 @@
-/* test_util.c - util.c: the FNV-1a hash against published test vectors, and safe text. */
+/* test_util.c - util.c: the FNV-1a hash and the Community ID against published test vectors, and safe text. */
+#include <arpa/inet.h>
 #include <glib.h>
 
 #include "testlib.h"
@@ -25,10 +26,54 @@ test_printable(void)
 	g_string_free(s, TRUE);
 }
 
+static struct endpoint
+ep(const char *ip, uint16_t port)
+{
+	struct endpoint e;
+
+	memset(&e, 0, sizeof(e));
+	e.port = port;
+	if (inet_pton(AF_INET, ip, e.ip.bytes) == 1) {
+		e.ip.family = 4;
+	} else {
+		CHECK(inet_pton(AF_INET6, ip, e.ip.bytes) == 1);
+		e.ip.family = 6;
+	}
+	return e;
+}
+
+static void
+cid(const char *sa, uint16_t sp, const char *da, uint16_t dp, uint16_t seed, const char *want)
+{
+	struct endpoint a = ep(sa, sp), b = ep(da, dp);
+	char buf[UTIL_COMMUNITY_ID_LEN];
+
+	util_community_id(&a, &b, seed, buf, sizeof(buf));
+	CHECK_STR(buf, want);
+	util_community_id(&b, &a, seed, buf, sizeof(buf)); /* either way round */
+	CHECK_STR(buf, want);
+}
+
+static void
+test_community_id(void)
+{
+	/*
+	 * The TCP flows of the Community ID spec's baseline (corelight/community-id-spec,
+	 * baseline/baseline_deflt.json and baseline_seed1.json), IPv4 and IPv6.
+	 */
+	cid("128.232.110.120", 34855, "66.35.250.204", 80, 0, "1:LQU9qZlK+B5F3KDmev6m5PMibrg=");
+	cid("2001:470:e5bf:dead:4957:2174:e82c:4887", 63943, "2607:f8b0:400c:c03::1a", 25, 0,
+	    "1:/qFaeAR+gFe1KYjMzVDsMv+wgU4=");
+	cid("128.232.110.120", 34855, "66.35.250.204", 80, 1, "1:3V71V58M3Ksw/yuFALMcW0LAHvc=");
+	cid("2001:470:e5bf:dead:4957:2174:e82c:4887", 63943, "2607:f8b0:400c:c03::1a", 25, 1,
+	    "1:eJYTW6AOzFLlSUoESovMjnu7rMw=");
+}
+
 int
 main(void)
 {
 	test_fnv1a();
+	test_community_id();
 	test_printable();
 	return tl_done();
 }

@@ -61,7 +61,7 @@ const char *cred_outcome_name(
  * and their messages; the greeting gives APOP's timestamp.  Needs the
  * session's frames (session_finalize() done) only for cred->frame.
  */
-void creds_collect(const struct session *s, GPtrArray *out);
+void creds_collect(struct session *s, GPtrArray *out);
 void cred_free(struct cred *c);
 void cred_free_cb(gpointer c);
 

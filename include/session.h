@@ -189,6 +189,11 @@ struct session {
 	uint64_t anomalies_dropped;
 	GArray *segs; /* struct seg_rec */
 	uint64_t segs_dropped;
+	/* session_frame_at()'s index, built on demand: per direction, the indices into segs of the
+	 * segments that carried bytes beyond all before them (so their ends increase). */
+	GArray *frame_index[2];
+	guint frame_indexed;          /* segs entries looked at so far */
+	uint64_t frame_index_end[2];  /* the highest end among them */
 	GPtrArray *msgs[2];              /* struct msg *, per direction in stream order */
 	GPtrArray *opaque;               /* MSG_OPAQUE messages, owned */
 	uint64_t packets[2], payload[2]; /* per direction, as captured */
@@ -232,7 +237,8 @@ void session_anomaly(struct session *s, enum anom kind, enum dir d, uint64_t off
 void session_anomaly_at(struct session *s, enum anom kind, enum dir d, uint64_t frame,
     const struct txn *t, const char *fmt, ...) G_GNUC_PRINTF(6, 7);
 /* Frame that carried byte off of direction d; for bytes never captured, the frame after them (0 if none). */
-uint64_t session_frame_at(const struct session *s, enum dir d, uint64_t off);
+uint64_t session_frame_at(struct session *s, enum dir d, uint64_t off);
+void session_clear_segs(struct session *s);
 /*
  * RFC 7323 window scaling of direction d's windows: the shift count d's SYN
  * asked for when both SYNs carried the option, 0 when one did not (no

@@ -224,7 +224,7 @@ ascii(const void *b, size_t n, size_t max)
 }
 
 static struct cred *
-cred_new(const struct session *s, const struct txn *t, const char *mech)
+cred_new(struct session *s, const struct txn *t, const char *mech)
 {
 	struct cred *c = g_new0(struct cred, 1);
 
@@ -261,7 +261,7 @@ set_outcome(struct cred *c, const struct txn *t)
 /* ---- USER / PASS / APOP ---- */
 
 static struct cred *
-from_user_pass(const struct session *s, const struct txn *user, const struct txn *pass)
+from_user_pass(struct session *s, const struct txn *user, const struct txn *pass)
 {
 	struct cred *c = cred_new(s, pass != NULL ? pass : user, "USER");
 
@@ -317,7 +317,7 @@ is_hex(const char *s, size_t n)
 }
 
 static struct cred *
-from_apop(const struct session *s, const struct txn *t)
+from_apop(struct session *s, const struct txn *t)
 {
 	struct cred *c = cred_new(s, t, "APOP");
 	const char *sp = NULL, *ts;
@@ -362,7 +362,7 @@ struct step {
 };
 
 struct exchange {
-	const struct session *s;
+	struct session *s;
 	struct cred *c;
 	GArray *steps; /* struct step */
 	bool cancelled;
@@ -935,7 +935,7 @@ sasl_gssapi(struct cred *c, const struct exchange *x)
 }
 
 static struct cred *
-from_auth(const struct session *s, const struct txn *t)
+from_auth(struct session *s, const struct txn *t)
 {
 	const char *sp = memchr(t->arg, ' ', t->arg_len);
 	size_t mlen = sp != NULL ? (size_t)(sp - t->arg) : t->arg_len;
@@ -1011,7 +1011,7 @@ note_cut(struct cred *c, const struct txn *t)
 }
 
 void
-creds_collect(const struct session *s, GPtrArray *out)
+creds_collect(struct session *s, GPtrArray *out)
 {
 	const struct txn *user = NULL, *t;
 	guint i;

@@ -250,11 +250,52 @@ session_msg_new(
 	return m;
 }
 
+/*
+ * The frame of the newest segment of the index (segments that carried bytes
+ * beyond all before them) holding byte off of direction d; 0 if none does.
+ * O(log n): the index's ends increase.  Built as far as the log goes.
+ */
+static uint64_t
+frame_from_index(struct session *s, enum dir d, uint64_t off)
+{
+	guint lo, hi, n = s->segs->len, i;
+	const struct seg_rec *r;
+
+	for (i = s->frame_indexed; i < n; i++) {
+		r = &g_array_index(s->segs, struct seg_rec, i);
+		if (r->len == 0 || (r->marks & SEG_SYNTHETIC) || r->off + r->len <= s->frame_index_end[r->dir])
+			continue;
+		if (s->frame_index[r->dir] == NULL)
+			s->frame_index[r->dir] = g_array_new(FALSE, FALSE, sizeof(guint));
+		g_array_append_val(s->frame_index[r->dir], i);
+		s->frame_index_end[r->dir] = r->off + r->len;
+	}
+	s->frame_indexed = n;
+	if (s->frame_index[d] == NULL)
+		return 0;
+	/* the first entry whose end is past off */
+	lo = 0;
+	hi = s->frame_index[d]->len;
+	while (lo < hi) {
+		guint mid = lo + (hi - lo) / 2;
+		r = &g_array_index(s->segs, struct seg_rec, g_array_index(s->frame_index[d], guint, mid));
+		if (r->off + r->len <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo == s->frame_index[d]->len)
+		return 0;
+	r = &g_array_index(s->segs, struct seg_rec, g_array_index(s->frame_index[d], guint, lo));
+	return off >= r->off ? r->frame : 0;
+}
+
 uint64_t
-session_frame_at(const struct session *s, enum dir d, uint64_t off)
+session_frame_at(struct session *s, enum dir d, uint64_t off)
 {
 	guint i, n = s->segs->len, stop;
 	const struct seg_rec *r, *after = NULL;
+	uint64_t f;
 
 	if (off >= SESSION_PLAIN_BASE && s->plain_map != NULL)
 		off = s->plain_map(s->plain_arg, d, off); /* decrypted TLS bytes (tls.h) */
@@ -269,7 +310,25 @@ session_frame_at(const struct session *s, enum dir d, uint64_t off)
 		if (r->off > off && (after == NULL || r->off <= after->off))
 			after = r;
 	}
+	/* Older than the look-back (a line of more than 65536 segments, say): the index. */
+	if (stop > 0 && (f = frame_from_index(s, d, off)) != 0)
+		return f;
 	return after != NULL ? after->frame : 0;
+}
+
+/* Empties the segment log (a connection found not to be POP3), and the index over it. */
+void
+session_clear_segs(struct session *s)
+{
+	int d;
+
+	g_array_set_size(s->segs, 0);
+	for (d = 0; d < 2; d++) {
+		if (s->frame_index[d] != NULL)
+			g_array_set_size(s->frame_index[d], 0);
+		s->frame_index_end[d] = 0;
+	}
+	s->frame_indexed = 0;
 }
 
 uint64_t
@@ -422,6 +481,9 @@ session_free(struct session *s)
 		g_free(g_array_index(s->anomalies, struct anomaly, i).detail);
 	g_array_free(s->anomalies, TRUE);
 	g_array_free(s->segs, TRUE);
+	for (d = 0; d < 2; d++)
+		if (s->frame_index[d] != NULL)
+			g_array_free(s->frame_index[d], TRUE);
 	g_ptr_array_free(s->opaque, TRUE);
 	for (d = 0; d < 2; d++)
 		g_ptr_array_free(s->msgs[d], TRUE);

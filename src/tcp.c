@@ -772,7 +772,7 @@ tcp_ignore(struct tcp *t, struct session *s)
 	if (c->f != NULL)
 		for (d = 0; d < 2; d++)
 			tcp_order_free(&c->f[d]);
-	g_array_set_size(s->segs, 0);
+	session_clear_segs(s);
 	session_clear_txns(s);
 	session_clear_anomalies(s);
 }

@@ -427,6 +427,50 @@ test_many_segments(void)
 	g_free(v);
 }
 
+/*
+ * session_frame_at() for a byte more than 65536 segments back (a line of
+ * 100 MB, say): the frame that carried it, not the newest segment's.
+ */
+static void
+test_frame_at_far_back(void)
+{
+	struct endpoint c = {0}, v = {0};
+	struct session *s = session_new(1, &c, &v);
+	struct seg_rec r;
+	guint i, n = 70000;
+
+	for (i = 0; i < n; i++) {
+		memset(&r, 0, sizeof(r));
+		r.frame = 10 + 2 * (uint64_t)i;
+		r.dir = DIR_TO_CLIENT;
+		r.off = 1 + 1000 * (uint64_t)i;
+		r.len = 1000;
+		g_array_append_val(s->segs, r);
+		memset(&r, 0, sizeof(r)); /* an ACK the other way */
+		r.frame = 11 + 2 * (uint64_t)i;
+		r.dir = DIR_TO_SERVER;
+		r.off = 7;
+		g_array_append_val(s->segs, r);
+	}
+	CHECK_EQ_U(session_frame_at(s, DIR_TO_CLIENT, 1), 10);
+	CHECK_EQ_U(session_frame_at(s, DIR_TO_CLIENT, 999), 10);
+	CHECK_EQ_U(session_frame_at(s, DIR_TO_CLIENT, 1001), 12);
+	CHECK_EQ_U(session_frame_at(s, DIR_TO_CLIENT, 1 + 1000 * 5000 + 17), 10 + 2 * 5000);
+	CHECK_EQ_U(session_frame_at(s, DIR_TO_CLIENT, 1 + 1000 * (uint64_t)(n - 1)), 10 + 2 * (n - 1));
+	/* the log grows after a look-up: the index follows */
+	memset(&r, 0, sizeof(r));
+	r.frame = 999999;
+	r.dir = DIR_TO_CLIENT;
+	r.off = 1 + 1000 * (uint64_t)n;
+	r.len = 1000;
+	g_array_append_val(s->segs, r);
+	CHECK_EQ_U(session_frame_at(s, DIR_TO_CLIENT, 1 + 1000 * (uint64_t)n + 5), 999999);
+	CHECK_EQ_U(session_frame_at(s, DIR_TO_CLIENT, 1 + 1000 * 3), 16);
+	session_clear_segs(s);
+	CHECK_EQ_U(session_frame_at(s, DIR_TO_CLIENT, 1), 0);
+	session_free(s);
+}
+
 int
 main(void)
 {
@@ -442,6 +486,7 @@ main(void)
 	test_reset_in_flight();
 	test_attempt();
 	test_many_segments();
+	test_frame_at_far_back();
 	out_reset();
 	return tl_done();
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/inputs/run.sh - the capture files users have (docs/inputs.md): compressed (gzip, zstd,
-# lz4), pcapng with several interfaces and link types, rotated files merged in time order.
+# lz4), pcapng with several interfaces and link types.
 # Test captures are made here from the samples with the tools users have (gzip, zstd, lz4,
 # editcap, mergecap): the same packets must give the same report however they are stored.
 set -u

@@ -3,21 +3,7 @@
 # damaged files, and JSON that stays valid whatever bytes a capture holds.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-POPFLOW=${POPFLOW:-./popflow}
-export TZ=UTC
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-# expect CODE DESCRIPTION -- command...: runs it, checks the exit code, keeps stdout/stderr.
-expect() {
-	local code=$1 what=$2; shift 3
-	"$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?
-	if [ "$rc" -eq "$code" ]; then ok; else bad "$what: exit $rc, expected $code"; sed 's/^/  stderr: /' "$tmp/err" | head -5; fi
-}
-has() { # has FILE PATTERN DESCRIPTION
-	if grep -q -- "$2" "$1"; then ok; else bad "$3: '$2' not in $1"; sed 's/^/  | /' "$1" | head -5; fi
-}
+. tests/lib/check.sh
 
 seed=samples/seed-replica.pcap
 expect 0 "help" -- "$POPFLOW" -h
@@ -283,8 +269,9 @@ if command -v valgrind >/dev/null 2>&1 && ! nm "$POPFLOW" 2>/dev/null | grep -q 
 fi
 
 # Progress on standard error (a terminal only) and -q.  tests/tools/ontty runs a command with
-# standard error on a pseudo-terminal; a capture of 150 MB takes long enough to show the line.
-python3 bench/gen.py "$tmp/big.pcap" --size-mb 150 --concurrent 64
+# standard error on a pseudo-terminal. The line is first drawn after PROGRESS_FIRST_MS (300 ms):
+# 450 MB take about a second on a quiet machine (150 MB took 0.38 s, too close to it).
+python3 bench/gen.py "$tmp/big.pcap" --size-mb 450 --concurrent 64
 expect 0 "progress: big capture, stderr a pipe" -- "$POPFLOW" -r "$tmp/big.pcap" -T json -o "$tmp/big-pipe.json"
 if [ -s "$tmp/err" ]; then bad "progress: something on stderr in a pipe"; else ok; fi
 expect 0 "progress: on a terminal" -- python3 tests/tools/ontty "$tmp/big-tty.err" "$POPFLOW" -r "$tmp/big.pcap" -T json -o "$tmp/big-tty.json"

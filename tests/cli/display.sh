@@ -5,23 +5,9 @@
 # "popflow:" whatever the program's path.  tests/tools/onpty puts standard output on a terminal.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-POPFLOW=${POPFLOW:-./popflow}
-export TZ=UTC
+. tests/lib/check.sh
 unset NO_COLOR COLUMNS
 export TERM=xterm
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-# expect CODE DESCRIPTION -- command...: runs it, checks the exit code, keeps stdout/stderr.
-expect() {
-	local code=$1 what=$2; shift 3
-	"$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?
-	if [ "$rc" -eq "$code" ]; then ok; else bad "$what: exit $rc, expected $code"; sed 's/^/  stderr: /' "$tmp/err" | head -5; fi
-}
-has() { # has FILE PATTERN DESCRIPTION
-	if grep -q -- "$2" "$1"; then ok; else bad "$3: '$2' not in $1"; sed 's/^/  | /' "$1" | head -5; fi
-}
 hasnt() { # hasnt FILE PATTERN DESCRIPTION
 	if grep -q -- "$2" "$1"; then bad "$3: '$2' in $1"; grep -- "$2" "$1" | head -3 | sed 's/^/  | /'; else ok; fi
 }

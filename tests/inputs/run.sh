@@ -5,21 +5,7 @@
 # editcap, mergecap): the same packets must give the same report however they are stored.
 set -u
 cd "$(dirname "$0")/../.." || exit 1
-POPFLOW=${POPFLOW:-./popflow}
-export TZ=UTC
-tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-ok() { pass=$((pass + 1)); }
-bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
-# expect CODE DESCRIPTION -- command...: runs it, checks the exit code, keeps stdout/stderr.
-expect() {
-	local code=$1 what=$2; shift 3
-	"$@" >"$tmp/out" 2>"$tmp/err"; local rc=$?
-	if [ "$rc" -eq "$code" ]; then ok; else bad "$what: exit $rc, expected $code"; sed 's/^/  stderr: /' "$tmp/err" | head -5; fi
-}
-has() { # has FILE PATTERN DESCRIPTION
-	if grep -q -- "$2" "$1"; then ok; else bad "$3: '$2' not in $1"; sed 's/^/  | /' "$1" | head -5; fi
-}
+. tests/lib/check.sh
 # The report names the capture file (each session's "file", the text header's "in FILE"):
 # compare reports of the same packets stored differently without it.
 nofile() { sed -e 's/"file":"[^"]*"/"file":F/' -e 's/^\(Community ID .*, first frame [0-9]*\) in .*$/\1 in F/' "$1"; }

@@ -49,10 +49,11 @@ GString *util_utf8(const char *s, size_t n);
 bool util_next_line(const GByteArray *data, size_t *pos, const char **line, size_t *len);
 
 /*
- * FNV-1a, 32 bits (offset basis 2166136261, prime 16777619), over the n
- * bytes at p: the hash for GHashTable keys compared with memcmp().
+ * A 32-bit hash of the n bytes at p, taken 8 at a time: the hash for
+ * GHashTable keys compared with memcmp().  Not for anything that must resist
+ * chosen collisions beyond GHashTable's own probing.
  */
-uint32_t util_fnv1a(const void *p, size_t n);
+uint32_t util_hash_bytes(const void *p, size_t n);
 /*
  * "WHAT: PATH: REASON" in buf (len bytes, e.g. ERRBUF_SIZE): a PATH too
  * long to fit loses its middle ("..."), so the reason is never cut off.

@@ -67,7 +67,7 @@ key_make(struct tcp_conn_key *k, const struct endpoint *x, const struct endpoint
 static guint
 key_hash(gconstpointer p)
 {
-	return util_fnv1a(p, sizeof(struct tcp_conn_key));
+	return util_hash_bytes(p, sizeof(struct tcp_conn_key));
 }
 
 static gboolean

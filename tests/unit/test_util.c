@@ -1,19 +1,42 @@
-/* test_util.c - util.c: the FNV-1a hash and the Community ID against published test vectors, and safe text. */
+/* test_util.c - util.c: the key hash and the Community ID against published test vectors, and safe text. */
 #include <arpa/inet.h>
 #include <glib.h>
+#include <string.h>
 
 #include "testlib.h"
 #include "util.h"
 
 static void
-test_fnv1a(void)
+test_hash_bytes(void)
 {
-	/* FNV-1a 32-bit test vectors (draft-eastlake-fnv, section 6.1 and the reference code). */
-	CHECK_EQ_U(util_fnv1a("", 0), 0x811c9dc5u);
-	CHECK_EQ_U(util_fnv1a("a", 1), 0xe40c292cu);
-	CHECK_EQ_U(util_fnv1a("foobar", 6), 0xbf9cf968u);
-	/* Every byte counts, NUL included. */
-	CHECK(util_fnv1a("ab\0", 3) != util_fnv1a("ab", 2));
+	/* Two connection keys (40 bytes) that differ in one bit anywhere hash apart. */
+	uint8_t a[40] = {0}, b[40];
+	size_t i;
+	unsigned same = 0;
+
+	CHECK_EQ_U(util_hash_bytes(a, sizeof(a)), util_hash_bytes(a, sizeof(a)));
+	for (i = 0; i < sizeof(a) * 8; i++) {
+		memcpy(b, a, sizeof(a));
+		b[i / 8] ^= (uint8_t)(1u << (i % 8));
+		same += util_hash_bytes(a, sizeof(a)) == util_hash_bytes(b, sizeof(b));
+	}
+	CHECK_EQ_U(same, 0);
+	/* Every byte counts, NUL included, in the tail of fewer than 8 as well. */
+	CHECK(util_hash_bytes("ab\0", 3) != util_hash_bytes("ab", 2));
+	CHECK(util_hash_bytes("12345678a", 9) != util_hash_bytes("12345678b", 9));
+	CHECK(util_hash_bytes("", 0) != util_hash_bytes("\0", 1));
+	/* The low bits (GHashTable's bucket index) spread: 4096 keys in 64 buckets. */
+	{
+		unsigned bucket[64] = {0}, max = 0;
+		uint32_t k[10] = {0};
+		for (i = 0; i < 4096; i++) {
+			k[4] = (uint32_t)i; /* as a port or an address's last word */
+			bucket[util_hash_bytes(k, sizeof(k)) % 64]++;
+		}
+		for (i = 0; i < 64; i++)
+			max = bucket[i] > max ? bucket[i] : max;
+		CHECK(max < 64 * 2); /* the mean is 64 */
+	}
 }
 
 static void
@@ -72,7 +95,7 @@ test_community_id(void)
 int
 main(void)
 {
-	test_fnv1a();
+	test_hash_bytes();
 	test_community_id();
 	test_printable();
 	return tl_done();

@@ -16,6 +16,8 @@
  * Requires session_finalize().  Returns a new string (g_free).
  */
 char *describe_segment(const struct session *s, const struct seg_rec *r);
+/* The same words appended to out (a buffer reused from one segment to the next). */
+void describe_segment_append(GString *out, const struct session *s, const struct seg_rec *r);
 /* "(PSH, ACK)" plus ", TCP Segment Length = N" for data; "(ACK), tcp.len = 0" if len_zero. */
 char *describe_params(const struct seg_rec *r, bool len_zero);
 /* A message in words: "USER alice", "+OK 2 messages", "E-mail message (1317 octets)". */

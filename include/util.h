@@ -15,8 +15,8 @@
 void util_addr(const struct addr *a, char *buf, size_t len);
 /* "192.0.2.1:110" or "[2001:db8::1]:110". */
 void util_endpoint(const struct endpoint *e, char *buf, size_t len);
-/* ISO 8601 UTC with microseconds: "2026-11-27T10:00:00.123456Z". */
-void util_ts_iso(struct ts t, char *buf, size_t len);
+/* ISO 8601 UTC with microseconds: "2026-11-27T10:00:00.123456Z"; returns its length. */
+size_t util_ts_iso(struct ts t, char *buf, size_t len);
 /* "2026-11-27 10:00:00.123456 UTC". */
 void util_ts_human(struct ts t, char *buf, size_t len);
 /* "2026-11-27 11:00:00.123456 +0100": local time (TZ), with its offset from UTC. */
@@ -27,8 +27,8 @@ void util_ts_date(struct ts t, bool local, char *buf, size_t len);
 void util_ts_epoch(struct ts t, char *buf, size_t len);
 /* "12.000300", "-0.000100": a time difference in seconds. */
 void util_us_secs(int64_t us, char *buf, size_t len);
-/* TCP flags in Wireshark's words: "SYN, ACK", "PSH, ACK", "FIN, ACK". */
-void util_flags(uint8_t flags, char *buf, size_t len);
+/* TCP flags in Wireshark's words: "SYN, ACK", "PSH, ACK", "FIN, ACK"; returns its length. */
+size_t util_flags(uint8_t flags, char *buf, size_t len);
 /*
  * Appends text safe for a terminal or a diagram label to out: valid UTF-8
  * and printable characters kept, CR and LF shown as <cr> and <nl>, U+2028

@@ -101,10 +101,9 @@ append_msg_part(
 	}
 }
 
-char *
-describe_segment(const struct session *s, const struct seg_rec *r)
+void
+describe_segment_append(GString *out, const struct session *s, const struct seg_rec *r)
 {
-	GString *out = g_string_new(NULL);
 	uint8_t f = r->flags;
 	uint32_t i;
 	const struct msg *m;
@@ -113,7 +112,7 @@ describe_segment(const struct session *s, const struct seg_rec *r)
 		/* Its bytes differ from the copy the transcript kept: do not show the kept ones. */
 		g_string_append_printf(out, "Conflicting retransmission (%u byte%s, not used)",
 		    r->len, util_plural(r->len));
-		return g_string_free(out, FALSE);
+		return;
 	}
 	if (r->len > 0 && r->msg_count > 0) {
 		for (i = 0; i < r->msg_count; i++) {
@@ -122,11 +121,11 @@ describe_segment(const struct session *s, const struct seg_rec *r)
 				g_string_append(out, "<cr><nl>");
 			append_msg_part(out, s, m, r->off, r->off + r->len);
 		}
-		return g_string_free(out, FALSE);
+		return;
 	}
 	if (r->len > 0) {
 		g_string_append_printf(out, "TCP data (%u byte%s)", r->len, util_plural(r->len));
-		return g_string_free(out, FALSE);
+		return;
 	}
 	g_string_append(out, "TCP ");
 	if (f & TH_SYN)
@@ -139,6 +138,14 @@ describe_segment(const struct session *s, const struct seg_rec *r)
 		g_string_append(out, "ACK");
 	else
 		g_string_append(out, "segment");
+}
+
+char *
+describe_segment(const struct session *s, const struct seg_rec *r)
+{
+	GString *out = g_string_new(NULL);
+
+	describe_segment_append(out, s, r);
 	return g_string_free(out, FALSE);
 }
 

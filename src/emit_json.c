@@ -15,11 +15,72 @@
 #include "tls.h"
 #include "util.h"
 
-/* json_dump_callback()'s sink: jansson encodes, straight into a GString (no copy of the whole dump). */
+/*
+ * The line buffer: room for n more bytes at the end of g (and its NUL);
+ * returns where they go, to be written and closed with out_end().  Lets a
+ * segment be written through one pointer, without a call per field.
+ */
+static inline char *
+out_room(GString *g, size_t n)
+{
+	gsize len = g->len;
+
+	if (g->allocated_len - len <= n) {
+		g_string_set_size(g, len + n);
+		g->len = len;
+	}
+	return g->str + len;
+}
+
+static inline void
+out_end(GString *g, char *p)
+{
+	g->len = (gsize)(p - g->str);
+	*p = '\0';
+}
+
+static inline void
+out_mem(GString *g, const char *s, size_t n)
+{
+	char *p = out_room(g, n);
+
+	memcpy(p, s, n);
+	out_end(g, p + n);
+}
+
+/* p gets the literal lit (no NUL); returns the end */
+#define PUT_LIT(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), (p) + sizeof(lit) - 1)
+
+/* p gets v in decimal; returns the end. */
+static inline char *
+put_u64(char *p, uint64_t v)
+{
+	char t[20];
+	size_t i = sizeof(t);
+
+	do {
+		t[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v > 0);
+	memcpy(p, t + i, sizeof(t) - i);
+	return p + sizeof(t) - i;
+}
+
+static inline char *
+put_i64(char *p, int64_t v)
+{
+	if (v < 0) {
+		*p++ = '-';
+		return put_u64(p, (uint64_t)0 - (uint64_t)v);
+	}
+	return put_u64(p, (uint64_t)v);
+}
+
+/* json_dump_callback()'s sink: jansson encodes, straight into the line buffer (no copy of the whole dump). */
 static int
 append_cb(const char *buf, size_t n, void *data)
 {
-	g_string_append_len((GString *)data, buf, (gssize)n);
+	out_mem((GString *)data, buf, n);
 	return 0;
 }
 
@@ -79,19 +140,6 @@ static void
 raw_int(GString *g, const char *key, int64_t v, bool first)
 {
 	g_string_append_printf(g, "%s\"%s\":%" PRId64, first ? "" : ",", key, v);
-}
-
-/*
- * Appends ,"key":"v" with v encoded by jansson (js: a string reused from one
- * call to the next); nothing if v is not valid UTF-8, which jansson refuses.
- */
-static void
-raw_key_str(GString *g, json_t *js, const char *key, const char *v)
-{
-	if (json_string_set(js, v) != 0)
-		return;
-	g_string_append_printf(g, ",\"%s\":", key);
-	json_dump_callback(js, append_cb, g, JSON_FLAGS);
 }
 
 /* Any bytes -> a JSON string (invalid UTF-8 becomes U+FFFD; NUL stays, as \u0000). */
@@ -373,45 +421,97 @@ jtxn(const struct session *s, const struct txn *t)
 }
 
 /*
- * One segment of -v, written straight into g (a session can list a million:
- * no jansson object per segment); the members and their order as docs/json.md.
- * shift: session_win_shift() of each direction; js: a string for
- * raw_key_str().
+ * True when jansson would write s as it is between its quotes: printable
+ * ASCII without '"' or '\\' (docs/json.md: nothing else is escaped).
+ */
+static bool
+plain_ascii(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c < 0x20 || c > 0x7e || c == '"' || c == '\\')
+			return false;
+	}
+	return true;
+}
+
+/*
+ * One segment of -v, as {...}, written straight into g (a session can list
+ * a million: no jansson object, no allocation, no printf per segment); the
+ * members and their order as docs/json.md.  shift: session_win_shift() of
+ * each direction; lab: a buffer for the label, reused from one segment to
+ * the next; js: a jansson string for labels that need escaping.
  */
 static void
-raw_segment(
-    GString *g, json_t *js, const struct session *s, const struct seg_rec *r, const int shift[2])
+raw_segment(GString *g, GString *lab, json_t *js, const struct session *s, const struct seg_rec *r,
+    const int shift[2])
 {
-	char buf[128];
-	char *label = describe_segment(s, r);
+	const char *dir = dir_name(r->dir);
+	size_t dlen = strlen(dir);
+	char marks[128];
+	char *p = out_room(g, 512 + dlen);
 
+	/* frame, time, dir, flags and the numbers are popflow's own ASCII: nothing to escape */
+	p = PUT_LIT(p, "{\"frame\":");
 	if (r->frame > 0)
-		raw_int(g, "frame", (int64_t)r->frame, true);
+		p = put_i64(p, (int64_t)r->frame);
 	else
-		g_string_append(g, "\"frame\":null");
-	/* time, dir and flags are popflow's own ASCII words and digits: nothing to escape */
-	util_ts_iso(r->ts, buf, sizeof(buf));
-	g_string_append_printf(g, ",\"time\":\"%s\",\"dir\":\"%s\"", buf, dir_name(r->dir));
-	util_flags(r->flags, buf, sizeof(buf));
-	g_string_append_printf(g, ",\"flags\":\"%s\"", buf);
-	raw_int(g, "seq", r->rel_seq, false);
-	raw_int(g, "ack", r->rel_ack, false);
-	raw_int(g, "win", r->win, false);
+		p = PUT_LIT(p, "null");
+	p = PUT_LIT(p, ",\"time\":\"");
+	p += util_ts_iso(r->ts, p, 64);
+	p = PUT_LIT(p, "\",\"dir\":\"");
+	memcpy(p, dir, dlen);
+	p += dlen;
+	p = PUT_LIT(p, "\",\"flags\":\"");
+	p += util_flags(r->flags, p, 64);
+	p = PUT_LIT(p, "\",\"seq\":");
+	p = put_u64(p, r->rel_seq);
+	p = PUT_LIT(p, ",\"ack\":");
+	p = put_u64(p, r->rel_ack);
+	p = PUT_LIT(p, ",\"win\":");
+	p = put_u64(p, r->win);
 	/* RFC 7323: the window as the receiver reads it; null when no SYN says the scale. */
+	p = PUT_LIT(p, ",\"win_scaled\":");
 	if ((r->flags & TH_SYN) || (r->marks & SEG_SYNTHETIC) || shift[r->dir] == 0)
-		raw_int(g, "win_scaled", r->win, false);
+		p = put_u64(p, r->win);
 	else if (shift[r->dir] < 0)
-		g_string_append(g, ",\"win_scaled\":null");
+		p = PUT_LIT(p, "null");
 	else
-		raw_int(g, "win_scaled", (int64_t)((uint64_t)r->win << shift[r->dir]), false);
-	raw_int(g, "len", r->len, false);
-	if (r->caplen < r->len)
-		raw_int(g, "captured_len", r->caplen, false);
-	raw_key_str(g, js, "label", label);
-	describe_marks(r->marks, buf, sizeof(buf));
-	if (buf[0] != '\0')
-		raw_key_str(g, js, "notes", buf);
-	g_free(label);
+		p = put_u64(p, (uint64_t)r->win << shift[r->dir]);
+	p = PUT_LIT(p, ",\"len\":");
+	p = put_u64(p, r->len);
+	if (r->caplen < r->len) {
+		p = PUT_LIT(p, ",\"captured_len\":");
+		p = put_u64(p, r->caplen);
+	}
+	out_end(g, p);
+	/* the label carries the capture's text: jansson escapes it unless it is plain */
+	g_string_truncate(lab, 0);
+	describe_segment_append(lab, s, r);
+	if (plain_ascii(lab->str, lab->len)) {
+		p = out_room(g, lab->len + 16);
+		p = PUT_LIT(p, ",\"label\":\"");
+		memcpy(p, lab->str, lab->len);
+		p += lab->len;
+		*p++ = '"';
+		out_end(g, p);
+	} else if (json_string_set(js, lab->str) == 0) {
+		out_mem(g, ",\"label\":", 9);
+		json_dump_callback(js, append_cb, g, JSON_FLAGS);
+	}
+	describe_marks(r->marks, marks, sizeof(marks));
+	if (marks[0] != '\0') { /* popflow's own words */
+		size_t n = strlen(marks);
+		p = out_room(g, n + 16);
+		p = PUT_LIT(p, ",\"notes\":\"");
+		memcpy(p, marks, n);
+		p += n;
+		*p++ = '"';
+		out_end(g, p);
+	}
+	out_mem(g, "}", 1);
 }
 
 /* Writes what g holds to f and empties it; false on a write error. */
@@ -453,16 +553,19 @@ put_object_us(FILE *f, json_t *head, const char *key, int64_t us, json_t *tail,
 		int shift[2] = {
 		    session_win_shift(segs, DIR_TO_SERVER), session_win_shift(segs, DIR_TO_CLIENT)};
 		json_t *js = json_string("");
+		GString *lab = g_string_sized_new(256);
 
 		g_string_append(g, ",\"segments\":[");
 		for (i = 0; ok && i < segs->segs->len; i++) {
-			g_string_append(g, i > 0 ? ",{" : "{");
-			raw_segment(g, js, segs, &g_array_index(segs->segs, struct seg_rec, i), shift);
-			g_string_append_c(g, '}');
+			if (i > 0)
+				out_mem(g, ",", 1);
+			raw_segment(
+			    g, lab, js, segs, &g_array_index(segs->segs, struct seg_rec, i), shift);
 			if (g->len >= 65536)
 				ok = put_part(f, g);
 		}
 		json_decref(js);
+		g_string_free(lab, TRUE);
 		g_string_append_c(g, ']');
 		if (segs->segs_dropped > 0)
 			raw_int(g, "segments_not_listed", (int64_t)segs->segs_dropped, false);

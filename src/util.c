@@ -29,41 +29,51 @@ util_endpoint(const struct endpoint *e, char *buf, size_t len)
 		g_snprintf(buf, len, "%s:%u", a, e->port);
 }
 
-static void
+static size_t
 ts_format(struct ts t, char sep, const char *suffix, char *buf, size_t len)
 {
 	/* The date and time of day change once a second: kept for the last second formatted. */
 	static _Thread_local int64_t last_sec = -1;
 	static _Thread_local char last_sep, day[40];
+	static _Thread_local size_t day_len;
 	struct tm tm;
 	time_t sec = (time_t)t.sec;
-	char frac[8];
+	size_t slen = strlen(suffix);
+	char *p;
 	int i;
 	uint32_t us = (uint32_t)t.usec;
 
 	if ((int64_t)t.sec != last_sec || sep != last_sep || t.sec < 0) {
 		if (gmtime_r(&sec, &tm) == NULL) {
 			g_strlcpy(buf, "?", len);
-			return;
+			return strlen(buf);
 		}
 		g_snprintf(day, sizeof(day), "%04d-%02d-%02d%c%02d:%02d:%02d", tm.tm_year + 1900,
 		    tm.tm_mon + 1, tm.tm_mday, sep, tm.tm_hour, tm.tm_min, tm.tm_sec);
+		day_len = strlen(day);
 		last_sec = t.sec < 0 ? -1 : (int64_t)t.sec;
 		last_sep = sep;
 	}
 	if ((int64_t)t.usec < 0 || t.usec > 999999) {
 		g_snprintf(buf, len, "%s.%06d%s", day, (int)t.usec, suffix);
-		return;
+		return strlen(buf);
 	}
-	frac[0] = '.';
+	if (len < day_len + 7 + slen + 1) { /* too small: cut as snprintf would */
+		char full[64];
+		ts_format(t, sep, suffix, full, sizeof(full));
+		g_strlcpy(buf, full, len);
+		return strlen(buf);
+	}
+	/* the date and time of day, then ".uuuuuu" and the suffix, digits by hand */
+	memcpy(buf, day, day_len);
+	p = buf + day_len;
+	p[0] = '.';
 	for (i = 6; i >= 1; i--) {
-		frac[i] = (char)('0' + us % 10);
+		p[i] = (char)('0' + us % 10);
 		us /= 10;
 	}
-	frac[7] = '\0';
-	g_strlcpy(buf, day, len);
-	g_strlcat(buf, frac, len);
-	g_strlcat(buf, suffix, len);
+	memcpy(p + 7, suffix, slen + 1);
+	return day_len + 7 + slen;
 }
 
 /* Local time (TZ): "2026-11-27 11:00:00.123456", with zone " +0100" after it. */
@@ -114,10 +124,10 @@ util_us_secs(int64_t us, char *buf, size_t len)
 	    (unsigned)(a % 1000000));
 }
 
-void
+size_t
 util_ts_iso(struct ts t, char *buf, size_t len)
 {
-	ts_format(t, 'T', "Z", buf, len);
+	return ts_format(t, 'T', "Z", buf, len);
 }
 
 void
@@ -126,7 +136,7 @@ util_ts_human(struct ts t, char *buf, size_t len)
 	ts_format(t, ' ', " UTC", buf, len);
 }
 
-void
+size_t
 util_flags(uint8_t flags, char *buf, size_t len)
 {
 	static const struct {
@@ -142,18 +152,30 @@ util_flags(uint8_t flags, char *buf, size_t len)
 	    {TH_ECE, "ECE"},
 	    {TH_CWR, "CWR"},
 	};
-	size_t i;
+	char all[G_N_ELEMENTS(order) * 5]; /* "FIN, SYN, ..., CWR" and the NUL */
+	size_t i, n = 0;
 
-	buf[0] = '\0';
 	for (i = 0; i < G_N_ELEMENTS(order); i++) {
 		if (!(flags & order[i].bit))
 			continue;
-		if (buf[0] != '\0')
-			g_strlcat(buf, ", ", len);
-		g_strlcat(buf, order[i].name, len);
+		if (n > 0) {
+			all[n++] = ',';
+			all[n++] = ' ';
+		}
+		memcpy(all + n, order[i].name, 3);
+		n += 3;
 	}
-	if (buf[0] == '\0')
-		g_strlcpy(buf, "none", len);
+	if (n == 0) {
+		memcpy(all, "none", 4);
+		n = 4;
+	}
+	all[n] = '\0';
+	if (n < len) {
+		memcpy(buf, all, n + 1);
+		return n;
+	}
+	g_strlcpy(buf, all, len);
+	return len > 0 ? len - 1 : 0;
 }
 
 void

@@ -92,10 +92,45 @@ test_community_id(void)
 	    "1:eJYTW6AOzFLlSUoESovMjnu7rMw=");
 }
 
+/* Times and flags as JSON -v writes them (straight into its line, by the length returned). */
+static void
+test_ts_flags(void)
+{
+	struct ts t = {1700000000, 1230};
+	struct ts bad = {1700000000, -5};
+	char buf[UTIL_TS_LEN], small[12];
+
+	CHECK_EQ_U(util_ts_iso(t, buf, sizeof(buf)), 27);
+	CHECK_STR(buf, "2023-11-14T22:13:20.001230Z");
+	t.usec = 999999; /* the same second: the date and time of day kept */
+	CHECK_EQ_U(util_ts_iso(t, buf, sizeof(buf)), 27);
+	CHECK_STR(buf, "2023-11-14T22:13:20.999999Z");
+	t.sec++;
+	t.usec = 0;
+	util_ts_human(t, buf, sizeof(buf)); /* another separator, same second */
+	CHECK_STR(buf, "2023-11-14 22:13:21.000000 UTC");
+	CHECK_EQ_U(util_ts_iso(t, buf, sizeof(buf)), 27);
+	CHECK_STR(buf, "2023-11-14T22:13:21.000000Z");
+	CHECK_EQ_U(util_ts_iso(t, small, sizeof(small)), 11); /* cut, as snprintf would */
+	CHECK_STR(small, "2023-11-14T");
+	util_ts_iso(bad, buf, sizeof(buf)); /* microseconds out of range: printed as they are */
+	CHECK_STR(buf, "2023-11-14T22:13:20.-00005Z");
+
+	CHECK_EQ_U(util_flags(TH_PSH | TH_ACK, buf, sizeof(buf)), 8);
+	CHECK_STR(buf, "PSH, ACK");
+	CHECK_EQ_U(util_flags(0, buf, sizeof(buf)), 4);
+	CHECK_STR(buf, "none");
+	CHECK_EQ_U(util_flags(0xff, buf, sizeof(buf)), 38);
+	CHECK_STR(buf, "FIN, SYN, RST, PSH, ACK, URG, ECE, CWR");
+	CHECK_EQ_U(util_flags(TH_SYN | TH_ACK, small, 6), 5);
+	CHECK_STR(small, "SYN, ");
+}
+
 int
 main(void)
 {
 	test_hash_bytes();
+	test_ts_flags();
 	test_community_id();
 	test_printable();
 	return tl_done();

@@ -896,14 +896,12 @@ check_size(struct pop3 *p, struct txn *t)
 		    (long long)stat);
 }
 
-static void
-body_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_t eol, uint64_t off,
-    bool first_piece, bool last_piece)
+/* The body's message, made at off (its first line) when its first bytes come. */
+static struct msg *
+body_msg(struct pop3 *p, uint64_t off)
 {
 	struct txn *t = p->body;
 	struct msg *m = t->body_msg;
-	const char *content = line;
-	size_t n = keep;
 
 	if (m == NULL) {
 		m = msg_new(p, t, MSG_BODY, DIR_TO_CLIENT, off);
@@ -911,6 +909,18 @@ body_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_t eol
 		if (p->body_keep)
 			m->data = g_byte_array_new();
 	}
+	return m;
+}
+
+static void
+body_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_t eol, uint64_t off,
+    bool first_piece, bool last_piece)
+{
+	struct txn *t = p->body;
+	struct msg *m = body_msg(p, off);
+	const char *content = line;
+	size_t n = keep;
+
 	/* RFC 1939 section 3: a leading "." is byte-stuffed; strip exactly one. */
 	if (first_piece && n > 0 && content[0] == '.') {
 		content++;
@@ -956,6 +966,96 @@ body_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_t eol
 	}
 	t->body_octets = m->octets;
 	t->body_lines = m->lines;
+}
+
+/*
+ * n bytes of whole lines of a RETR or TOP body ending at stream offset
+ * end, already unstuffed (the stuffing "." of the first was skipped): what
+ * body_line() does line by line, for the lines at once.  A line and its
+ * CRLF or LF are the body's bytes as they are, so the run goes on as it is.
+ */
+static void
+body_run(struct pop3 *p, const uint8_t *b, size_t n, uint64_t lines, uint64_t end)
+{
+	struct txn *t = p->body;
+	struct msg *m = t->body_msg; /* made by body_bulk() */
+	const uint8_t *lf;
+	size_t room;
+
+	if (end > m->end)
+		m->end = end;
+	m->octets += n;
+	m->lines += lines;
+	if (m->data != NULL && !m->data_truncated) {
+		/* Kept up to the cap in whole lines, as body_line() keeps them. */
+		room =
+		    m->data->len < p->cfg->max_body_keep ? p->cfg->max_body_keep - m->data->len : 0;
+		if (n <= room) {
+			g_byte_array_append(m->data, b, (guint)n);
+		} else {
+			lf = memrchr(b, '\n', room);
+			if (lf != NULL)
+				g_byte_array_append(m->data, b, (guint)(lf - b + 1));
+			m->data_truncated = true;
+		}
+	}
+	mail_data(p, b, n);
+	t->body_octets = m->octets;
+	t->body_lines = m->lines;
+	p->lines_read += lines;
+	p->last_server_line = p->lines_read;
+}
+
+/* Does the body being read take its lines in runs (body_bulk())? */
+static bool
+body_bulk_ok(const struct pop3 *p)
+{
+	/* A gap may have swallowed the final ".": every line is then checked (listing_cut()). */
+	return p->body != NULL && (p->body->cmd == POP3_CMD_RETR || p->body->cmd == POP3_CMD_TOP) &&
+	    !p->body_gap;
+}
+
+/*
+ * The complete lines of a RETR or TOP body at the start of buf (none of it
+ * part of a line already begun), read with one memchr() per line and handed
+ * on in runs: a run ends only where a line is dot-stuffed (RFC 1939 section
+ * 3: its first "." is not part of the body).  Stops before the final ".",
+ * before a line longer than POP3_BODY_LINE_BUF (read in pieces by the
+ * caller) and before a line that does not end in buf.  Returns the bytes
+ * read; *stop_lf is the LF ending the line it stopped at (NULL: none in buf).
+ */
+static size_t
+body_bulk(struct pop3 *p, const uint8_t *buf, size_t len, uint64_t off, const uint8_t **stop_lf)
+{
+	size_t i = 0, run = 0, n;
+	uint64_t lines = 0;
+	const uint8_t *lf = NULL;
+
+	while (i < len) {
+		lf = memchr(buf + i, '\n', len - i);
+		if (lf == NULL)
+			break;
+		n = (size_t)(lf - (buf + i)); /* the line without its LF */
+		if (n > POP3_BODY_LINE_BUF)
+			break;
+		if (buf[i] == '.' && (n == 1 || (n == 2 && buf[i + 1] == '\r')))
+			break; /* ".CRLF" (or ".LF"): the end of the body */
+		if (i == 0)
+			body_msg(p, off);
+		if (buf[i] == '.') {
+			if (i > run)
+				body_run(p, buf + run, i - run, lines, off + i);
+			lines = 0;
+			run = i + 1; /* the stuffing "." */
+		}
+		lines++;
+		i += n + 1;
+		lf = NULL;
+	}
+	if (i > run)
+		body_run(p, buf + run, i - run, lines, off + i);
+	*stop_lf = lf;
+	return i;
 }
 
 /* The CAPA listing is complete: what did not parse is an anomaly. */
@@ -1822,7 +1922,7 @@ parse_bytes(struct pop3 *p, enum dir d, const uint8_t *buf, size_t len, uint64_t
 	struct linebuf *lb = &p->lb[d];
 	const uint8_t *lf;
 	size_t n, take, cap, room;
-	bool in_body;
+	bool in_body, lf_known;
 
 	while (len > 0) {
 		if (!lb->active && parsing_dir(p, d))
@@ -1839,6 +1939,17 @@ parse_bytes(struct pop3 *p, enum dir d, const uint8_t *buf, size_t len, uint64_t
 				return;
 			}
 		}
+		lf_known = false;
+		if (!lb->active && d == DIR_TO_CLIENT && body_bulk_ok(p)) {
+			/* Body lines in runs; then the line it stopped at, as any line. */
+			take = body_bulk(p, buf, len, off, &lf);
+			buf += take;
+			len -= take;
+			off += take;
+			if (len == 0)
+				break;
+			lf_known = true;
+		}
 		if (!lb->active) {
 			lb->active = true;
 			lb->start = off;
@@ -1846,7 +1957,8 @@ parse_bytes(struct pop3 *p, enum dir d, const uint8_t *buf, size_t len, uint64_t
 			lb->last = 0;
 			lb->tail_kept = false;
 		}
-		lf = memchr(buf, '\n', len);
+		if (!lf_known)
+			lf = memchr(buf, '\n', len);
 		n = lf != NULL ? (size_t)(lf - buf) : len;
 		in_body = d == DIR_TO_CLIENT && p->body != NULL;
 		cap = in_body ? POP3_BODY_LINE_BUF : POP3_LINE_KEEP;

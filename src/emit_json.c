@@ -48,6 +48,8 @@ out_mem(GString *g, const char *s, size_t n)
 	out_end(g, p + n);
 }
 
+#define OUT_LIT(g, lit) out_mem((g), (lit), sizeof(lit) - 1)
+
 /* p gets the literal lit (no NUL); returns the end */
 #define PUT_LIT(p, lit) (memcpy((p), (lit), sizeof(lit) - 1), (p) + sizeof(lit) - 1)
 
@@ -88,25 +90,132 @@ append_cb(const char *buf, size_t n, void *data)
 
 /*
  * Appends the members of object o, as jansson encodes them, without their
- * braces; a comma first unless *first.  Lets a line be put together from
- * jansson's pieces and members written as they are encoded (the duration,
- * the -v segment list).
+ * braces, after other members (a comma first); then releases o.  Lets a
+ * line be put together from jansson's pieces and popflow's own words and
+ * numbers written directly.
  */
 static void
-raw_members(GString *g, json_t *o, bool *first)
+raw_members(GString *g, json_t *o)
 {
 	size_t mark = g->len;
 
-	if (json_object_size(o) == 0)
-		return;
-	json_dump_callback(o, append_cb, g, JSON_FLAGS);
-	/* "{...}" -> "..." (or ",..." after other members) */
-	g_string_truncate(g, g->len - 1);
-	if (*first)
-		g_string_erase(g, (gssize)mark, 1);
-	else
+	if (json_object_size(o) > 0) {
+		json_dump_callback(o, append_cb, g, JSON_FLAGS);
+		/* "{...}" -> ",..." */
 		g->str[mark] = ',';
-	*first = false;
+		g_string_truncate(g, g->len - 1);
+	}
+	json_decref(o);
+}
+
+/* Appends ,"key": and v as jansson encodes it, then releases v; nothing when v is NULL. */
+static void
+raw_value(GString *g, const char *key, json_t *v)
+{
+	size_t k = strlen(key);
+	char *p;
+
+	if (v == NULL)
+		return;
+	p = out_room(g, k + 4);
+	*p++ = ',';
+	*p++ = '"';
+	memcpy(p, key, k);
+	p += k;
+	*p++ = '"';
+	*p++ = ':';
+	out_end(g, p);
+	json_dump_callback(v, append_cb, g, JSON_FLAGS);
+	json_decref(v);
+}
+
+/*
+ * popflow's own members, written directly: keys are literals, values
+ * numbers and popflow's ASCII words (names, times, addresses), nothing to
+ * escape.  Each appends ,"key":value.
+ */
+static char *
+put_key(char *p, const char *key)
+{
+	size_t k = strlen(key);
+
+	*p++ = ',';
+	*p++ = '"';
+	memcpy(p, key, k);
+	p += k;
+	*p++ = '"';
+	*p++ = ':';
+	return p;
+}
+
+static void
+raw_int(GString *g, const char *key, int64_t v)
+{
+	char *p = out_room(g, strlen(key) + 32);
+
+	out_end(g, put_i64(put_key(p, key), v));
+}
+
+static void
+raw_word(GString *g, const char *key, const char *w)
+{
+	size_t n = strlen(w);
+	char *p = out_room(g, strlen(key) + n + 8);
+
+	p = put_key(p, key);
+	*p++ = '"';
+	memcpy(p, w, n);
+	p += n;
+	*p++ = '"';
+	out_end(g, p);
+}
+
+static void
+raw_ts(GString *g, const char *key, struct ts t)
+{
+	char *p = out_room(g, strlen(key) + 80);
+
+	p = put_key(p, key);
+	*p++ = '"';
+	p += util_ts_iso(t, p, 64);
+	*p++ = '"';
+	out_end(g, p);
+}
+
+/* ,"key":{"to_server":N,"to_client":N} */
+static void
+raw_dirs(GString *g, const char *key, const uint64_t v[2])
+{
+	char *p = out_room(g, strlen(key) + 96);
+
+	p = put_key(p, key);
+	p = PUT_LIT(p, "{\"to_server\":");
+	p = put_i64(p, (int64_t)v[0]);
+	p = PUT_LIT(p, ",\"to_client\":");
+	p = put_i64(p, (int64_t)v[1]);
+	*p++ = '}';
+	out_end(g, p);
+}
+
+/* ,"key":{"ip":"192.0.2.1","port":110} */
+static void
+raw_endpoint(GString *g, const char *key, const struct endpoint *e)
+{
+	char a[UTIL_ADDR_LEN];
+	size_t n;
+	char *p;
+
+	util_addr(&e->ip, a, sizeof(a));
+	n = strlen(a);
+	p = out_room(g, strlen(key) + n + 48);
+	p = put_key(p, key);
+	p = PUT_LIT(p, "{\"ip\":\"");
+	memcpy(p, a, n);
+	p += n;
+	p = PUT_LIT(p, "\",\"port\":");
+	p = put_u64(p, e->port);
+	*p++ = '}';
+	out_end(g, p);
 }
 
 /* Writes g and a newline, flushed (JSON Lines, streamed). */
@@ -135,22 +244,47 @@ put_object(FILE *f, json_t *j, char *errbuf)
 	return rc;
 }
 
-/* Appends ,"key":v (the comma unless first). */
-static void
-raw_int(GString *g, const char *key, int64_t v, bool first)
-{
-	g_string_append_printf(g, "%s\"%s\":%" PRId64, first ? "" : ",", key, v);
-}
-
-/* Any bytes -> a JSON string (invalid UTF-8 becomes U+FFFD; NUL stays, as \u0000). */
+/*
+ * Any bytes -> a JSON string (invalid UTF-8 becomes U+FFFD; NUL stays, as
+ * \u0000).  Bytes that are valid UTF-8 as they are (checked character by
+ * character as util_utf8() does) go to jansson once, unchecked and uncopied
+ * by popflow; others through util_utf8() first.  Every character GLib takes
+ * for valid UTF-8 jansson does too (its utf8_check: no overlong forms, no
+ * surrogates, nothing past U+10FFFF).
+ */
 static json_t *
 jstr(const char *s, size_t n)
 {
-	GString *u = util_utf8(s, n);
-	json_t *j = json_stringn(u->str, u->len);
+	size_t i = 0;
+	gunichar c;
+	GString *u;
+	json_t *j;
 
-	g_string_free(u, TRUE);
+	while (i < n) {
+		if ((unsigned char)s[i] < 0x80) {
+			i++;
+			continue;
+		}
+		c = g_utf8_get_char_validated(s + i, (gssize)(n - i));
+		if (c == (gunichar)-1 || c == (gunichar)-2)
+			break;
+		i = (size_t)(g_utf8_next_char(s + i) - s);
+	}
+	if (i >= n) {
+		j = json_stringn_nocheck(n > 0 ? s : "", n);
+	} else {
+		u = util_utf8(s, n);
+		j = json_stringn_nocheck(u->str, u->len);
+		g_string_free(u, TRUE);
+	}
 	return j != NULL ? j : json_string("\xef\xbf\xbd");
+}
+
+/* popflow's own ASCII words (names of statuses, directions, times): nothing to check */
+static json_t *
+jword(const char *w)
+{
+	return json_string_nocheck(w);
 }
 
 static json_t *jdirs(const uint64_t v[2]);
@@ -164,26 +298,44 @@ jtls(const struct session *s)
 	char b[16];
 	uint64_t none[2] = {0, 0};
 
-	json_object_set_new(j, "version",
+	json_object_set_new_nocheck(j, "version",
 	    t != NULL && t->version != 0 ? json_string(tls_version_name(t->version, b, sizeof(b)))
 	                                 : json_null());
-	json_object_set_new(j, "cipher",
+	json_object_set_new_nocheck(j, "cipher",
 	    t != NULL && t->cipher != 0 ? json_string(tls_cipher_name(t->cipher, b, sizeof(b)))
 	                                : json_null());
-	json_object_set_new(
+	json_object_set_new_nocheck(
 	    j, "sni", t != NULL && t->sni != NULL ? jstr(t->sni, strlen(t->sni)) : json_null());
-	json_object_set_new(
+	json_object_set_new_nocheck(
 	    j, "alpn", t != NULL && t->alpn != NULL ? jstr(t->alpn, strlen(t->alpn)) : json_null());
-	json_object_set_new(j, "decrypted", json_boolean(t != NULL && t->decrypted));
-	json_object_set_new(j, "keys_found", json_boolean(t != NULL && t->keys));
-	json_object_set_new(j, "encrypt_then_mac", json_boolean(t != NULL && t->encrypt_then_mac));
-	json_object_set_new(j, "records", jdirs(t != NULL ? t->records : none));
-	json_object_set_new(j, "bytes", jdirs(t != NULL ? t->bytes : none));
+	json_object_set_new_nocheck(j, "decrypted", json_boolean(t != NULL && t->decrypted));
+	json_object_set_new_nocheck(j, "keys_found", json_boolean(t != NULL && t->keys));
+	json_object_set_new_nocheck(
+	    j, "encrypt_then_mac", json_boolean(t != NULL && t->encrypt_then_mac));
+	json_object_set_new_nocheck(j, "records", jdirs(t != NULL ? t->records : none));
+	json_object_set_new_nocheck(j, "bytes", jdirs(t != NULL ? t->bytes : none));
 	if (t != NULL && (t->failed[0] > 0 || t->failed[1] > 0))
-		json_object_set_new(j, "records_not_verified", jdirs(t->failed));
-	json_object_set_new(j, "start_offset", jdirs(s->tls_start));
-	json_object_set_new(j, "segments", jdirs(s->tls_segments));
+		json_object_set_new_nocheck(j, "records_not_verified", jdirs(t->failed));
+	json_object_set_new_nocheck(j, "start_offset", jdirs(s->tls_start));
+	json_object_set_new_nocheck(j, "segments", jdirs(s->tls_segments));
 	return j;
+}
+
+/* {"k1":v1,"k2":v2}; NULL (and v1, v2 released) when either is NULL, as json_pack() would. */
+static json_t *
+jpair(const char *k1, json_t *v1, const char *k2, json_t *v2)
+{
+	json_t *o;
+
+	if (v1 == NULL || v2 == NULL) {
+		json_decref(v1);
+		json_decref(v2);
+		return NULL;
+	}
+	o = json_object();
+	json_object_set_new_nocheck(o, k1, v1);
+	json_object_set_new_nocheck(o, k2, v2);
+	return o;
 }
 
 static json_t *
@@ -191,16 +343,16 @@ jstatus(enum pop3_status st)
 {
 	const char *n = pop3_status_name(st);
 
-	return n != NULL ? json_string(n) : json_null();
+	return n != NULL ? jword(n) : json_null();
 }
 
 static json_t *
 jts(struct ts t)
 {
 	char buf[UTIL_TS_LEN];
+	size_t n = util_ts_iso(t, buf, sizeof(buf));
 
-	util_ts_iso(t, buf, sizeof(buf));
-	return json_string(buf);
+	return json_stringn_nocheck(buf, n);
 }
 
 static json_t *
@@ -210,19 +362,13 @@ jframe(uint64_t f)
 }
 
 static json_t *
-jendpoint(const struct endpoint *e)
-{
-	char a[UTIL_ADDR_LEN];
-
-	util_addr(&e->ip, a, sizeof(a));
-	return json_pack("{s:s, s:i}", "ip", a, "port", (int)e->port);
-}
-
-static json_t *
 jdirs(const uint64_t v[2])
 {
-	return json_pack(
-	    "{s:I, s:I}", "to_server", (json_int_t)v[0], "to_client", (json_int_t)v[1]);
+	json_t *o = json_object();
+
+	json_object_set_new_nocheck(o, "to_server", json_integer((json_int_t)v[0]));
+	json_object_set_new_nocheck(o, "to_client", json_integer((json_int_t)v[1]));
+	return o;
 }
 
 /* Lines of a kept listing body (LIST, UIDL, CAPA, ...), unstuffed, without EOL. */
@@ -261,11 +407,20 @@ jdelay(const struct capa_delay *d)
 	json_t *o = json_object();
 
 	if (d->never)
-		json_object_set_new(o, "value", json_string("NEVER"));
+		json_object_set_new_nocheck(o, "value", json_string("NEVER"));
 	else
-		json_object_set_new(
+		json_object_set_new_nocheck(
 		    o, "value", d->value >= 0 ? json_integer((json_int_t)d->value) : json_null());
-	json_object_set_new(o, "per_user", json_boolean(d->per_user));
+	json_object_set_new_nocheck(o, "per_user", json_boolean(d->per_user));
+	return o;
+}
+
+static json_t *
+jutf8(const struct capa *c)
+{
+	json_t *o = json_object();
+
+	json_object_set_new_nocheck(o, "user", json_boolean(c->utf8_user));
 	return o;
 }
 
@@ -277,27 +432,27 @@ jcapa(const struct capa *c)
 
 #define FLAG(field, name)                                                                          \
 	if (c->field)                                                                              \
-	json_object_set_new(o, name, json_true())
+	json_object_set_new_nocheck(o, name, json_true())
 	FLAG(top, "TOP");
 	FLAG(user, "USER");
 	if (c->sasl)
-		json_object_set_new(o, "SASL", jstrings(c->sasl_mechs));
+		json_object_set_new_nocheck(o, "SASL", jstrings(c->sasl_mechs));
 	FLAG(resp_codes, "RESP-CODES");
 	if (c->login_delay.present)
-		json_object_set_new(o, "LOGIN-DELAY", jdelay(&c->login_delay));
+		json_object_set_new_nocheck(o, "LOGIN-DELAY", jdelay(&c->login_delay));
 	FLAG(pipelining, "PIPELINING");
 	if (c->expire.present)
-		json_object_set_new(o, "EXPIRE", jdelay(&c->expire));
+		json_object_set_new_nocheck(o, "EXPIRE", jdelay(&c->expire));
 	FLAG(uidl, "UIDL");
 	if (c->implementation != NULL)
-		json_object_set_new(o, "IMPLEMENTATION", jcstr(c->implementation));
+		json_object_set_new_nocheck(o, "IMPLEMENTATION", jcstr(c->implementation));
 	FLAG(stls, "STLS");
 	FLAG(auth_resp_code, "AUTH-RESP-CODE");
 	if (c->utf8)
-		json_object_set_new(o, "UTF8", json_pack("{s:b}", "user", c->utf8_user));
+		json_object_set_new_nocheck(o, "UTF8", jutf8(c));
 	FLAG(lang, "LANG");
 #undef FLAG
-	json_object_set_new(o, "other", jstrings(c->other));
+	json_object_set_new_nocheck(o, "other", jstrings(c->other));
 	return o;
 }
 
@@ -306,16 +461,16 @@ jmail(const struct mail_info *m)
 {
 	json_t *o = json_object();
 
-	json_object_set_new(o, "from", jcstr(m->from));
-	json_object_set_new(o, "to", jcstr(m->to));
+	json_object_set_new_nocheck(o, "from", jcstr(m->from));
+	json_object_set_new_nocheck(o, "to", jcstr(m->to));
 	if (m->cc != NULL)
-		json_object_set_new(o, "cc", jcstr(m->cc));
-	json_object_set_new(o, "subject", jcstr(m->subject));
-	json_object_set_new(o, "date", jcstr(m->date));
-	json_object_set_new(o, "message_id", jcstr(m->message_id));
-	json_object_set_new(o, "content_type", jcstr(m->content_type));
-	json_object_set_new(o, "parts", json_integer(m->parts));
-	json_object_set_new(o, "attachments", json_integer(m->attachments));
+		json_object_set_new_nocheck(o, "cc", jcstr(m->cc));
+	json_object_set_new_nocheck(o, "subject", jcstr(m->subject));
+	json_object_set_new_nocheck(o, "date", jcstr(m->date));
+	json_object_set_new_nocheck(o, "message_id", jcstr(m->message_id));
+	json_object_set_new_nocheck(o, "content_type", jcstr(m->content_type));
+	json_object_set_new_nocheck(o, "parts", json_integer(m->parts));
+	json_object_set_new_nocheck(o, "attachments", json_integer(m->attachments));
 	return o;
 }
 
@@ -325,32 +480,50 @@ jbytes(const char *s, size_t n)
 	return s != NULL ? jstr(s, n) : json_null();
 }
 
+/* An anomaly; NULL when its detail is not valid UTF-8 (jansson refuses it: not listed). */
+static json_t *
+janomaly(const struct anomaly *an)
+{
+	json_t *o, *detail = an->detail != NULL ? json_string(an->detail) : NULL;
+
+	if (detail == NULL)
+		return NULL;
+	o = json_object();
+	json_object_set_new_nocheck(o, "type", jword(anom_name(an->kind)));
+	json_object_set_new_nocheck(o, "frame", jframe(an->frame));
+	json_object_set_new_nocheck(o, "dir", jword(dir_name(an->dir)));
+	json_object_set_new_nocheck(
+	    o, "transaction", an->txn > 0 ? json_integer(an->txn) : json_null());
+	json_object_set_new_nocheck(o, "detail", detail);
+	return o;
+}
+
 static json_t *
 jcred(const struct cred *c)
 {
 	json_t *o = json_object();
 	const char *oc = cred_outcome_name(c->outcome);
 
-	json_object_set_new(o, "transaction", json_integer(c->txn));
+	json_object_set_new_nocheck(o, "transaction", json_integer(c->txn));
 	if (c->user_txn > 0)
-		json_object_set_new(o, "user_transaction", json_integer(c->user_txn));
-	json_object_set_new(o, "frame", jframe(c->frame));
-	json_object_set_new(o, "time", jts(c->ts));
-	json_object_set_new(o, "mechanism", jcstr(c->mechanism));
-	json_object_set_new(o, "user", jbytes(c->user, c->user_len));
+		json_object_set_new_nocheck(o, "user_transaction", json_integer(c->user_txn));
+	json_object_set_new_nocheck(o, "frame", jframe(c->frame));
+	json_object_set_new_nocheck(o, "time", jts(c->ts));
+	json_object_set_new_nocheck(o, "mechanism", jcstr(c->mechanism));
+	json_object_set_new_nocheck(o, "user", jbytes(c->user, c->user_len));
 	if (c->authzid != NULL)
-		json_object_set_new(o, "authzid", jbytes(c->authzid, c->authzid_len));
-	json_object_set_new(o, "secret_type", json_string(cred_secret_name(c->secret_kind)));
-	json_object_set_new(o, "secret", jbytes(c->secret, c->secret_len));
-	json_object_set_new(o, "cleartext", json_boolean(c->cleartext));
+		json_object_set_new_nocheck(o, "authzid", jbytes(c->authzid, c->authzid_len));
+	json_object_set_new_nocheck(o, "secret_type", jword(cred_secret_name(c->secret_kind)));
+	json_object_set_new_nocheck(o, "secret", jbytes(c->secret, c->secret_len));
+	json_object_set_new_nocheck(o, "cleartext", json_boolean(c->cleartext));
 	if (c->salt != NULL)
-		json_object_set_new(o, "challenge", jbytes(c->salt, c->salt_len));
-	json_object_set_new(o, "outcome", oc != NULL ? json_string(oc) : json_null());
+		json_object_set_new_nocheck(o, "challenge", jbytes(c->salt, c->salt_len));
+	json_object_set_new_nocheck(o, "outcome", oc != NULL ? jword(oc) : json_null());
 	if (c->resp_code != NULL)
-		json_object_set_new(o, "response_code", jcstr(c->resp_code));
-	json_object_set_new(o, "reply", jcstr(c->reply));
+		json_object_set_new_nocheck(o, "response_code", jcstr(c->resp_code));
+	json_object_set_new_nocheck(o, "reply", jcstr(c->reply));
 	if (c->note != NULL)
-		json_object_set_new(o, "note", jcstr(c->note));
+		json_object_set_new_nocheck(o, "note", jcstr(c->note));
 	return o;
 }
 
@@ -362,35 +535,40 @@ jtxn(const struct session *s, const struct txn *t)
 	json_t *steps;
 	const struct msg *m;
 
-	json_object_set_new(o, "id", json_integer(t->id));
-	json_object_set_new(
+	json_object_set_new_nocheck(o, "id", json_integer(t->id));
+	json_object_set_new_nocheck(
 	    o, "command", t->cmd == POP3_CMD_NONE ? json_null() : jstr(t->verb, strlen(t->verb)));
-	json_object_set_new(o, "argument", jstr(t->arg, t->arg_len));
-	json_object_set_new(o, "status", jstatus(t->status));
+	json_object_set_new_nocheck(o, "argument", jstr(t->arg, t->arg_len));
+	json_object_set_new_nocheck(o, "status", jstatus(t->status));
 	if (t->reply_not_pop3)
-		json_object_set_new(o, "reply_not_pop3", json_true());
-	json_object_set_new(o, "text", jstr(t->text, t->text_len));
+		json_object_set_new_nocheck(o, "reply_not_pop3", json_true());
+	json_object_set_new_nocheck(o, "text", jstr(t->text, t->text_len));
 	if (t->resp_code != NULL)
-		json_object_set_new(o, "response_code", jstr(t->resp_code, strlen(t->resp_code)));
-	json_object_set_new(o, "multiline", json_boolean(t->multiline));
+		json_object_set_new_nocheck(
+		    o, "response_code", jstr(t->resp_code, strlen(t->resp_code)));
+	json_object_set_new_nocheck(o, "multiline", json_boolean(t->multiline));
 	if (t->multiline) {
-		json_object_set_new(o, "body_octets", json_integer((json_int_t)t->body_octets));
-		json_object_set_new(o, "body_lines", json_integer((json_int_t)t->body_lines));
+		json_object_set_new_nocheck(
+		    o, "body_octets", json_integer((json_int_t)t->body_octets));
+		json_object_set_new_nocheck(
+		    o, "body_lines", json_integer((json_int_t)t->body_lines));
 		if (t->body_msg != NULL && t->body_msg->data != NULL &&
 		    !describe_is_mail(t->body_msg)) {
-			json_object_set_new(o, "lines", jlines(t->body_msg));
+			json_object_set_new_nocheck(o, "lines", jlines(t->body_msg));
 			if (t->body_msg->data_truncated)
-				json_object_set_new(o, "lines_truncated", json_true());
+				json_object_set_new_nocheck(o, "lines_truncated", json_true());
 		}
 	}
-	json_object_set_new(o, "partial", json_boolean(t->partial));
+	json_object_set_new_nocheck(o, "partial", json_boolean(t->partial));
 	if (t->cmd_msg != NULL) {
-		json_object_set_new(o, "command_frame", jframe(msg_first_frame(s, t->cmd_msg)));
-		json_object_set_new(o, "command_time", jts(t->cmd_msg->ts));
+		json_object_set_new_nocheck(
+		    o, "command_frame", jframe(msg_first_frame(s, t->cmd_msg)));
+		json_object_set_new_nocheck(o, "command_time", jts(t->cmd_msg->ts));
 	}
 	if (t->status_msg != NULL) {
-		json_object_set_new(o, "reply_frame", jframe(msg_first_frame(s, t->status_msg)));
-		json_object_set_new(o, "reply_time", jts(t->status_msg->ts));
+		json_object_set_new_nocheck(
+		    o, "reply_frame", jframe(msg_first_frame(s, t->status_msg)));
+		json_object_set_new_nocheck(o, "reply_time", jts(t->status_msg->ts));
 	}
 	steps = json_array();
 	for (i = 0; i < t->msgs->len; i++) {
@@ -398,25 +576,25 @@ jtxn(const struct session *s, const struct txn *t)
 		if (m->kind != MSG_CHALLENGE && m->kind != MSG_SASL)
 			continue;
 		json_array_append_new(steps,
-		    json_pack(
-		        "{s:s, s:o}", "dir", dir_name(m->dir), "line", jstr(m->text, m->text_len)));
+		    jpair("dir", jword(dir_name(m->dir)), "line", jstr(m->text, m->text_len)));
 	}
-	json_object_set_new(o, "sasl", steps);
+	json_object_set_new_nocheck(o, "sasl", steps);
 	if (t->redacted)
-		json_object_set_new(o, "redacted", json_true());
+		json_object_set_new_nocheck(o, "redacted", json_true());
 	if (t->uidl != NULL)
-		json_object_set_new(o, "uid", jstr(t->uidl, strlen(t->uidl)));
+		json_object_set_new_nocheck(o, "uid", jstr(t->uidl, strlen(t->uidl)));
 	if (t->announced_by != NULL) {
-		json_object_set_new(
+		json_object_set_new_nocheck(
 		    o, "announced_octets", json_integer((json_int_t)t->announced_octets));
-		json_object_set_new(o, "announced_by", json_string(t->announced_by));
+		json_object_set_new_nocheck(o, "announced_by", jword(t->announced_by));
 	}
 	if (t->capa != NULL)
-		json_object_set_new(o, "capabilities", jcapa(t->capa));
+		json_object_set_new_nocheck(o, "capabilities", jcapa(t->capa));
 	if (t->mail != NULL)
-		json_object_set_new(o, "mail", jmail(t->mail));
+		json_object_set_new_nocheck(o, "mail", jmail(t->mail));
 	if (t->extracted != NULL)
-		json_object_set_new(o, "extracted", jstr(t->extracted, strlen(t->extracted)));
+		json_object_set_new_nocheck(
+		    o, "extracted", jstr(t->extracted, strlen(t->extracted)));
 	return o;
 }
 
@@ -498,7 +676,7 @@ raw_segment(GString *g, GString *lab, json_t *js, const struct session *s, const
 		*p++ = '"';
 		out_end(g, p);
 	} else if (json_string_set(js, lab->str) == 0) {
-		out_mem(g, ",\"label\":", 9);
+		OUT_LIT(g, ",\"label\":");
 		json_dump_callback(js, append_cb, g, JSON_FLAGS);
 	}
 	describe_marks(r->marks, marks, sizeof(marks));
@@ -525,52 +703,123 @@ put_part(FILE *f, GString *g)
 }
 
 /*
- * Writes head's keys, then "key": a number printed with exactly six decimals
- * (jansson prints reals with up to 17 digits: 1.8061579999999999), then
- * tail's keys, then (segs not NULL: -v) that session's segment list, as one
- * object on one line; frees head and tail.  The segment list is written as
- * it is encoded, 64 KiB at a time: a session of a million segments does not
- * hold its line in memory.
+ * Appends the session's segment list (-v), writing g out 64 KiB at a time
+ * as it is encoded: a session of a million segments does not hold its line
+ * in memory.  False on a write error.
+ */
+static bool
+raw_segments(FILE *f, GString *g, const struct session *s)
+{
+	int shift[2] = {session_win_shift(s, DIR_TO_SERVER), session_win_shift(s, DIR_TO_CLIENT)};
+	json_t *js = json_string("");
+	GString *lab = g_string_sized_new(256);
+	bool ok = true;
+	guint i;
+
+	OUT_LIT(g, ",\"segments\":[");
+	for (i = 0; ok && i < s->segs->len; i++) {
+		if (i > 0)
+			out_mem(g, ",", 1);
+		raw_segment(g, lab, js, s, &g_array_index(s->segs, struct seg_rec, i), shift);
+		if (g->len >= 65536)
+			ok = put_part(f, g);
+	}
+	json_decref(js);
+	g_string_free(lab, TRUE);
+	out_mem(g, "]", 1);
+	if (s->segs_dropped > 0)
+		raw_int(g, "segments_not_listed", (int64_t)s->segs_dropped);
+	return ok;
+}
+
+/*
+ * One session as one line, the members in docs/json.md's order: popflow's
+ * own words and numbers written directly (the duration with exactly six
+ * decimals: jansson prints reals with up to 17 digits, 1.8061579999999999),
+ * everything that carries the capture's bytes (the file name, greeting,
+ * transactions, anomalies, credentials, language, TLS) built and encoded by
+ * jansson.
  */
 static int
-put_object_us(FILE *f, json_t *head, const char *key, int64_t us, json_t *tail,
-    const struct session *segs, char *errbuf)
+json_session(void *ctx, FILE *f, const struct session *s, const struct emit_opts *o, char *errbuf)
 {
 	GString *g = g_string_sized_new(4096);
+	json_t *j, *a;
+	const struct txn *gr = s->greeting;
+	const struct anomaly *an;
+	const char *file = frameid_capture_name(s->first_frame);
+	int64_t us = ts_diff_us(s->start, s->last);
 	uint64_t mag = us < 0 ? (uint64_t)0 - (uint64_t)us : (uint64_t)us;
-	bool first = true, ok = true;
+	char cid[UTIL_COMMUNITY_ID_LEN];
+	bool ok = true;
+	uint32_t frac;
+	char *p;
 	guint i;
 	int rc;
 
-	g_string_append_c(g, '{');
-	raw_members(g, head, &first);
-	g_string_append_printf(g, "%s\"%s\":%s%" PRIu64 ".%06" PRIu64, first ? "" : ",", key,
-	    us < 0 ? "-" : "", mag / 1000000, mag % 1000000);
-	raw_members(g, tail, &first);
-	json_decref(head);
-	json_decref(tail);
-	if (segs != NULL) {
-		int shift[2] = {
-		    session_win_shift(segs, DIR_TO_SERVER), session_win_shift(segs, DIR_TO_CLIENT)};
-		json_t *js = json_string("");
-		GString *lab = g_string_sized_new(256);
-
-		g_string_append(g, ",\"segments\":[");
-		for (i = 0; ok && i < segs->segs->len; i++) {
-			if (i > 0)
-				out_mem(g, ",", 1);
-			raw_segment(
-			    g, lab, js, segs, &g_array_index(segs->segs, struct seg_rec, i), shift);
-			if (g->len >= 65536)
-				ok = put_part(f, g);
-		}
-		json_decref(js);
-		g_string_free(lab, TRUE);
-		g_string_append_c(g, ']');
-		if (segs->segs_dropped > 0)
-			raw_int(g, "segments_not_listed", (int64_t)segs->segs_dropped, false);
+	(void)ctx;
+	OUT_LIT(g, "{\"type\":\"session\"");
+	raw_int(g, "session", (int64_t)s->id);
+	/* What identifies the session whatever the filter: the flow hash, the file and first frame. */
+	util_community_id(&s->client, &s->server, 0, cid, sizeof(cid));
+	raw_word(g, "community_id", cid);
+	raw_value(g, "file", file != NULL ? jcstr(file) : json_null());
+	raw_endpoint(g, "client", &s->client);
+	raw_endpoint(g, "server", &s->server);
+	raw_int(g, "ip_version", s->client.ip.family);
+	raw_int(g, "first_frame", (int64_t)s->first_frame);
+	raw_int(g, "last_frame", (int64_t)s->last_frame);
+	raw_ts(g, "start", s->start);
+	raw_ts(g, "end", s->last);
+	p = put_key(out_room(g, 48), "duration");
+	if (us < 0)
+		*p++ = '-';
+	p = put_u64(p, mag / 1000000);
+	*p++ = '.';
+	for (i = 6, frac = (uint32_t)(mag % 1000000); i > 0; i--, frac /= 10)
+		p[i - 1] = (char)('0' + frac % 10);
+	out_end(g, p + 6);
+	raw_word(g, "end_reason", end_reason_name(s->end_reason));
+	raw_word(g, "handshake", handshake_name(s->handshake));
+	raw_word(g, "protocol", proto_name(s->proto));
+	j = json_object();
+	if (gr != NULL)
+		json_object_set_new_nocheck(j, "greeting",
+		    jpair("status", jstatus(gr->status), "text", jstr(gr->text, gr->text_len)));
+	else
+		json_object_set_new_nocheck(j, "greeting", json_null());
+	a = json_array();
+	for (i = 0; i < s->txns->len; i++)
+		json_array_append_new(a, jtxn(s, g_ptr_array_index(s->txns, i)));
+	json_object_set_new_nocheck(j, "transactions", a);
+	a = json_array();
+	for (i = 0; i < s->anomalies->len; i++) {
+		an = &g_array_index(s->anomalies, struct anomaly, i);
+		json_array_append_new(a, janomaly(an));
 	}
-	g_string_append_c(g, '}');
+	json_object_set_new_nocheck(j, "anomalies", a);
+	a = json_array();
+	for (i = 0; s->creds != NULL && i < s->creds->len; i++)
+		json_array_append_new(a, jcred(g_ptr_array_index(s->creds, i)));
+	json_object_set_new_nocheck(j, "credentials", a);
+	raw_members(g, j);
+	if (s->utf8)
+		OUT_LIT(g, ",\"utf8\":true");
+	if (s->lang != NULL)
+		raw_value(g, "language", jcstr(s->lang));
+	if (s->anomalies_dropped > 0)
+		raw_int(g, "anomalies_not_listed", (int64_t)s->anomalies_dropped);
+	if (s->txns_dropped > 0)
+		raw_int(g, "transactions_not_listed", (int64_t)s->txns_dropped);
+	raw_dirs(g, "packets", s->packets);
+	raw_dirs(g, "payload_bytes", s->payload);
+	if (s->proto != PROTO_POP3)
+		raw_dirs(g, "unparsed_bytes", s->unparsed);
+	if (s->proto == PROTO_TLS || s->proto == PROTO_POP3S)
+		raw_value(g, "tls", jtls(s));
+	if (o->verbose)
+		ok = raw_segments(f, g, s);
+	out_mem(g, "}", 1);
 	if (!ok) {
 		util_write_error(errbuf);
 		rc = -1;
@@ -579,80 +828,6 @@ put_object_us(FILE *f, json_t *head, const char *key, int64_t us, json_t *tail,
 	}
 	g_string_free(g, TRUE);
 	return rc;
-}
-
-static int
-json_session(void *ctx, FILE *f, const struct session *s, const struct emit_opts *o, char *errbuf)
-{
-	json_t *j = json_object(), *a, *head;
-	const struct txn *g = s->greeting;
-	const struct anomaly *an;
-	int64_t us = ts_diff_us(s->start, s->last);
-	char cid[UTIL_COMMUNITY_ID_LEN];
-	guint i;
-
-	(void)ctx;
-	json_object_set_new(j, "type", json_string("session"));
-	json_object_set_new(j, "session", json_integer((json_int_t)s->id));
-	/* What identifies the session whatever the filter: the flow hash, the file and first frame. */
-	util_community_id(&s->client, &s->server, 0, cid, sizeof(cid));
-	json_object_set_new(j, "community_id", json_string(cid));
-	json_object_set_new(j, "file",
-	    frameid_capture_name(s->first_frame) != NULL
-	        ? jcstr(frameid_capture_name(s->first_frame))
-	        : json_null());
-	json_object_set_new(j, "client", jendpoint(&s->client));
-	json_object_set_new(j, "server", jendpoint(&s->server));
-	json_object_set_new(j, "ip_version", json_integer(s->client.ip.family));
-	json_object_set_new(j, "first_frame", json_integer((json_int_t)s->first_frame));
-	json_object_set_new(j, "last_frame", json_integer((json_int_t)s->last_frame));
-	json_object_set_new(j, "start", jts(s->start));
-	json_object_set_new(j, "end", jts(s->last));
-	head = j;
-	j = json_object(); /* the keys after "duration" */
-	json_object_set_new(j, "end_reason", json_string(end_reason_name(s->end_reason)));
-	json_object_set_new(j, "handshake", json_string(handshake_name(s->handshake)));
-	json_object_set_new(j, "protocol", json_string(proto_name(s->proto)));
-	if (g != NULL)
-		json_object_set_new(j, "greeting",
-		    json_pack("{s:o, s:o}", "status", jstatus(g->status), "text",
-		        jstr(g->text, g->text_len)));
-	else
-		json_object_set_new(j, "greeting", json_null());
-	a = json_array();
-	for (i = 0; i < s->txns->len; i++)
-		json_array_append_new(a, jtxn(s, g_ptr_array_index(s->txns, i)));
-	json_object_set_new(j, "transactions", a);
-	a = json_array();
-	for (i = 0; i < s->anomalies->len; i++) {
-		an = &g_array_index(s->anomalies, struct anomaly, i);
-		json_array_append_new(a,
-		    json_pack("{s:s, s:o, s:s, s:o, s:s}", "type", anom_name(an->kind), "frame",
-		        jframe(an->frame), "dir", dir_name(an->dir), "transaction",
-		        an->txn > 0 ? json_integer(an->txn) : json_null(), "detail", an->detail));
-	}
-	json_object_set_new(j, "anomalies", a);
-	a = json_array();
-	for (i = 0; s->creds != NULL && i < s->creds->len; i++)
-		json_array_append_new(a, jcred(g_ptr_array_index(s->creds, i)));
-	json_object_set_new(j, "credentials", a);
-	if (s->utf8)
-		json_object_set_new(j, "utf8", json_true());
-	if (s->lang != NULL)
-		json_object_set_new(j, "language", jcstr(s->lang));
-	if (s->anomalies_dropped > 0)
-		json_object_set_new(
-		    j, "anomalies_not_listed", json_integer((json_int_t)s->anomalies_dropped));
-	if (s->txns_dropped > 0)
-		json_object_set_new(
-		    j, "transactions_not_listed", json_integer((json_int_t)s->txns_dropped));
-	json_object_set_new(j, "packets", jdirs(s->packets));
-	json_object_set_new(j, "payload_bytes", jdirs(s->payload));
-	if (s->proto != PROTO_POP3)
-		json_object_set_new(j, "unparsed_bytes", jdirs(s->unparsed));
-	if (s->proto == PROTO_TLS || s->proto == PROTO_POP3S)
-		json_object_set_new(j, "tls", jtls(s));
-	return put_object_us(f, head, "duration", us, j, o->verbose ? s : NULL, errbuf);
 }
 
 static int
@@ -665,33 +840,37 @@ json_end(void *ctx, FILE *f, const struct run_stats *st, const struct emit_opts 
 	if (st == NULL)
 		return 0;
 	j = json_object();
-	json_object_set_new(j, "type", json_string("summary"));
-	json_object_set_new(j, "packets", json_integer((json_int_t)st->packets));
-	json_object_set_new(j, "bytes", json_integer((json_int_t)st->bytes));
-	json_object_set_new(j, "tcp_segments", json_integer((json_int_t)st->tcp));
-	json_object_set_new(j, "pop3_segments", json_integer((json_int_t)st->pop3_segments));
-	json_object_set_new(j, "sessions", json_integer((json_int_t)st->sessions));
-	json_object_set_new(j, "connection_attempts", json_integer((json_int_t)st->attempts));
-	json_object_set_new(j, "other_tcp_connections", json_integer((json_int_t)st->other_tcp));
-	json_object_set_new(j, "transactions", json_integer((json_int_t)st->transactions));
-	json_object_set_new(j, "anomalies", json_integer((json_int_t)st->anomalies));
-	json_object_set_new(j, "not_ip", json_integer((json_int_t)st->not_ip));
-	json_object_set_new(j, "not_tcp", json_integer((json_int_t)st->not_tcp));
-	json_object_set_new(j, "fragments", json_integer((json_int_t)st->fragments));
-	json_object_set_new(
+	json_object_set_new_nocheck(j, "type", json_string("summary"));
+	json_object_set_new_nocheck(j, "packets", json_integer((json_int_t)st->packets));
+	json_object_set_new_nocheck(j, "bytes", json_integer((json_int_t)st->bytes));
+	json_object_set_new_nocheck(j, "tcp_segments", json_integer((json_int_t)st->tcp));
+	json_object_set_new_nocheck(
+	    j, "pop3_segments", json_integer((json_int_t)st->pop3_segments));
+	json_object_set_new_nocheck(j, "sessions", json_integer((json_int_t)st->sessions));
+	json_object_set_new_nocheck(
+	    j, "connection_attempts", json_integer((json_int_t)st->attempts));
+	json_object_set_new_nocheck(
+	    j, "other_tcp_connections", json_integer((json_int_t)st->other_tcp));
+	json_object_set_new_nocheck(j, "transactions", json_integer((json_int_t)st->transactions));
+	json_object_set_new_nocheck(j, "anomalies", json_integer((json_int_t)st->anomalies));
+	json_object_set_new_nocheck(j, "not_ip", json_integer((json_int_t)st->not_ip));
+	json_object_set_new_nocheck(j, "not_tcp", json_integer((json_int_t)st->not_tcp));
+	json_object_set_new_nocheck(j, "fragments", json_integer((json_int_t)st->fragments));
+	json_object_set_new_nocheck(
 	    j, "reassembled_datagrams", json_integer((json_int_t)st->reassembled_datagrams));
-	json_object_set_new(j, "fragment_problems", json_integer((json_int_t)st->defrag_problems));
-	json_object_set_new(j, "truncated_frames", json_integer((json_int_t)st->truncated));
-	json_object_set_new(j, "malformed_frames", json_integer((json_int_t)st->malformed));
-	json_object_set_new(j, "stray_segments", json_integer((json_int_t)st->stray));
-	json_object_set_new(
+	json_object_set_new_nocheck(
+	    j, "fragment_problems", json_integer((json_int_t)st->defrag_problems));
+	json_object_set_new_nocheck(j, "truncated_frames", json_integer((json_int_t)st->truncated));
+	json_object_set_new_nocheck(j, "malformed_frames", json_integer((json_int_t)st->malformed));
+	json_object_set_new_nocheck(j, "stray_segments", json_integer((json_int_t)st->stray));
+	json_object_set_new_nocheck(
 	    j, "reassembler_warnings", json_integer((json_int_t)st->reasm_warnings));
 	if (st->packets > 0) {
-		json_object_set_new(j, "first", jts(st->first));
-		json_object_set_new(j, "last", jts(st->last));
+		json_object_set_new_nocheck(j, "first", jts(st->first));
+		json_object_set_new_nocheck(j, "last", jts(st->last));
 	}
-	json_object_set_new(j, "damaged", json_boolean(st->damaged));
-	json_object_set_new(j, "interrupted", json_boolean(st->interrupted));
+	json_object_set_new_nocheck(j, "damaged", json_boolean(st->damaged));
+	json_object_set_new_nocheck(j, "interrupted", json_boolean(st->interrupted));
 	return put_object(f, j, errbuf);
 }
 

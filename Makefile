@@ -45,7 +45,7 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS = $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 # Fuzz targets (tests/fuzz/README.md): replay-T (any compiler, make test) and fuzz-T (libFuzzer).
-FUZZ_TARGETS := pop3 decode creds remarks pipeline
+FUZZ_TARGETS := pop3 decode creds remarks pipeline mime
 FUZZ_SECONDS ?= 60
 FUZZ_REPLAY = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/replay-%)
 FUZZ_BINS = $(FUZZ_TARGETS:%=$(BUILD)/fuzz/fuzz-%)

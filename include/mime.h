@@ -26,8 +26,15 @@ struct mail_info {
 	unsigned parts; /* leaf parts (a plain message has 1) */
 };
 
-/* Parses a whole message held in memory.  Never NULL: an empty info for junk. */
+/*
+ * Parses a message held in memory (a whole message, or its header section
+ * up to and with its empty line).  Never NULL: an empty info for junk.
+ * A header section of plain form is split into fields by popflow, each
+ * shown field decoded by GMime; anything else goes through GMime's parser.
+ */
 struct mail_info *mime_parse_mem(const uint8_t *data, size_t len);
+/* The same through GMime's message parser alone: what mime_parse_mem() must equal (tests). */
+struct mail_info *mime_parse_mem_gmime(const uint8_t *data, size_t len);
 /* Parses a message from a file descriptor (read from offset 0; fd stays open). */
 struct mail_info *mime_parse_fd(int fd);
 void mail_info_free(struct mail_info *m);

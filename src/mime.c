@@ -1,10 +1,17 @@
 /* mime.c - message headers and attachment count with GMime 3.0 (encoded words, RFC 2047, decoded by it). */
+#include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <gmime/gmime.h>
 
 #include "mime.h"
+
+#if !GMIME_CHECK_VERSION(3, 2, 14)
+/* Part of GMime's 3.2 API and exported, but declared in its header only from 3.2.14 (GMime issue 128). */
+void internet_address_list_append_parse(
+    InternetAddressList *list, GMimeParserOptions *options, const char *str);
+#endif
 
 /* Caps on what is kept of one header value. */
 #define MIME_MAX_VALUE 998
@@ -70,15 +77,92 @@ keep(const char *s)
 	return g_strdup(s);
 }
 
-static char *
-addresses(GMimeMessage *msg, GMimeAddressType type)
+/*
+ * An addr-spec as internet_address_list_to_string() writes it.  GMime puts
+ * the domain through libidn2's ToASCII (internet_address_mailbox_get_idn_addr())
+ * and keeps it as it is when the result differs only in case or the
+ * conversion fails.  For a domain of printable ASCII one of the two always
+ * holds (libidn2 copies an ASCII label once UTS #46 has mapped it, which for
+ * ASCII lowers the case, or rejects it): such an address is written as it
+ * is, without the conversion, which costs more than the rest of the header
+ * step.  Others get GMime's.
+ */
+static const char *
+mailbox_addr(InternetAddressMailbox *mb)
 {
-	InternetAddressList *l = g_mime_message_get_addresses(msg, type);
+	const char *addr = internet_address_mailbox_get_addr(mb), *p;
+
+	if (addr == NULL)
+		return "";
+	for (p = addr; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e)
+			return internet_address_mailbox_get_idn_addr(mb);
+	return addr;
+}
+
+/*
+ * l as internet_address_list_to_string(l, NULL, FALSE) writes it (GMime's
+ * mailbox_to_string() and group_to_string() without folding or encoding):
+ * "Name" <addr> with the name through g_mime_utils_quote_string(), addr
+ * alone when there is no name, a group as Name: members;, ", " between.
+ */
+static void
+append_list(GString *out, InternetAddressList *l)
+{
+	int i, n = internet_address_list_length(l);
+
+	for (i = 0; i < n; i++) {
+		InternetAddress *a = internet_address_list_get_address(l, i);
+		const char *name = internet_address_get_name(a);
+		char *q;
+
+		if (i > 0)
+			g_string_append(out, ", ");
+		if (INTERNET_ADDRESS_IS_GROUP(a)) {
+			if (name != NULL) {
+				q = g_mime_utils_quote_string(name);
+				g_string_append(out, q);
+				g_free(q);
+			}
+			g_string_append(out, ": ");
+			append_list(
+			    out, internet_address_group_get_members(INTERNET_ADDRESS_GROUP(a)));
+			g_string_append_c(out, ';');
+		} else if (INTERNET_ADDRESS_IS_MAILBOX(a)) {
+			const char *addr = mailbox_addr(INTERNET_ADDRESS_MAILBOX(a));
+			if (name != NULL && name[0] != '\0') {
+				q = g_mime_utils_quote_string(name);
+				g_string_append(out, q);
+				g_free(q);
+				g_string_append(out, " <");
+				g_string_append(out, addr);
+				g_string_append_c(out, '>');
+			} else {
+				g_string_append(out, addr);
+			}
+		}
+	}
+}
+
+/*
+ * An address list as GMime writes it (RFC 5322 section 3.4), capped; NULL
+ * for none.  By_gmime: by internet_address_list_to_string() itself (the
+ * reference the fast path is checked against), else by append_list().
+ */
+static char *
+addresses(InternetAddressList *l, bool by_gmime)
+{
 	char *s, *r;
 
 	if (l == NULL || internet_address_list_length(l) == 0)
 		return NULL;
-	s = internet_address_list_to_string(l, NULL, FALSE);
+	if (by_gmime) {
+		s = internet_address_list_to_string(l, NULL, FALSE);
+	} else {
+		GString *out = g_string_new(NULL);
+		append_list(out, l);
+		s = g_string_free(out, FALSE);
+	}
 	r = keep(s);
 	g_free(s);
 	return r;
@@ -148,9 +232,8 @@ append_mailboxes(GString *out, InternetAddressList *l, int depth)
 }
 
 static char *
-addresses_quoted(GMimeMessage *msg, GMimeAddressType type)
+addresses_quoted(InternetAddressList *l)
 {
-	InternetAddressList *l = g_mime_message_get_addresses(msg, type);
 	GString *out;
 
 	if (l == NULL || internet_address_list_length(l) == 0)
@@ -172,6 +255,20 @@ first_addr(InternetAddressList *l)
 	if (!INTERNET_ADDRESS_IS_MAILBOX(a))
 		return NULL;
 	return keep(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a)));
+}
+
+/* from, to, cc, their quoted forms and from_addr. */
+static void
+set_addresses(struct mail_info *m, InternetAddressList *from, InternetAddressList *to,
+    InternetAddressList *cc, bool by_gmime)
+{
+	m->from = addresses(from, by_gmime);
+	m->from_addr = first_addr(from);
+	m->to = addresses(to, by_gmime);
+	m->cc = addresses(cc, by_gmime);
+	m->from_q = addresses_quoted(from);
+	m->to_q = addresses_quoted(to);
+	m->cc_q = addresses_quoted(cc);
 }
 
 struct count {
@@ -213,13 +310,8 @@ parse_stream(GMimeStream *st)
 	g_object_unref(parser);
 	if (msg == NULL)
 		return m;
-	m->from = addresses(msg, GMIME_ADDRESS_TYPE_FROM);
-	m->from_addr = first_addr(g_mime_message_get_from(msg));
-	m->to = addresses(msg, GMIME_ADDRESS_TYPE_TO);
-	m->cc = addresses(msg, GMIME_ADDRESS_TYPE_CC);
-	m->from_q = addresses_quoted(msg, GMIME_ADDRESS_TYPE_FROM);
-	m->to_q = addresses_quoted(msg, GMIME_ADDRESS_TYPE_TO);
-	m->cc_q = addresses_quoted(msg, GMIME_ADDRESS_TYPE_CC);
+	set_addresses(m, g_mime_message_get_from(msg), g_mime_message_get_to(msg),
+	    g_mime_message_get_cc(msg), true);
 	m->subject = keep(g_mime_message_get_subject(msg));
 	m->date = keep(g_mime_object_get_header(GMIME_OBJECT(msg), "Date"));
 	v = g_mime_message_get_message_id(msg);
@@ -253,8 +345,243 @@ parse_stream(GMimeStream *st)
 	return m;
 }
 
+/*
+ * The header fields read without building a GMimeMessage: GMime's parser
+ * keeps every field, parses every address list and date, and builds objects
+ * for all of it; popflow shows a few.  A header section of plain form is
+ * split here into fields (RFC 5322 section 2.2: a name of printable
+ * characters up to ':', folded lines begin with a space or a tab), and each
+ * field shown goes through the GMime function its parser would call on it,
+ * so that the values are those GMime gives.  Anything else is left to GMime.
+ */
+enum mime_field {
+	MF_FROM,
+	MF_TO,
+	MF_CC,
+	MF_SUBJECT,
+	MF_DATE,
+	MF_MESSAGE_ID,
+	MF_RETURN_PATH,
+	MF_CONTENT_TYPE,
+	MF_CONTENT_DISPOSITION,
+	MF_COUNT
+};
+
+static const char *const mime_fields[MF_COUNT] = {
+    [MF_FROM] = "From",
+    [MF_TO] = "To",
+    [MF_CC] = "Cc",
+    [MF_SUBJECT] = "Subject",
+    [MF_DATE] = "Date",
+    [MF_MESSAGE_ID] = "Message-Id",
+    [MF_RETURN_PATH] = "Return-Path",
+    [MF_CONTENT_TYPE] = "Content-Type",
+    [MF_CONTENT_DISPOSITION] = "Content-Disposition",
+};
+
+/* A field's raw value: the bytes after its ':', line breaks included (as GMime's parser keeps it). */
+struct span {
+	const char *p;
+	size_t n;
+};
+
+static int
+field_index(const char *name, size_t n)
+{
+	int i;
+
+	for (i = 0; i < MF_COUNT; i++)
+		if (strlen(mime_fields[i]) == n &&
+		    g_ascii_strncasecmp(mime_fields[i], name, n) == 0)
+			return i;
+	return -1;
+}
+
+/* A character of a field name (RFC 5322 section 3.6.8: printable, not ':'). */
+static bool
+is_ftext(uint8_t c)
+{
+	return c >= 33 && c <= 126 && c != ':';
+}
+
+/* Does [p, p+n) hold s, in any case? */
+static bool
+has_word(const char *p, size_t n, const char *s)
+{
+	size_t k = strlen(s), i;
+
+	for (i = 0; i + k <= n; i++)
+		if (g_ascii_strncasecmp(p + i, s, k) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Splits the header section at the start of data into the fields popflow
+ * shows.  False when the section is not of the plain form this reads the
+ * same way as GMime's parser (every line ends in LF or CRLF; a field line
+ * begins with a name of characters 33-126 and its ':' with no space before;
+ * no control byte but HT; an empty line ends the section) or names a type
+ * whose parts GMime would look into (multipart/..., message/...), or
+ * holds a shown field twice: which one counts, or whether both do, is
+ * GMime's to say (for two From fields, 3.2.13 upstream keeps the last,
+ * 3.2.14 and Debian's 3.2.13 both).
+ */
+static bool
+split_fields(const uint8_t *data, size_t len, struct span f[MF_COUNT])
+{
+	const uint8_t *p = data, *end = data + len;
+	const uint8_t *val = NULL; /* the value of the field being read */
+	int cur = -1;              /* ... its index, -1 if popflow does not show it */
+
+	memset(f, 0, sizeof(struct span) * MF_COUNT);
+	while (p < end) {
+		const uint8_t *lf = memchr(p, '\n', (size_t)(end - p)), *eol, *q;
+
+		if (lf == NULL)
+			return false; /* no empty line: the section is cut short */
+		eol = lf > p && lf[-1] == '\r' ? lf - 1 : lf;
+		for (q = p; q < eol; q++)
+			if ((*q < 0x20 && *q != '\t') || *q == 0x7f)
+				return false;
+		if ((*p == ' ' || *p == '\t') && val == NULL)
+			return false; /* a folded line with no field before it */
+		if (eol == p || (*p != ' ' && *p != '\t')) {
+			/* The field read so far ends here. */
+			if (cur >= 0) {
+				if (f[cur].p != NULL)
+					return false;
+				f[cur].p = (const char *)val;
+				f[cur].n = (size_t)(p - val);
+				if (cur == MF_CONTENT_TYPE &&
+				    (has_word(f[cur].p, f[cur].n, "multipart") ||
+				        has_word(f[cur].p, f[cur].n, "message")))
+					return false;
+			}
+			if (eol == p)
+				return true;
+			for (q = p; q < eol && is_ftext(*q); q++)
+				;
+			if (q == p || q == eol || *q != ':')
+				return false;
+			cur = field_index((const char *)p, (size_t)(q - p));
+			val = q + 1;
+		}
+		p = lf + 1;
+	}
+	return false;
+}
+
+/* A raw value as GMime's header gives it (g_mime_header_get_value()): unfolded, encoded words decoded. */
+static char *
+field_value(const struct span *s)
+{
+	char *raw = g_strndup(s->p, s->n), *unfolded, *v;
+
+	unfolded = g_mime_utils_header_unfold(raw);
+	v = g_mime_utils_header_decode_text(NULL, unfolded);
+	g_free(unfolded);
+	g_free(raw);
+	return v;
+}
+
+/* An address field's mailboxes as GMimeMessage parses them (from the raw value); NULL if absent. */
+static InternetAddressList *
+field_addresses(const struct span *s)
+{
+	InternetAddressList *l;
+	char *raw;
+
+	if (s->p == NULL)
+		return NULL;
+	raw = g_strndup(s->p, s->n);
+	l = internet_address_list_new();
+	internet_address_list_append_parse(l, NULL, raw);
+	g_free(raw);
+	return l;
+}
+
+/* The headers of a message of one part (not multipart/..., message/...), from its fields. */
+static struct mail_info *
+parse_fields(const struct span f[MF_COUNT])
+{
+	struct mail_info *m = g_new0(struct mail_info, 1);
+	InternetAddressList *from = field_addresses(&f[MF_FROM]), *to = field_addresses(&f[MF_TO]),
+	                    *cc = field_addresses(&f[MF_CC]);
+	GMimeContentType *ct = NULL;
+	GMimeContentDisposition *cd = NULL;
+	const char *filename = NULL;
+	char *v;
+
+	set_addresses(m, from, to, cc, false);
+	g_clear_object(&from);
+	g_clear_object(&to);
+	g_clear_object(&cc);
+	if (f[MF_SUBJECT].p != NULL) {
+		v = field_value(&f[MF_SUBJECT]);
+		m->subject = keep(v);
+		g_free(v);
+	}
+	if (f[MF_DATE].p != NULL) {
+		v = field_value(&f[MF_DATE]);
+		m->date = keep(v);
+		g_free(v);
+	}
+	if (f[MF_MESSAGE_ID].p != NULL) {
+		char *id;
+		v = field_value(&f[MF_MESSAGE_ID]);
+		id = g_mime_utils_decode_message_id(v);
+		g_free(v);
+		if (id != NULL) {
+			v = g_strdup_printf("<%s>", id);
+			m->message_id = keep(v);
+			g_free(v);
+			g_free(id);
+		}
+	}
+	if (f[MF_RETURN_PATH].p != NULL) {
+		InternetAddressList *l;
+		v = field_value(&f[MF_RETURN_PATH]);
+		l = internet_address_list_parse(NULL, v);
+		g_free(v);
+		m->return_path = first_addr(l);
+		g_clear_object(&l);
+	}
+	/*
+	 * The part: text/plain, with no parameter, unless it says (RFC 2045
+	 * section 5.2; GMime's parser sets g_mime_content_type_new("text", "plain")).
+	 */
+	if (f[MF_CONTENT_TYPE].p != NULL) {
+		v = field_value(&f[MF_CONTENT_TYPE]);
+		ct = g_mime_content_type_parse(NULL, v);
+		g_free(v);
+		m->content_type = g_mime_content_type_get_mime_type(ct);
+	} else {
+		m->content_type = g_strdup("text/plain");
+	}
+	if (f[MF_CONTENT_DISPOSITION].p != NULL) {
+		v = field_value(&f[MF_CONTENT_DISPOSITION]);
+		cd = g_mime_content_disposition_parse(NULL, v);
+		g_free(v);
+	}
+	/* As count_part() counts a GMimePart. */
+	m->parts = 1;
+	if (cd != NULL)
+		filename = g_mime_content_disposition_get_parameter(cd, "filename");
+	if (filename == NULL && ct != NULL)
+		filename = g_mime_content_type_get_parameter(ct, "name");
+	if ((cd != NULL && g_mime_content_disposition_is_attachment(cd)) ||
+	    ((cd == NULL || g_mime_content_disposition_get_disposition(cd) == NULL) &&
+	        filename != NULL))
+		m->attachments = 1;
+	g_clear_object(&cd);
+	g_clear_object(&ct);
+	return m;
+}
+
+/* Through GMime's parser alone (mime.h). */
 struct mail_info *
-mime_parse_mem(const uint8_t *data, size_t len)
+mime_parse_mem_gmime(const uint8_t *data, size_t len)
 {
 	GMimeStream *st;
 	struct mail_info *m;
@@ -265,6 +592,18 @@ mime_parse_mem(const uint8_t *data, size_t len)
 	m = parse_stream(st);
 	g_object_unref(st);
 	return m;
+}
+
+struct mail_info *
+mime_parse_mem(const uint8_t *data, size_t len)
+{
+	struct span f[MF_COUNT];
+
+	if (data != NULL && split_fields(data, len, f)) {
+		mime_init();
+		return parse_fields(f);
+	}
+	return mime_parse_mem_gmime(data, len);
 }
 
 struct mail_info *

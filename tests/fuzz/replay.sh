@@ -6,7 +6,7 @@
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 bindir=${1:?usage: replay.sh BINDIR}
-targets=${FUZZ_TARGETS:-pop3 decode creds remarks pipeline}
+targets=${FUZZ_TARGETS:-pop3 decode creds remarks pipeline mime}
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 pass=0 fail=0
 for t in $targets; do

@@ -489,6 +489,105 @@ test_errors(void)
 	CHECK(strstr(err, "--mbox") != NULL);
 }
 
+/* Does mime_parse_mem() give what GMime's message parser gives for m? */
+static bool
+mime_same(const char *m, size_t n)
+{
+	struct mail_info *a = mime_parse_mem((const uint8_t *)m, n);
+	struct mail_info *b = mime_parse_mem_gmime((const uint8_t *)m, n);
+	const char *sa[] = {a->from, a->to, a->cc, a->from_q, a->to_q, a->cc_q, a->subject, a->date,
+	    a->message_id, a->return_path, a->from_addr, a->content_type};
+	const char *sb[] = {b->from, b->to, b->cc, b->from_q, b->to_q, b->cc_q, b->subject, b->date,
+	    b->message_id, b->return_path, b->from_addr, b->content_type};
+	bool same = a->parts == b->parts && a->attachments == b->attachments;
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(sa); i++)
+		if ((sa[i] == NULL) != (sb[i] == NULL) ||
+		    (sa[i] != NULL && strcmp(sa[i], sb[i]) != 0)) {
+			fprintf(stderr, "field %zu: [%s] vs GMime's [%s]\n", i, sa[i], sb[i]);
+			same = false;
+		}
+	mail_info_free(a);
+	mail_info_free(b);
+	return same;
+}
+
+/*
+ * mime_parse_mem() reads plain header sections itself, GMime decoding each
+ * shown field, and leaves the rest to GMime's parser: either way the values
+ * are GMime's.  Header sections of both kinds, hostile ones among them.
+ */
+static void
+test_mime_fast_same(void)
+{
+	static const char *const cases[] = {
+	    /* plain: read by popflow */
+	    "From: Sender 0 <sender0@example.org>\r\nTo: bench0@example.net\r\n"
+	    "Subject: benchmark message 0\r\nDate: Tue, 14 Nov 2023 22:13:20 +0000\r\n"
+	    "Message-ID: <bench-0@example.org>\r\n\r\n",
+	    "\r\n",
+	    "\n\nbody",
+	    "from:a@b\nTO:  \"Doe, John\" <jd@x>,\n\t c@d\nSUBJECT:\n\r\n",
+	    "From: =?UTF-8?Q?Erwin_M=C3=BCller?= <erwin@b\xc3\xbc"
+	    "cher.example>\r\n\r\n",
+	    "From: a@xn--bcher-kva.example, b@EXAMPLE.ORG, \"x\" <c@[1.2.3.4]>\r\n\r\n",
+	    "Cc: Friends: \"C <c>\" <c@example.org>, d@example.org;, Undisclosed "
+	    "recipients:;\r\n\r\n",
+	    "From: a@b (unterminated\r\nTo: <a@b\r\nCc: ,,,\r\n\r\n",
+	    "Subject: =?bogus?q?x?= caf\xe9 =?utf-8?b?R3LDvMOfZQ==?=\r\n\r\n",
+	    "Message-ID: id-without-brackets@host\r\nReturn-Path: <>\r\n\r\n",
+	    "Message-ID: <<a>>\r\nReturn-Path: bounce@x (c)\r\n\r\n",
+	    "Content-Type: application/pdf; name=\"a.pdf\"\r\n\r\n",
+	    "Content-Type: text/plain\r\nContent-Disposition: attachment\r\n\r\n",
+	    "Content-Type: text/plain\r\nContent-Disposition: inline; filename=x\r\n\r\n",
+	    "Content-Disposition: ; filename=x\r\n\r\n",
+	    "Content-Type: (c) text (d) / (e) plain; charset=utf-8\r\n\r\n",
+	    "Content-Type: junk\r\n\r\n",
+	    "Content-Type: =?utf-8?q?multipart?=/mixed; name=x\r\n\r\n",
+	    "Content-Type: application/pkcs7-mime; name=smime.p7m\r\n\r\n",
+	    "Subject: one\r\n \r\n\tfolded\r\n\r\nbody\r\n",
+	    /* left to GMime's parser */
+	    "From: a@b\r\nFrom: c@d\r\n\r\n",
+	    "Subject: one\r\nSubject: two\r\n\r\n",
+	    "Content-Type: message /rfc822\r\n\r\nSubject: inner\r\n\r\n",
+	    "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n\r\nx\r\n--b--\r\n",
+	    "From a@b Tue Nov 14 22:13:20 2023\r\nFrom: a@b\r\n\r\n",
+	    " folded first\r\nFrom: a@b\r\n\r\n",
+	    "From : a@b\r\n\r\n",
+	    "no colon\r\nFrom: a@b\r\n\r\n",
+	    "From: a@b\r\nno colon\r\nSubject: x\r\n\r\n",
+	    "From: a@b\rSubject: x\r\n\r\n",
+	    "Subject: a\x01z\r\n\r\n",
+	    "Subject: a\x7fz\r\n\r\n",
+	    "Fr\xc3\xb6m: a@b\r\n\r\n",
+	    "From: a@b\r\nSubject: cut short",
+	    "From: a@b\r\n",
+	    "",
+	};
+	/* NUL bytes: lengths given. */
+	static const char nul1[] = "From: a@b\r\nSubject: x\0y\r\n\r\n";
+	static const char nul2[] = "Fr\0m: a@b\r\n\r\n";
+	GString *big = g_string_new(NULL);
+	size_t i;
+	unsigned k;
+
+	for (i = 0; i < G_N_ELEMENTS(cases); i++) {
+		bool same = mime_same(cases[i], strlen(cases[i]));
+		if (!same)
+			fprintf(stderr, "case %zu differs\n", i);
+		CHECK(same);
+	}
+	CHECK(mime_same(nul1, sizeof(nul1) - 1));
+	CHECK(mime_same(nul2, sizeof(nul2) - 1));
+	/* 20,000 fields, the shown ones last. */
+	for (k = 0; k < 20000; k++)
+		g_string_append_printf(big, "X-Field-%u: value %u\r\n", k, k);
+	g_string_append(big, "From: last <a@b>\r\nSubject: =?utf-8?q?x?=\r\n\r\n");
+	CHECK(mime_same(big->str, big->len));
+	g_string_free(big, TRUE);
+}
+
 int
 main(void)
 {
@@ -496,6 +595,7 @@ main(void)
 	test_names();
 	test_mime();
 	test_mime_hostile_names();
+	test_mime_fast_same();
 	test_extract();
 	test_errors();
 	return tl_done();

@@ -263,7 +263,8 @@ frame_from_index(struct session *s, enum dir d, uint64_t off)
 
 	for (i = s->frame_indexed; i < n; i++) {
 		r = &g_array_index(s->segs, struct seg_rec, i);
-		if (r->len == 0 || (r->marks & SEG_SYNTHETIC) || r->off + r->len <= s->frame_index_end[r->dir])
+		if (r->len == 0 || (r->marks & SEG_SYNTHETIC) ||
+		    r->off + r->len <= s->frame_index_end[r->dir])
 			continue;
 		if (s->frame_index[r->dir] == NULL)
 			s->frame_index[r->dir] = g_array_new(FALSE, FALSE, sizeof(guint));
@@ -278,7 +279,8 @@ frame_from_index(struct session *s, enum dir d, uint64_t off)
 	hi = s->frame_index[d]->len;
 	while (lo < hi) {
 		guint mid = lo + (hi - lo) / 2;
-		r = &g_array_index(s->segs, struct seg_rec, g_array_index(s->frame_index[d], guint, mid));
+		r = &g_array_index(
+		    s->segs, struct seg_rec, g_array_index(s->frame_index[d], guint, mid));
 		if (r->off + r->len <= off)
 			lo = mid + 1;
 		else
@@ -545,25 +547,25 @@ note_tcp_events(struct session *s)
 void
 session_finalize(struct session *s)
 {
-	guint i, j;
+	guint i, j, k, *fill[2];
 	struct seg_rec *r;
 	struct msg *m;
 	uint64_t end;
 	int d;
 
 	for (d = 0; d < 2; d++)
-		for (j = 0; j < s->msgs[d]->len; j++) {
-			m = g_ptr_array_index(s->msgs[d], j);
-			if (m->segs != NULL)
+		for (j = 0; j < s->msgs[d]->len; j++)
+			if (((struct msg *)g_ptr_array_index(s->msgs[d], j))->segs != NULL)
 				return; /* already done */
-			m->segs = g_array_new(FALSE, FALSE, sizeof(guint));
-		}
 	note_tcp_events(s);
 	if (s->txns_dropped > 0)
 		session_anomaly_at(s, ANOM_TRANSACTION_LIMIT, DIR_TO_SERVER, 0, NULL,
 		    "%llu settled transactions after the first %d were parsed but not kept "
 		    "(more than %d in one session)",
 		    (unsigned long long)s->txns_dropped, SESSION_KEEP_FIRST_TXNS, SESSION_MAX_TXNS);
+	/* Which messages each segment carries, counted per message... */
+	for (d = 0; d < 2; d++)
+		fill[d] = g_new0(guint, s->msgs[d]->len + 1);
 	for (i = 0; i < s->segs->len; i++) {
 		r = &g_array_index(s->segs, struct seg_rec, i);
 		r->msg_first = r->msg_count = 0;
@@ -576,10 +578,29 @@ session_finalize(struct session *s)
 			m = g_ptr_array_index(s->msgs[r->dir], j);
 			if (m->off >= end)
 				break;
-			g_array_append_val(m->segs, i);
-			if (m->segs->len == 1)
-				m->ts = r->ts; /* the wire time, not the delivery time */
+			fill[r->dir][j]++;
 			r->msg_count++;
 		}
 	}
+	/* ...so that each message's list is allocated once, at its size... */
+	for (d = 0; d < 2; d++)
+		for (j = 0; j < s->msgs[d]->len; j++) {
+			m = g_ptr_array_index(s->msgs[d], j);
+			m->segs = g_array_sized_new(FALSE, FALSE, sizeof(guint), fill[d][j]);
+			g_array_set_size(m->segs, fill[d][j]);
+			fill[d][j] = 0;
+		}
+	/* ...then filled in segment order. */
+	for (i = 0; i < s->segs->len; i++) {
+		r = &g_array_index(s->segs, struct seg_rec, i);
+		for (k = 0; k < r->msg_count; k++) {
+			j = r->msg_first + k;
+			m = g_ptr_array_index(s->msgs[r->dir], j);
+			if (fill[r->dir][j] == 0)
+				m->ts = r->ts; /* the wire time, not the delivery time */
+			g_array_index(m->segs, guint, fill[r->dir][j]++) = i;
+		}
+	}
+	for (d = 0; d < 2; d++)
+		g_free(fill[d]);
 }

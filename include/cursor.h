@@ -113,6 +113,37 @@ cur_skip(struct cursor *c, size_t n)
 		c->off += n;
 }
 
+/*
+ * The next n bytes, checked once: a pointer valid for exactly n bytes,
+ * read at constant offsets below n with cur_at_be16()/cur_at_be32(), or
+ * NULL (bad set) when fewer are left.  For fixed-size headers: one length
+ * check for the header rather than one per field.
+ */
+inline const uint8_t *
+cur_take(struct cursor *c, size_t n)
+{
+	const uint8_t *p;
+
+	if (!cur_have(c, n))
+		return NULL;
+	p = c->buf + c->off;
+	c->off += n;
+	return p;
+}
+
+/* Big-endian fields of bytes cur_take() returned. */
+inline uint16_t
+cur_at_be16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+inline uint32_t
+cur_at_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 /* Pointer to the unread bytes; valid for cur_left() bytes. */
 inline const uint8_t *
 cur_ptr(const struct cursor *c)

@@ -10,5 +10,8 @@ extern inline uint32_t cur_be32(struct cursor *c);
 extern inline uint32_t cur_le32(struct cursor *c);
 extern inline void cur_bytes(struct cursor *c, uint8_t *out, size_t n);
 extern inline void cur_skip(struct cursor *c, size_t n);
+extern inline const uint8_t *cur_take(struct cursor *c, size_t n);
+extern inline uint16_t cur_at_be16(const uint8_t *p);
+extern inline uint32_t cur_at_be32(const uint8_t *p);
 extern inline const uint8_t *cur_ptr(const struct cursor *c);
 extern inline void cur_limit(struct cursor *c, size_t n);

@@ -110,6 +110,7 @@ l3_from_family(uint32_t fam)
 static enum decode_rc
 decode_link(int dlt, struct cursor *c, enum l3 *l3, char *why, size_t whylen)
 {
+	const uint8_t *h;
 	uint16_t type;
 	uint32_t fam;
 	int tags;
@@ -117,8 +118,12 @@ decode_link(int dlt, struct cursor *c, enum l3 *l3, char *why, size_t whylen)
 	*l3 = L3_NONE;
 	switch (dlt) {
 	case DLT_EN10MB:
-		cur_skip(c, 12);
-		type = cur_be16(c);
+		h = cur_take(c, 14); /* destination, source, type */
+		if (h == NULL) {
+			set_why(why, whylen, "frame ends inside the Ethernet header");
+			return DECODE_TRUNCATED;
+		}
+		type = cur_at_be16(h + 12);
 		for (tags = 0; (type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ ||
 		         type == ETHERTYPE_QINQ_OLD);
 		     tags++) {
@@ -271,6 +276,7 @@ static enum decode_rc
 decode_tcp(struct cursor *c, struct segment *seg, size_t declared, char *why, size_t whylen)
 {
 	size_t start = c->off;
+	const uint8_t *h;
 	uint8_t doff;
 
 	if (declared < 20) {
@@ -279,19 +285,20 @@ decode_tcp(struct cursor *c, struct segment *seg, size_t declared, char *why, si
 	}
 	seg->tcp = cur_ptr(c);
 	seg->tcp_caplen = cur_left(c);
-	seg->src.port = cur_be16(c);
-	seg->dst.port = cur_be16(c);
-	seg->seq = cur_be32(c);
-	seg->ack = cur_be32(c);
-	doff = cur_u8(c) >> 4;
-	seg->flags = cur_u8(c);
-	seg->win = cur_be16(c);
-	cur_skip(c, 2); /* checksum: not verified, offload makes it wrong */
-	seg->urg = cur_be16(c);
-	if (c->bad) {
+	h = cur_take(c, 20);
+	if (h == NULL) {
 		set_why(why, whylen, "frame ends inside the TCP header");
 		return DECODE_TRUNCATED;
 	}
+	seg->src.port = cur_at_be16(h);
+	seg->dst.port = cur_at_be16(h + 2);
+	seg->seq = cur_at_be32(h + 4);
+	seg->ack = cur_at_be32(h + 8);
+	doff = h[12] >> 4;
+	seg->flags = h[13];
+	seg->win = cur_at_be16(h + 14);
+	/* h + 16: the checksum, not verified (offload makes it wrong) */
+	seg->urg = cur_at_be16(h + 18);
 	if (doff < 5) {
 		set_why(why, whylen, "TCP data offset below 5");
 		return DECODE_MALFORMED;
@@ -324,6 +331,7 @@ static enum decode_rc
 decode_ipv4(struct cursor *c, struct segment *seg, int depth, char *why, size_t whylen)
 {
 	size_t captured = cur_left(c);
+	const uint8_t *h;
 	uint8_t vihl, proto;
 	size_t ihl, tot;
 	uint16_t frag;
@@ -331,23 +339,20 @@ decode_ipv4(struct cursor *c, struct segment *seg, int depth, char *why, size_t 
 
 	seg->ip = cur_ptr(c);
 	seg->ip_version = 4;
-	vihl = cur_u8(c);
-	cur_skip(c, 1);
-	tot = cur_be16(c);
-	cur_skip(c, 2);
-	frag = cur_be16(c);
-	cur_skip(c, 1);
-	proto = cur_u8(c);
-	cur_skip(c, 2);
 	seg->src.ip.family = seg->dst.ip.family = 4;
 	memset(seg->src.ip.bytes, 0, sizeof(seg->src.ip.bytes));
 	memset(seg->dst.ip.bytes, 0, sizeof(seg->dst.ip.bytes));
-	cur_bytes(c, seg->src.ip.bytes, 4);
-	cur_bytes(c, seg->dst.ip.bytes, 4);
-	if (c->bad) {
+	h = cur_take(c, 20);
+	if (h == NULL) {
 		set_why(why, whylen, "frame ends inside the IPv4 header");
 		return DECODE_TRUNCATED;
 	}
+	vihl = h[0];
+	tot = cur_at_be16(h + 2);
+	frag = cur_at_be16(h + 6);
+	proto = h[9];
+	memcpy(seg->src.ip.bytes, h + 12, 4);
+	memcpy(seg->dst.ip.bytes, h + 16, 4);
 	if (vihl >> 4 != 4) {
 		set_why(why, whylen, "IP version is not 4");
 		return DECODE_MALFORMED;
@@ -396,6 +401,7 @@ decode_ipv6(struct cursor *c, struct segment *seg, int depth, char *why, size_t 
 {
 	size_t captured = cur_left(c);
 	size_t plen, hdrs, extlen;
+	const uint8_t *h;
 	uint8_t next;
 	uint32_t vtf;
 	int n;
@@ -403,17 +409,19 @@ decode_ipv6(struct cursor *c, struct segment *seg, int depth, char *why, size_t 
 
 	seg->ip = cur_ptr(c);
 	seg->ip_version = 6;
-	vtf = cur_be32(c);
-	plen = cur_be16(c);
-	next = cur_u8(c);
-	cur_skip(c, 1);
 	seg->src.ip.family = seg->dst.ip.family = 6;
-	cur_bytes(c, seg->src.ip.bytes, 16);
-	cur_bytes(c, seg->dst.ip.bytes, 16);
-	if (c->bad) {
+	h = cur_take(c, 40);
+	if (h == NULL) {
+		memset(seg->src.ip.bytes, 0, sizeof(seg->src.ip.bytes));
+		memset(seg->dst.ip.bytes, 0, sizeof(seg->dst.ip.bytes));
 		set_why(why, whylen, "frame ends inside the IPv6 header");
 		return DECODE_TRUNCATED;
 	}
+	vtf = cur_at_be32(h);
+	plen = cur_at_be16(h + 4);
+	next = h[6];
+	memcpy(seg->src.ip.bytes, h + 8, 16);
+	memcpy(seg->dst.ip.bytes, h + 24, 16);
 	if (vtf >> 28 != 6) {
 		set_why(why, whylen, "IP version is not 6");
 		return DECODE_MALFORMED;

@@ -48,6 +48,17 @@ struct linebuf {
 	bool tail_kept; /* that byte is the last byte of buf */
 };
 
+/*
+ * Empties a line's kept bytes.  g_byte_array_set_size() would shrink through
+ * g_array_remove_range(); a GByteArray's len is public and has no clear
+ * function to call, so it is set directly (once per line read).
+ */
+static void
+linebuf_clear(struct linebuf *lb)
+{
+	lb->buf->len = 0;
+}
+
 /* A body that ended and waits for its session's number to be written (--extract). */
 struct held_body {
 	uint32_t txn; /* its transaction's id */
@@ -1745,7 +1756,7 @@ on_line_at(struct pop3 *p, enum dir d, const char *line, size_t keep, size_t eol
 		p->last_server_line = ++p->lines_read;
 	lb->active = false;
 	lb->flushed = false;
-	g_byte_array_set_size(lb->buf, 0);
+	linebuf_clear(lb);
 }
 
 static void
@@ -1867,7 +1878,7 @@ line_gap(struct pop3 *p, enum dir d)
 		on_cut_line(p, d);
 	lb->active = false;
 	lb->flushed = false;
-	g_byte_array_set_size(lb->buf, 0);
+	linebuf_clear(lb);
 	if (d == DIR_TO_CLIENT && p->body != NULL) {
 		/*
 		 * The body goes on after the gap: its final "." still ends it.
@@ -2003,7 +2014,7 @@ parse_bytes(struct pop3 *p, enum dir d, const uint8_t *buf, size_t len, uint64_t
 				eol = 2;
 				lb->wire--;
 				if (lb->tail_kept && lb->buf->len > 0)
-					g_byte_array_set_size(lb->buf, lb->buf->len - 1);
+					lb->buf->len--; /* as linebuf_clear() */
 			}
 			on_line(p, d, eol);
 			n++;

@@ -250,11 +250,40 @@ test_l2tp(void)
 	CHECK_EQ_U(decode_frame(DLT_RAW, f, n, n, &seg, why, sizeof(why)), DECODE_NOT_TCP);
 }
 
+/* Every cut inside the headers of Ethernet + VLAN + IPv6 + TCP: TRUNCATED, naming that header. */
+static void
+test_cuts(void)
+{
+	static const uint8_t eth_vlan[] = {
+	    2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x81, 0x00, 0x00, 0x05, 0x86, 0xdd};
+	uint8_t f[sizeof(eth_vlan) + sizeof(ip6_tcp)];
+	size_t n, cut;
+	struct segment seg;
+	char why[128];
+	const char *want;
+
+	build_ip6();
+	n = frame(f, eth_vlan, sizeof(eth_vlan), ip6_tcp, sizeof(ip6_tcp));
+	for (cut = 0; cut < 18 + 40 + 20; cut++) {
+		want = cut < 18 ? "frame ends inside the Ethernet header"
+		    : cut < 58  ? "frame ends inside the IPv6 header"
+		                : "frame ends inside the TCP header";
+		CHECK_EQ_U(
+		    decode_frame(DLT_EN10MB, f, cut, n, &seg, why, sizeof(why)), DECODE_TRUNCATED);
+		CHECK_STR(why, want);
+	}
+	CHECK_EQ_U(decode_frame(DLT_EN10MB, f, n, n, &seg, why, sizeof(why)), DECODE_OK);
+	CHECK(seg.ip_version == 6 && seg.src.ip.bytes[15] == 1 && seg.dst.ip.bytes[15] == 2);
+	CHECK(seg.src.port == 40000 && seg.dst.port == 110 && seg.payload_len == 4);
+	CHECK(memcmp(seg.payload, "QUIT", 4) == 0);
+}
+
 int
 main(void)
 {
 	test_links();
 	test_lies();
 	test_l2tp();
+	test_cuts();
 	return tl_done();
 }

@@ -1,5 +1,6 @@
 /* mime.c - message headers and attachment count with GMime 3.0 (encoded words, RFC 2047, decoded by it). */
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -295,6 +296,134 @@ count_part(GMimeObject *parent, GMimeObject *part, gpointer data)
 	}
 }
 
+/*
+ * GMime's address parser reads a group (RFC 5322 section 3.4: name ':'
+ * members ';') by calling itself for the members, so every ':' of a From
+ * field can open one more level: 120,000 of them overflow the stack.
+ * Groups do not nest in RFC 5322, and no address field needs this many
+ * ':' (an IPv6 domain literal has at most 8): in the address fields GMime
+ * parses (From, To, Cc, Bcc, Sender, Reply-To, and Return-Path here), of
+ * the message and of messages inside it, the ':' after the first
+ * MIME_MAX_COLONS are read as spaces.
+ */
+#define MIME_MAX_COLONS 1000
+
+struct tamer {
+	bool at_start; /* at the start of a line */
+	bool in_name;  /* reading a field name */
+	bool addr;     /* in an address field (its first line or folded ones) */
+	bool changed;  /* a ':' was (or would be) replaced */
+	char name[16]; /* the field name so far */
+	size_t name_len;
+	unsigned colons; /* in the address field */
+};
+
+static bool
+tame_is_addr(const char *name, size_t n)
+{
+	static const char *const names[] = {
+	    "From", "To", "Cc", "Bcc", "Sender", "Reply-To", "Return-Path"};
+	size_t i;
+
+	for (i = 0; i < G_N_ELEMENTS(names); i++)
+		if (strlen(names[i]) == n && g_ascii_strncasecmp(names[i], name, n) == 0)
+			return true;
+	return false;
+}
+
+/* Runs over the next n bytes of a message; with fix, replaces the ':' too many. */
+static void
+tame(struct tamer *t, uint8_t *buf, size_t n, bool fix)
+{
+	size_t i = 0;
+
+	while (i < n) {
+		uint8_t c = buf[i];
+		const uint8_t *nl;
+
+		if (t->at_start) {
+			t->at_start = false;
+			if (c == ' ' || c == '\t') {
+				t->in_name = false; /* a folded line: the field goes on */
+			} else {
+				t->in_name = true;
+				t->addr = false;
+				t->name_len = 0;
+				t->colons = 0;
+			}
+		}
+		if (c == '\n') {
+			t->at_start = true;
+			t->in_name = false;
+			i++;
+			continue;
+		}
+		if (t->in_name) {
+			if (c == ':') {
+				t->in_name = false;
+				t->addr = t->name_len < sizeof(t->name) &&
+				    tame_is_addr(t->name, t->name_len);
+				t->colons = 1;
+			} else if (c == ' ' || c == '\t') {
+				/* left out: GMime drops blanks before ':' (and more is only safer) */
+			} else if (t->name_len < sizeof(t->name)) {
+				t->name[t->name_len++] = (char)c;
+			} else {
+				t->in_name = false; /* longer than any address field's name */
+			}
+			i++;
+			continue;
+		}
+		if (!t->addr) {
+			/* The rest of the line does not matter. */
+			nl = memchr(buf + i, '\n', n - i);
+			i = nl != NULL ? (size_t)(nl - buf) : n;
+			continue;
+		}
+		if (c == ':' && ++t->colons > MIME_MAX_COLONS) {
+			t->changed = true;
+			if (fix)
+				buf[i] = ' ';
+		}
+		i++;
+	}
+}
+
+/* data with the ':' too many replaced (a copy), or NULL when there are none. */
+static uint8_t *
+tame_copy(const uint8_t *data, size_t len)
+{
+	struct tamer t = {.at_start = true};
+	uint8_t *copy;
+
+	tame(&t, (uint8_t *)data, len, false);
+	if (!t.changed)
+		return NULL;
+	copy = g_memdup2(data, len);
+	t = (struct tamer){.at_start = true};
+	tame(&t, copy, len, true);
+	return copy;
+}
+
+/*
+ * Return-Path is parsed from its decoded value (g_mime_object_get_header()),
+ * where encoded words may have made the ':': the same cap, on a copy.
+ */
+static InternetAddressList *
+return_path_parse(const char *v)
+{
+	char *copy = g_strdup(v), *p;
+	unsigned colons = 0;
+	InternetAddressList *l;
+
+	for (p = copy; *p != '\0'; p++)
+		if (*p == ':' && ++colons > MIME_MAX_COLONS)
+			*p = ' ';
+	l = internet_address_list_parse(NULL, copy);
+	g_free(copy);
+	return l;
+}
+
 static struct mail_info *
 parse_stream(GMimeStream *st)
 {
@@ -322,7 +451,7 @@ parse_stream(GMimeStream *st)
 	}
 	v = g_mime_object_get_header(GMIME_OBJECT(msg), "Return-Path");
 	if (v != NULL) {
-		InternetAddressList *l = internet_address_list_parse(NULL, v);
+		InternetAddressList *l = return_path_parse(v);
 		m->return_path = first_addr(l);
 		if (l != NULL)
 			g_object_unref(l);
@@ -542,7 +671,7 @@ parse_fields(const struct span f[MF_COUNT])
 	if (f[MF_RETURN_PATH].p != NULL) {
 		InternetAddressList *l;
 		v = field_value(&f[MF_RETURN_PATH]);
-		l = internet_address_list_parse(NULL, v);
+		l = return_path_parse(v);
 		g_free(v);
 		m->return_path = first_addr(l);
 		g_clear_object(&l);
@@ -585,12 +714,16 @@ mime_parse_mem_gmime(const uint8_t *data, size_t len)
 {
 	GMimeStream *st;
 	struct mail_info *m;
+	uint8_t *tamed = data != NULL ? tame_copy(data, len) : NULL;
 
 	mime_init();
+	if (tamed != NULL)
+		data = tamed;
 	/* An empty body may come as NULL (an empty GByteArray): GMime wants a buffer. */
 	st = g_mime_stream_mem_new_with_buffer(data != NULL ? (const char *)data : "", len);
 	m = parse_stream(st);
 	g_object_unref(st);
+	g_free(tamed);
 	return m;
 }
 
@@ -598,12 +731,60 @@ struct mail_info *
 mime_parse_mem(const uint8_t *data, size_t len)
 {
 	struct span f[MF_COUNT];
+	struct mail_info *m;
+	uint8_t *tamed;
 
-	if (data != NULL && split_fields(data, len, f)) {
+	if (data == NULL)
+		return mime_parse_mem_gmime(data, len);
+	tamed = tame_copy(data, len);
+	if (tamed != NULL)
+		data = tamed;
+	if (split_fields(data, len, f)) {
 		mime_init();
-		return parse_fields(f);
+		m = parse_fields(f);
+	} else {
+		m = mime_parse_mem_gmime(data, len);
 	}
-	return mime_parse_mem_gmime(data, len);
+	g_free(tamed);
+	return m;
+}
+
+/*
+ * Reads fd from its start to see whether any ':' is too many (tame()); if
+ * so, *copy is an unlinked temporary file holding the message with them
+ * replaced.  fd and the copy are left at offset 0.  False on a read error.
+ */
+static bool
+fd_tamed(int fd, FILE **copy)
+{
+	struct tamer t = {.at_start = true};
+	uint8_t buf[65536];
+	ssize_t n;
+
+	*copy = NULL;
+	if (lseek(fd, 0, SEEK_SET) < 0)
+		return false;
+	while ((n = read(fd, buf, sizeof(buf))) > 0 && !t.changed)
+		tame(&t, buf, (size_t)n, false);
+	if (n < 0 || lseek(fd, 0, SEEK_SET) < 0)
+		return false;
+	if (!t.changed)
+		return true;
+	*copy = tmpfile();
+	if (*copy == NULL)
+		return false;
+	t = (struct tamer){.at_start = true};
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		tame(&t, buf, (size_t)n, true);
+		if (fwrite(buf, 1, (size_t)n, *copy) != (size_t)n)
+			break;
+	}
+	if (n != 0 || fflush(*copy) != 0 || lseek(fileno(*copy), 0, SEEK_SET) < 0) {
+		fclose(*copy);
+		*copy = NULL;
+		return false;
+	}
+	return true;
 }
 
 struct mail_info *
@@ -612,12 +793,18 @@ mime_parse_fd(int fd)
 	GMimeStream *st;
 	struct mail_info *m;
 
+	FILE *copy = NULL;
+
 	mime_init();
-	if (lseek(fd, 0, SEEK_SET) < 0)
+	if (!fd_tamed(fd, &copy))
 		return g_new0(struct mail_info, 1);
+	if (copy != NULL)
+		fd = fileno(copy);
 	st = g_mime_stream_fs_new(fd);
 	g_mime_stream_fs_set_owner(GMIME_STREAM_FS(st), FALSE);
 	m = parse_stream(st);
 	g_object_unref(st);
+	if (copy != NULL)
+		fclose(copy);
 	return m;
 }

@@ -588,6 +588,76 @@ test_mime_fast_same(void)
 	g_string_free(big, TRUE);
 }
 
+/*
+ * GMime's address parser calls itself for each group, and each ':' of an
+ * address field can open one: 120,000 of them overflowed the stack.  Past
+ * 1000 in a field the ':' are read as spaces (mime.c), in the header read
+ * by popflow, in the whole message read by GMime, from memory or a file,
+ * and in Return-Path's decoded value.
+ */
+static void
+test_mime_deep_groups(void)
+{
+	GString *deep = g_string_new("From: "), *msg = g_string_new(NULL);
+	GString *rp = g_string_new("Return-Path: ");
+	char *b64, path[] = "/tmp/popflow-test-mime-XXXXXX";
+	struct mail_info *a, *b;
+	unsigned k;
+	int fd;
+
+	for (k = 0; k < 120000; k++)
+		g_string_append(deep, "a:");
+	g_string_append(deep, "\r\n");
+	/* The header section alone: read by popflow, each field by GMime. */
+	g_string_append(msg, deep->str);
+	g_string_append(msg, "Subject: deep\r\n\r\n");
+	a = mime_parse_mem((const uint8_t *)msg->str, msg->len);
+	CHECK(a->from != NULL && strncmp(a->from, "a: a: a: ", 9) == 0);
+	CHECK(a->from != NULL && strlen(a->from) <= 998);
+	CHECK_STR(a->subject, "deep");
+	CHECK_EQ_U(a->parts, 1);
+	mail_info_free(a);
+	CHECK(mime_same(msg->str, msg->len));
+	/* The same From in a message inside a multipart one: GMime's parser reads it all. */
+	g_string_assign(msg,
+	    "From: outer@example.org\r\nSubject: outer\r\n"
+	    "Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+	    "--b\r\nContent-Type: message/rfc822\r\n\r\n");
+	g_string_append(msg, deep->str);
+	g_string_append(msg, "Subject: inner\r\n\r\nx\r\n--b--\r\n");
+	a = mime_parse_mem((const uint8_t *)msg->str, msg->len);
+	CHECK_STR(a->from, "outer@example.org");
+	CHECK_EQ_U(a->parts, 1);
+	CHECK_EQ_U(a->attachments, 1);
+	fd = g_mkstemp(path);
+	CHECK(fd >= 0);
+	if (fd >= 0) {
+		CHECK(write(fd, msg->str, msg->len) == (ssize_t)msg->len);
+		b = mime_parse_fd(fd);
+		CHECK_STR(b->from, "outer@example.org");
+		CHECK_EQ_U(b->parts, a->parts);
+		CHECK_EQ_U(b->attachments, a->attachments);
+		mail_info_free(b);
+		close(fd);
+		unlink(path);
+	}
+	mail_info_free(a);
+	/* Return-Path's ':' from an encoded word. */
+	g_string_truncate(deep, 0);
+	for (k = 0; k < 60000; k++)
+		g_string_append(deep, "a:");
+	b64 = g_base64_encode((const guchar *)deep->str, deep->len);
+	g_string_append_printf(rp, "=?utf-8?b?%s?=\r\n\r\n", b64);
+	a = mime_parse_mem((const uint8_t *)rp->str, rp->len);
+	CHECK(a->return_path == NULL);
+	mail_info_free(a);
+	CHECK(mime_same(rp->str, rp->len));
+	g_free(b64);
+	g_string_free(deep, TRUE);
+	g_string_free(msg, TRUE);
+	g_string_free(rp, TRUE);
+}
+
 int
 main(void)
 {
@@ -596,6 +666,7 @@ main(void)
 	test_mime();
 	test_mime_hostile_names();
 	test_mime_fast_same();
+	test_mime_deep_groups();
 	test_extract();
 	test_errors();
 	return tl_done();

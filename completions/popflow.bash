@@ -78,6 +78,16 @@ _popflow()
 	esac
 	if [[ $cur == -* ]]; then
 		mapfile -t COMPREPLY < <(compgen -W "$(_popflow_options "$cmd")" -- "$cur")
+		return
+	fi
+	# Right after -r FILE (and the files that follow it), more capture files.
+	local i=$((COMP_CWORD - 1))
+	while ((i > 0)) && [[ ${COMP_WORDS[i]} != -* ]]; do
+		((i--))
+	done
+	if ((i > 0 && i < COMP_CWORD - 1)) && [[ ${COMP_WORDS[i]} == -r ]]; then
+		compopt -o filenames 2>/dev/null
+		mapfile -t COMPREPLY < <(compgen -f -- "$cur")
 	fi
 }
 

@@ -56,8 +56,10 @@ struct capture_live_opts {
  * lz4 or not (docs/inputs.md).  Several files are merged into one stream
  * in time order, as mergecap does: the earlier packet first, on the same
  * time the file given first, each file's packets in their order.  Every
- * file is opened here (a path "-" is standard input).  Returns NULL with
- * errbuf naming the file that cannot be read.
+ * file is opened here (a path "-" is standard input) and, when there are
+ * several, numbered in the order of their first packets (the file index
+ * of frame identifiers, frameid.h; capture_file_name() gives the names in
+ * that order).  Returns NULL with errbuf naming the file that cannot be read.
  */
 struct capture *capture_open_files(const char *const *paths, size_t n, char *errbuf);
 /* One file: capture_open_files(&path, 1, errbuf). */
@@ -107,6 +109,9 @@ int capture_run(
  * stops at once.
  */
 void capture_stop(struct capture *cap);
+/* Files: how many, and the name of file index i (frameid.h) as given ("stdin" for "-"). */
+size_t capture_nfiles(const struct capture *cap);
+const char *capture_file_name(const struct capture *cap, size_t i);
 /* capture_run() stopped because the filter does not compile for a link type met part-way. */
 bool capture_filter_failed(const struct capture *cap);
 /* Files that ended with a read error, and what the error was ("FILE: after frame N: why"). */

@@ -30,12 +30,21 @@ enum options_hint {
 	OPTIONS_HINT_NONE,
 	OPTIONS_HINT_USAGE,   /* the usage text (options_usage) */
 	OPTIONS_HINT_FORMATS, /* the list of formats (emit_list) */
+	OPTIONS_HINT_INPUT,   /* none, and the input cannot be read: exit status 2 (a glob matched
+	                         no file) */
 };
 
 struct options {
 	enum options_action action;
-	enum options_hint hint;      /* set when options_parse() fails */
-	const char *file;            /* -r FILE ("-": standard input), or NULL */
+	enum options_hint hint; /* set when options_parse() fails */
+	/*
+	 * The capture files, in the order given: each -r FILE (a FILE with glob
+	 * characters that names no file is expanded with glob(3), sorted), and
+	 * the existing files that directly follow one ("-r ring*.pcap" as the
+	 * shell expands it).  "-": standard input, alone.  NULL-terminated, owned.
+	 */
+	char **files;
+	size_t nfiles;
 	const char *iface;           /* -i IFACE, or NULL */
 	const char *format;          /* -T (default "text") */
 	const struct emitter *em;    /* the -T format's emitter */

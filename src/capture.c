@@ -29,7 +29,9 @@ struct capfile {
 	char *name; /* as given; "stdin" for "-" */
 	char *path; /* as given, to open it again */
 	bool is_stdin;
+	/* In frame identifiers (frameid.h): several files are numbered by their first packets. */
 	size_t index;
+	size_t given; /* its place on the command line */
 	wtap *w;
 	wtap_rec rec;
 	Buffer buf;
@@ -350,7 +352,7 @@ file_before(const struct capfile *a, const struct capfile *b)
 		return a->rec.ts.secs < b->rec.ts.secs;
 	if (a->rec.ts.nsecs != b->rec.ts.nsecs)
 		return a->rec.ts.nsecs < b->rec.ts.nsecs;
-	return a->index < b->index;
+	return a->given < b->given;
 }
 
 static void
@@ -513,6 +515,45 @@ file_unsupported(const struct capfile *f, int dlt, char *errbuf)
 	    wtap_encap_description(wtap_file_encap(f->w)), lt != NULL ? lt : "none");
 }
 
+/* Files with a packet first, the earlier first packet first, then as given. */
+static int
+file_order_cmp(const void *pa, const void *pb)
+{
+	const struct capfile *a = pa, *b = pb;
+
+	if (a->pending != b->pending)
+		return a->pending ? -1 : 1;
+	if (a->pending && file_before(a, b))
+		return -1;
+	if (a->pending && file_before(b, a))
+		return 1;
+	return a->given < b->given ? -1 : a->given > b->given;
+}
+
+/*
+ * Several files: each one's first packet is read now, and the files are
+ * numbered (frame identifiers, frameid.h) in the order of their first
+ * packets, whatever the order they were given in: the rotated files of
+ * tcpdump -C are then numbered in time order even when a glob sorted
+ * "ring10" before "ring2", and so are the frames of a session that spans
+ * them.  The merge itself is by time (files_run()), ties going to the file
+ * given first, as mergecap.
+ */
+static void
+files_order(struct capture *c)
+{
+	size_t i;
+
+	for (i = 0; i < c->nfiles; i++)
+		file_advance(c, &c->files[i]);
+	qsort(c->files, c->nfiles, sizeof(c->files[0]), file_order_cmp);
+	for (i = 0; i < c->nfiles; i++) {
+		c->files[i].index = i;
+		if (c->files[i].pending)
+			heap_push(c, i);
+	}
+}
+
 struct capture *
 capture_open_files(const char *const *paths, size_t n, char *errbuf)
 {
@@ -535,7 +576,7 @@ capture_open_files(const char *const *paths, size_t n, char *errbuf)
 	c->dlt = CAPTURE_DLT_UNKNOWN;
 	for (i = 0; i < n; i++) {
 		c->nfiles = i + 1;
-		c->files[i].index = i;
+		c->files[i].index = c->files[i].given = i;
 		if (file_open(&c->files[i], paths[i], errbuf) < 0) {
 			capture_close(c);
 			return NULL;
@@ -559,6 +600,8 @@ capture_open_files(const char *const *paths, size_t n, char *errbuf)
 		else if (d != c->dlt)
 			c->dlt = CAPTURE_DLT_SEVERAL;
 	}
+	if (n > 1)
+		files_order(c);
 	return c;
 }
 
@@ -1065,6 +1108,18 @@ capture_progress(const struct capture *cap, uint64_t *done, uint64_t *total)
 		*done += cap->files[i].done ? (uint64_t)size : (uint64_t)so_far;
 	}
 	return 0;
+}
+
+size_t
+capture_nfiles(const struct capture *cap)
+{
+	return cap->nfiles;
+}
+
+const char *
+capture_file_name(const struct capture *cap, size_t i)
+{
+	return i < cap->nfiles ? cap->files[i].name : NULL;
 }
 
 bool

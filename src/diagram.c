@@ -8,6 +8,7 @@
 
 #include "describe.h"
 #include "diagram.h"
+#include "frameid.h"
 #include "pop3.h"
 #include "tls.h"
 #include "util.h"
@@ -377,6 +378,16 @@ fill(struct builder *b, const char *key, const char *fallback, const struct rema
 	return remarks_fill(b->rm, key, fallback, v);
 }
 
+/* {frame}: "12", or "ring2.pcap:12" when several capture files are read (frameid.h). */
+static void
+vars_frame(struct remark_vars *v, uint64_t frame)
+{
+	char f[FRAMEID_PHRASE_LEN];
+
+	frameid_format(frame, f, sizeof(f));
+	rvars_set(v, "frame", f);
+}
+
 static void
 msg_remark(struct builder *b, const struct msg *m, const struct seg_rec *r, GString *out)
 {
@@ -388,7 +399,7 @@ msg_remark(struct builder *b, const struct msg *m, const struct seg_rec *r, GStr
 	vars_txn(b, &v, m->txn, m->kind == MSG_BODY);
 	if (r != NULL) {
 		rvars_setu(&v, "len", r->len);
-		rvars_setu(&v, "frame", (unsigned long long)r->frame);
+		vars_frame(&v, r->frame);
 	}
 	if (m->kind == MSG_OPAQUE && b->tls_dec) {
 		char label[400];
@@ -446,7 +457,7 @@ tcp_remark(struct builder *b, const char *key, const struct seg_rec *r, const ch
 	util_flags(r->flags, flags, sizeof(flags));
 	rvars_set(&v, "flags", flags);
 	rvars_setu(&v, "len", r->len);
-	rvars_setu(&v, "frame", (unsigned long long)r->frame);
+	vars_frame(&v, r->frame);
 	if (carries != NULL)
 		rvars_set(&v, "carries", carries);
 	s = fill(b, key, NULL, &v);

@@ -358,7 +358,7 @@ jts(struct ts t)
 static json_t *
 jframe(uint64_t f)
 {
-	return f > 0 ? json_integer((json_int_t)f) : json_null();
+	return f > 0 ? json_integer((json_int_t)frameid_number(f)) : json_null();
 }
 
 static json_t *
@@ -388,6 +388,19 @@ static json_t *
 jcstr(const char *s)
 {
 	return s != NULL ? jstr(s, strlen(s)) : json_null();
+}
+
+/*
+ * Sets KEY (a frame number in its file) and, when several capture files
+ * are read, FILE_KEY (the file's name; null when there is no frame): the
+ * keys of one file's output do not change (docs/json.md, "Frames").
+ */
+static void
+set_frame(json_t *o, const char *key, const char *file_key, uint64_t f)
+{
+	json_object_set_new_nocheck(o, key, jframe(f));
+	if (frameid_several_files())
+		json_object_set_new_nocheck(o, file_key, jcstr(frameid_file_name(f)));
 }
 
 static json_t *
@@ -490,7 +503,7 @@ janomaly(const struct anomaly *an)
 		return NULL;
 	o = json_object();
 	json_object_set_new_nocheck(o, "type", jword(anom_name(an->kind)));
-	json_object_set_new_nocheck(o, "frame", jframe(an->frame));
+	set_frame(o, "frame", "file", an->frame);
 	json_object_set_new_nocheck(o, "dir", jword(dir_name(an->dir)));
 	json_object_set_new_nocheck(
 	    o, "transaction", an->txn > 0 ? json_integer(an->txn) : json_null());
@@ -507,7 +520,7 @@ jcred(const struct cred *c)
 	json_object_set_new_nocheck(o, "transaction", json_integer(c->txn));
 	if (c->user_txn > 0)
 		json_object_set_new_nocheck(o, "user_transaction", json_integer(c->user_txn));
-	json_object_set_new_nocheck(o, "frame", jframe(c->frame));
+	set_frame(o, "frame", "file", c->frame);
 	json_object_set_new_nocheck(o, "time", jts(c->ts));
 	json_object_set_new_nocheck(o, "mechanism", jcstr(c->mechanism));
 	json_object_set_new_nocheck(o, "user", jbytes(c->user, c->user_len));
@@ -561,13 +574,11 @@ jtxn(const struct session *s, const struct txn *t)
 	}
 	json_object_set_new_nocheck(o, "partial", json_boolean(t->partial));
 	if (t->cmd_msg != NULL) {
-		json_object_set_new_nocheck(
-		    o, "command_frame", jframe(msg_first_frame(s, t->cmd_msg)));
+		set_frame(o, "command_frame", "command_file", msg_first_frame(s, t->cmd_msg));
 		json_object_set_new_nocheck(o, "command_time", jts(t->cmd_msg->ts));
 	}
 	if (t->status_msg != NULL) {
-		json_object_set_new_nocheck(
-		    o, "reply_frame", jframe(msg_first_frame(s, t->status_msg)));
+		set_frame(o, "reply_frame", "reply_file", msg_first_frame(s, t->status_msg));
 		json_object_set_new_nocheck(o, "reply_time", jts(t->status_msg->ts));
 	}
 	steps = json_array();
@@ -634,9 +645,17 @@ raw_segment(GString *g, GString *lab, json_t *js, const struct session *s, const
 	/* frame, time, dir, flags and the numbers are popflow's own ASCII: nothing to escape */
 	p = PUT_LIT(p, "{\"frame\":");
 	if (r->frame > 0)
-		p = put_i64(p, (int64_t)r->frame);
+		p = put_i64(p, (int64_t)frameid_number(r->frame));
 	else
 		p = PUT_LIT(p, "null");
+	if (frameid_several_files()) { /* the frame's file (docs/json.md, "Frames") */
+		json_t *fj = jcstr(frameid_file_name(r->frame)); /* null when synthetic */
+		p = PUT_LIT(p, ",\"file\":");
+		out_end(g, p);
+		json_dump_callback(fj, append_cb, g, JSON_FLAGS);
+		json_decref(fj);
+		p = out_room(g, 512 + dlen);
+	}
 	p = PUT_LIT(p, ",\"time\":\"");
 	p += util_ts_iso(r->ts, p, 64);
 	p = PUT_LIT(p, "\",\"dir\":\"");
@@ -767,8 +786,10 @@ json_session(void *ctx, FILE *f, const struct session *s, const struct emit_opts
 	raw_endpoint(g, "client", &s->client);
 	raw_endpoint(g, "server", &s->server);
 	raw_int(g, "ip_version", s->client.ip.family);
-	raw_int(g, "first_frame", (int64_t)s->first_frame);
-	raw_int(g, "last_frame", (int64_t)s->last_frame);
+	raw_int(g, "first_frame", (int64_t)frameid_number(s->first_frame));
+	raw_int(g, "last_frame", (int64_t)frameid_number(s->last_frame));
+	if (frameid_several_files()) /* the last frame's file (docs/json.md, "Frames") */
+		raw_value(g, "last_file", jcstr(frameid_file_name(s->last_frame)));
 	raw_ts(g, "start", s->start);
 	raw_ts(g, "end", s->last);
 	p = put_key(out_room(g, 48), "duration");

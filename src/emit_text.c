@@ -267,8 +267,12 @@ put_cred(GString *out, const struct cred *c)
 	const char *oc = cred_outcome_name(c->outcome);
 
 	g_string_append_printf(out, "txn %u", c->txn);
-	if (c->frame > 0)
-		g_string_append_printf(out, ", frame %" PRIu64, c->frame);
+	if (c->frame > 0) {
+		char f[FRAMEID_PHRASE_LEN];
+		frameid_phrase(c->frame, f, sizeof(f));
+		g_string_append(out, ", ");
+		util_append_printable(out, f, strlen(f));
+	}
 	g_string_append(out, ": ");
 	if (strcmp(c->mechanism, "USER") == 0)
 		g_string_append(out, "USER/PASS");
@@ -465,7 +469,7 @@ put_timeline(GString *out, const struct session *s, const struct emit_opts *o)
 {
 	guint i;
 	const struct seg_rec *r;
-	char *label, *params, marks[128], when[UTIL_TS_LEN];
+	char *label, *params, marks[128], when[UTIL_TS_LEN], fid[FRAMEID_PHRASE_LEN];
 	int64_t us;
 	struct ts prev = s->start;
 	int shift[2] = {session_win_shift(s, DIR_TO_SERVER), session_win_shift(s, DIR_TO_CLIENT)};
@@ -478,8 +482,12 @@ put_timeline(GString *out, const struct session *s, const struct emit_opts *o)
 		us = ts_diff_us(s->start, r->ts);
 		if (r->marks & SEG_SYNTHETIC)
 			g_string_append(out, "  (synth)");
-		else
-			g_string_append_printf(out, "  %7" PRIu64, r->frame);
+		else {
+			frameid_format(r->frame, fid, sizeof(fid));
+			g_string_append(out, "  ");
+			g_string_append_printf(out, "%*s", (int)(7 - MIN(strlen(fid), 7)), "");
+			util_append_printable(out, fid, strlen(fid));
+		}
 		if (o->time_given) { /* --time: in its form; else seconds since the first packet */
 			fmt_time(o, s, r->ts, prev, when, sizeof(when));
 			g_string_append_printf(out, "  %*s", stamp_width(o->time), when);
@@ -621,8 +629,12 @@ text_session(void *ctx, FILE *f, const struct session *s, const struct emit_opts
 		for (i = 0; i < s->anomalies->len; i++) {
 			a = &g_array_index(s->anomalies, struct anomaly, i);
 			g_string_append(out, o->color ? "    " COLOR_ANOMALY : "    ");
-			if (a->frame > 0)
-				g_string_append_printf(out, "frame %" PRIu64 ": ", a->frame);
+			if (a->frame > 0) {
+				char fp[FRAMEID_PHRASE_LEN];
+				frameid_phrase(a->frame, fp, sizeof(fp));
+				util_append_printable(out, fp, strlen(fp));
+				g_string_append(out, ": ");
+			}
 			g_string_append_printf(out, "%s: %s%s\n", anom_name(a->kind), a->detail,
 			    o->color ? COLOR_OFF : "");
 		}

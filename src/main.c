@@ -26,7 +26,8 @@
 #define MAIN_MAX_WARNINGS 20
 
 struct run {
-	const char *input;
+	const char *input; /* the file, "N capture files", or the interface: for messages */
+	char inputs[32];
 	FILE *out;
 	struct util_outfile
 	    of; /* -o of a drawing (EMIT_WHOLE): kept only when something was drawn */
@@ -61,8 +62,9 @@ on_warn(void *arg, uint64_t frame, const char *msg)
 	if (r->warnings < MAIN_MAX_WARNINGS + 1)
 		progress_clear(r->progress);
 	if (r->warnings++ < MAIN_MAX_WARNINGS)
-		fprintf(stderr, "popflow: %s: frame %llu: %s\n", r->input,
-		    (unsigned long long)frame, msg);
+		fprintf(stderr, "popflow: %s: frame %llu: %s\n",
+		    frameid_capture_name(frame) != NULL ? frameid_capture_name(frame) : r->input,
+		    (unsigned long long)frameid_number(frame), msg);
 	else if (r->warnings == MAIN_MAX_WARNINGS + 1)
 		fprintf(stderr,
 		    "popflow: %s: further frame warnings are counted in the summary only\n",
@@ -159,7 +161,7 @@ columns_env(void)
 }
 
 /*
- * -o, -w and --mbox must not name the capture being read (through a
+ * -o, -w and --mbox must not name a capture file being read (through a
  * symbolic or hard link too): opening them for writing would destroy it.
  * Prints why and returns -1 when one does.
  */
@@ -170,23 +172,57 @@ same_file_as_input(const struct options *o)
 		const char *opt, *path;
 	} outs[] = {{"-o", o->outpath}, {"-w", o->dumppath}, {"--mbox", o->xc.mbox}};
 	struct stat in, st;
-	size_t i;
+	size_t i, k;
 
-	if (o->file == NULL || strcmp(o->file, "-") == 0 || stat(o->file, &in) != 0)
-		return 0;
-	for (i = 0; i < sizeof(outs) / sizeof(outs[0]); i++) {
-		if (outs[i].path == NULL || strcmp(outs[i].path, "-") == 0 ||
-		    stat(outs[i].path, &st) != 0)
-			continue; /* a file that does not exist yet cannot be the input */
-		if (st.st_dev == in.st_dev && st.st_ino == in.st_ino) {
-			fprintf(stderr,
-			    "popflow: %s %s: that is the capture file being read (-r %s); "
-			    "refusing to overwrite it\n",
-			    outs[i].opt, outs[i].path, o->file);
-			return -1;
+	for (k = 0; k < o->nfiles; k++) {
+		if (strcmp(o->files[k], "-") == 0 || stat(o->files[k], &in) != 0)
+			continue;
+		for (i = 0; i < sizeof(outs) / sizeof(outs[0]); i++) {
+			if (outs[i].path == NULL || strcmp(outs[i].path, "-") == 0 ||
+			    stat(outs[i].path, &st) != 0)
+				continue; /* a file that does not exist yet cannot be the input */
+			if (st.st_dev == in.st_dev && st.st_ino == in.st_ino) {
+				fprintf(stderr,
+				    "popflow: %s %s: that is %s being read (-r %s); "
+				    "refusing to overwrite it\n",
+				    outs[i].opt, outs[i].path,
+				    o->nfiles > 1 ? "a capture file" : "the capture file",
+				    o->files[k]);
+				return -1;
+			}
 		}
 	}
 	return 0;
+}
+
+/*
+ * A filter that does not compile and begins with what looks like a file
+ * name: a capture file that does not exist, taken for the filter because
+ * only existing files after -r are capture files (options.h).  Says so.
+ */
+static void
+filter_looks_like_file(const struct options *o)
+{
+	static const char *const exts[] = {".pcap", ".cap", ".gz", ".zst", ".lz4"};
+	struct stat st;
+	char *word;
+	size_t i;
+	bool like = false;
+
+	if (o->filter == NULL)
+		return;
+	word = g_strndup(o->filter, strcspn(o->filter, " "));
+	/* BPF words have no '/' first, nor '*' or '?' ("tcp[13]" has '['). */
+	like = strchr(word, '/') != NULL || strpbrk(word, "*?") != NULL;
+	for (i = 0; i < G_N_ELEMENTS(exts) && !like; i++)
+		like = strstr(word, exts[i]) != NULL;
+	if (like && stat(word, &st) != 0)
+		fprintf(stderr,
+		    "popflow: '%s' was read as the filter: there is no such file (capture "
+		    "files are -r FILE, each, or the existing files right after one; a "
+		    "pattern in quotes: -r 'ring*.pcap')\n",
+		    word);
+	g_free(word);
 }
 
 /*
@@ -245,7 +281,7 @@ main(int argc, char **argv)
 		else if (o.hint == OPTIONS_HINT_FORMATS)
 			emit_list(stderr);
 		options_free(&o);
-		return EXIT_USAGE;
+		return o.hint == OPTIONS_HINT_INPUT ? EXIT_INPUT : EXIT_USAGE;
 	}
 	switch (o.action) {
 	case OPTIONS_HELP:
@@ -278,10 +314,21 @@ main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	r.max_sessions = o.max_sessions;
-	r.input = o.file != NULL ? (strcmp(o.file, "-") == 0 ? "stdin" : o.file) : o.iface;
-	if (o.file != NULL) {
-		frameid_set_files(&r.input, 1); /* frames name their file (frameid.h) */
-		r.cap = capture_open_file(o.file, r.errbuf);
+	r.input = o.nfiles > 0 ? (strcmp(o.files[0], "-") == 0 ? "stdin" : o.files[0]) : o.iface;
+	if (o.nfiles > 0) {
+		r.cap = capture_open_files((const char *const *)o.files, o.nfiles, r.errbuf);
+		if (r.cap != NULL && o.nfiles > 1) {
+			/* Frames name their file (frameid.h), in the order capture.c numbered them. */
+			const char **names = g_new(const char *, o.nfiles);
+			for (size_t i = 0; i < o.nfiles; i++)
+				names[i] = capture_file_name(r.cap, i);
+			frameid_set_files(names, o.nfiles);
+			g_free(names);
+			g_snprintf(r.inputs, sizeof(r.inputs), "%zu capture files", o.nfiles);
+			r.input = r.inputs;
+		} else {
+			frameid_set_files(&r.input, 1);
+		}
 	} else {
 		r.cap = capture_open_live(o.iface, &o.lo, r.errbuf);
 		if (r.cap != NULL && r.errbuf[0] != '\0')
@@ -297,6 +344,7 @@ main(int argc, char **argv)
 		r.input = capture_name(r.cap); /* -i 3: the interface it stands for */
 	if (capture_set_filter(r.cap, o.filter, r.errbuf) < 0) {
 		fprintf(stderr, "popflow: %s\n", r.errbuf);
+		filter_looks_like_file(&o);
 		rc = EXIT_USAGE;
 		goto out;
 	}
@@ -350,8 +398,9 @@ main(int argc, char **argv)
 		rc = EXIT_INPUT;
 		goto out;
 	}
-	if (o.file != NULL && keylog_load_pcapng(kl, o.file, r.errbuf) < 0)
-		fprintf(stderr, "popflow: warning: %s\n", r.errbuf);
+	for (size_t i = 0; i < o.nfiles; i++)
+		if (keylog_load_pcapng(kl, o.files[i], r.errbuf) < 0)
+			fprintf(stderr, "popflow: warning: %s\n", r.errbuf);
 	if (keylog_bad_lines(kl) > 0)
 		fprintf(stderr,
 		    "popflow: warning: %llu key log line%s did not parse and %s ignored (the "
@@ -416,7 +465,7 @@ main(int argc, char **argv)
 	}
 	r.pl = pl;
 	r.out_tty = isatty(fileno(r.out));
-	if (o.file != NULL && !o.eo.quiet && capture_progress(r.cap, &done, &total) == 0) {
+	if (o.nfiles > 0 && !o.eo.quiet && capture_progress(r.cap, &done, &total) == 0) {
 		/* A long run shows how far it is on a terminal (progress.h); not for -r -. */
 		r.progress = progress_new(stderr, total);
 	}
@@ -443,8 +492,8 @@ finish:
 	if (interrupted) {
 		fprintf(stderr,
 		    "popflow: %s: interrupted: the sessions still open are reported as "
-		    "interrupted, the rest of the file was not read\n",
-		    r.input);
+		    "interrupted, the rest of the %s not read\n",
+		    r.input, o.nfiles > 1 ? "files were" : "file was");
 		if (rc == EXIT_OK)
 			rc = EXIT_INTERRUPTED;
 	}

@@ -3,9 +3,11 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <glob.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <glib.h>
 
@@ -17,14 +19,16 @@ void
 options_usage(FILE *f)
 {
 	fprintf(f,
-	    "Usage: popflow -r FILE [options] [BPF expression]\n"
+	    "Usage: popflow -r FILE [FILE...] [options] [BPF expression]\n"
 	    "       popflow -i IFACE [options] [BPF expression]\n"
 	    "       popflow -D | -h | --version\n"
 	    "Turns POP3 sessions in a capture into a readable transcript, JSON or diagrams.\n"
 	    "\n"
 	    "Input:\n"
 	    "  -r FILE            read a capture file: pcap, pcapng, compressed (gz, zst,\n"
-	    "                     lz4) or not (- for standard input)\n"
+	    "                     lz4) or not (- for standard input); several (-r each,\n"
+	    "                     -r 'ring*.pcap', or the files right after -r FILE) are\n"
+	    "                     merged by time, as mergecap does\n"
 	    "  -i IFACE           capture live from an interface (any: all of them; a\n"
 	    "                     number: that interface of popflow -D's list)\n"
 	    "  --port N           also treat TCP port N as POP3 (repeatable; 110 always is)\n"
@@ -164,6 +168,99 @@ static const struct option options_long[] = {
     {NULL, 0, NULL, 0},
 };
 
+static void
+add_file(struct options *o, const char *path)
+{
+	o->files = g_renew(char *, o->files, o->nfiles + 2);
+	o->files[o->nfiles++] = g_strdup(path);
+	o->files[o->nfiles] = NULL;
+}
+
+/*
+ * -r's argument: a file (or "-"), or, when it has glob characters and names
+ * no file, the files glob(3) finds for it, sorted (-r 'ring*.pcap' quoted,
+ * so the shell leaves it to popflow).  0, or -1 with errbuf filled.
+ */
+static int
+add_files(struct options *o, const char *arg, char *errbuf)
+{
+	struct stat st;
+	glob_t g;
+	size_t i;
+	int rc;
+
+	if (strpbrk(arg, "*?[") == NULL || stat(arg, &st) == 0) {
+		add_file(o, arg);
+		return 0;
+	}
+	memset(&g, 0, sizeof(g));
+	rc = glob(arg, GLOB_ERR, NULL, &g);
+	if (rc != 0) {
+		snprintf(errbuf, ERRBUF_SIZE, "-r %s: %s", arg,
+		    rc == GLOB_NOMATCH       ? "no file matches the pattern"
+		        : rc == GLOB_ABORTED ? "a directory of the pattern cannot be read"
+		                             : "cannot expand the pattern");
+		o->hint = OPTIONS_HINT_INPUT;
+		globfree(&g);
+		return -1;
+	}
+	for (i = 0; i < g.gl_pathc; i++)
+		add_file(o, g.gl_pathv[i]);
+	globfree(&g);
+	return 0;
+}
+
+/*
+ * The capture files together: standard input cannot be merged with other
+ * files (it is read as it comes, and once), and a file given twice would
+ * have its packets merged with themselves.  0, or -1 with errbuf filled.
+ */
+static int
+check_files(struct options *o, char *errbuf)
+{
+	struct stat *st;
+	bool *known;
+	size_t i, j;
+	int rc = 0;
+
+	for (i = 0; i < o->nfiles && o->nfiles > 1; i++)
+		if (strcmp(o->files[i], "-") == 0) {
+			snprintf(errbuf, ERRBUF_SIZE,
+			    "-r -: standard input cannot be read together with other capture "
+			    "files (merge them first: mergecap -w - FILE... | popflow -r -)");
+			return -1;
+		}
+	st = g_new0(struct stat, o->nfiles);
+	known = g_new0(bool, o->nfiles);
+	for (i = 0; i < o->nfiles && rc == 0; i++) {
+		known[i] = stat(o->files[i], &st[i]) == 0 && !S_ISDIR(st[i].st_mode);
+		for (j = 0; j < i && known[i] && rc == 0; j++)
+			if (known[j] && st[j].st_dev == st[i].st_dev &&
+			    st[j].st_ino == st[i].st_ino) {
+				if (strcmp(o->files[i], o->files[j]) == 0)
+					snprintf(errbuf, ERRBUF_SIZE,
+					    "-r %s: the file is given twice", o->files[i]);
+				else
+					snprintf(errbuf, ERRBUF_SIZE,
+					    "-r %s: the same file as %s, given before", o->files[i],
+					    o->files[j]);
+				rc = -1;
+			}
+	}
+	g_free(st);
+	g_free(known);
+	return rc;
+}
+
+/* A word after -r's files that names an existing file (not a directory): one more of them. */
+static bool
+is_more_files(const char *arg)
+{
+	struct stat st;
+
+	return strcmp(arg, "-") != 0 && stat(arg, &st) == 0 && !S_ISDIR(st.st_mode);
+}
+
 /* One option and its argument into o: 0, or -1 with errbuf filled. */
 static int
 options_one(struct options *o, int c, const char *arg, bool *idle_set, char *errbuf)
@@ -172,8 +269,7 @@ options_one(struct options *o, int c, const char *arg, bool *idle_set, char *err
 
 	switch (c) {
 	case 'r':
-		o->file = arg;
-		break;
+		return add_files(o, arg, errbuf);
 	case 'i':
 		o->iface = arg;
 		break;
@@ -416,7 +512,8 @@ options_refused(int c, char **argv, char *errbuf)
 int
 options_parse(struct options *o, int argc, char **argv, char *errbuf)
 {
-	bool idle_set = false;
+	bool idle_set = false, after_r = false;
+	GString *filter;
 	int c;
 
 	memset(o, 0, sizeof(*o));
@@ -429,47 +526,68 @@ options_parse(struct options *o, int argc, char **argv, char *errbuf)
 	pipeline_add_tls_port(&o->pc, 995);
 	optind = 0; /* glibc: start afresh, so options_parse() can run more than once */
 	opterr = 0; /* getopt would print argv[0]'s full path: options_refused() says it */
+	filter = g_string_new(NULL);
+	/*
+	 * "-": the words that are not options come in their place (as option 1),
+	 * so the files that directly follow -r FILE can be told from the filter.
+	 */
 	while (
-	    (c = getopt_long(argc, argv, ":r:i:T:o:vqhDc:w:s:pB:Z:", options_long, NULL)) != -1) {
+	    (c = getopt_long(argc, argv, "-:r:i:T:o:vqhDc:w:s:pB:Z:", options_long, NULL)) != -1) {
+		if (c == 1) {
+			/*
+			 * Existing files right after -r FILE are capture files too (what
+			 * the shell makes of -r ring*.pcap); any other word starts, or
+			 * continues, the filter.  "--" ends the files: the rest is the filter.
+			 */
+			if (after_r && is_more_files(optarg)) {
+				add_file(o, optarg);
+			} else {
+				if (filter->len > 0)
+					g_string_append_c(filter, ' ');
+				g_string_append(filter, optarg);
+				after_r = false;
+			}
+			continue;
+		}
+		after_r = c == 'r';
 		if (c == '?' || c == ':') {
 			options_refused(c, argv, errbuf);
 			o->hint = OPTIONS_HINT_USAGE;
+			g_string_free(filter, TRUE);
 			return -1;
 		}
 		/* -h and --version act at once, as they always have, whatever follows. */
-		if (c == 'h') {
-			o->action = OPTIONS_HELP;
+		if (c == 'h' || c == OPT_VERSION) {
+			o->action = c == 'h' ? OPTIONS_HELP : OPTIONS_VERSION;
+			g_string_free(filter, TRUE);
 			return 0;
 		}
-		if (c == OPT_VERSION) {
-			o->action = OPTIONS_VERSION;
-			return 0;
-		}
-		if (options_one(o, c, optarg, &idle_set, errbuf) < 0)
+		if (options_one(o, c, optarg, &idle_set, errbuf) < 0) {
+			g_string_free(filter, TRUE);
 			return -1;
+		}
 	}
+	/* After "--": the filter, as tcpdump takes it. */
+	for (c = optind; c < argc; c++) {
+		if (filter->len > 0)
+			g_string_append_c(filter, ' ');
+		g_string_append(filter, argv[c]);
+	}
+	o->filter = g_string_free(filter, filter->len == 0); /* NULL when empty */
 	if (o->action == OPTIONS_LIST)
 		return 0;
-	if ((o->file == NULL) == (o->iface == NULL)) {
+	if ((o->nfiles == 0) == (o->iface == NULL)) {
 		snprintf(errbuf, ERRBUF_SIZE, "give exactly one of -r FILE or -i IFACE");
 		o->hint = OPTIONS_HINT_USAGE;
 		return -1;
 	}
+	if (check_files(o, errbuf) < 0)
+		return -1;
 	o->em = emit_lookup(o->format);
 	if (o->em == NULL) {
 		snprintf(errbuf, ERRBUF_SIZE, "-T %s: unknown format; formats:", o->format);
 		o->hint = OPTIONS_HINT_FORMATS;
 		return -1;
-	}
-	if (optind < argc) {
-		/* The filter is the rest of the command line, as tcpdump takes it. */
-		GString *f = g_string_new(NULL);
-		for (c = optind; c < argc; c++) {
-			if (f->len > 0)
-				g_string_append_c(f, ' ');
-			g_string_append(f, argv[c]);
-		}
-		o->filter = g_string_free(f, FALSE);
 	}
 	if (o->iface != NULL && !idle_set)
 		o->pc.idle_timeout = OPTIONS_LIVE_IDLE_TIMEOUT;
@@ -481,4 +599,7 @@ options_free(struct options *o)
 {
 	g_free(o->filter);
 	o->filter = NULL;
+	g_strfreev(o->files);
+	o->files = NULL;
+	o->nfiles = 0;
 }

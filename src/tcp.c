@@ -13,6 +13,7 @@
  */
 #include <string.h>
 
+#include "frameid.h"
 #include "tcp_int.h"
 #include "util.h"
 
@@ -161,11 +162,14 @@ tcp_session(struct tcp_conn *c)
 	}
 	c->has_first = false;
 	sync_counts(c);
-	if (c->handshake == HS_MISSING)
+	if (c->handshake == HS_MISSING) {
+		char fid[FRAMEID_PHRASE_LEN]; /* "12", or "ring2.pcap:12" with several files */
+		frameid_format(c->first_frame, fid, sizeof(fid));
 		session_anomaly_at(s, ANOM_HANDSHAKE_MISSING, DIR_TO_SERVER, c->first_frame, NULL,
-		    "first frame %llu has no SYN: the connection opened before the capture began "
+		    "first frame %s has no SYN: the connection opened before the capture began "
 		    "(or its earlier part was reported as another session)",
-		    (unsigned long long)c->first_frame);
+		    fid);
+	}
 	if (c->t->ops->opened != NULL)
 		c->t->ops->opened(c->t->arg, s);
 	return s;
@@ -328,6 +332,7 @@ static void
 synthesize_handshake(struct tcp_conn *c, const struct segment *seg)
 {
 	struct seg_rec syn[3];
+	char fid[FRAMEID_PHRASE_LEN]; /* "12", or "ring2.pcap:12" with several files */
 	int i;
 
 	memset(syn, 0, sizeof(syn));
@@ -351,9 +356,9 @@ synthesize_handshake(struct tcp_conn *c, const struct segment *seg)
 		log_rec(c, &syn[i]);
 	c->handshake = HS_SYNTHETIC;
 	c->s->handshake = HS_SYNTHETIC;
+	frameid_format(seg->frame, fid, sizeof(fid));
 	session_anomaly_at(c->s, ANOM_SYNTHETIC_HANDSHAKE, DIR_TO_SERVER, seg->frame, NULL,
-	    "handshake synthesised at frame %llu from its sequence numbers",
-	    (unsigned long long)seg->frame);
+	    "handshake synthesised at frame %s from its sequence numbers", fid);
 }
 
 /*
@@ -710,13 +715,15 @@ tcp_segment(struct tcp *t, const struct segment *seg)
 	} else if (seg->payload_len > 0) {
 		if (c->handshake == HS_SEEN && d == DIR_TO_CLIENT && c->synack && !c->est) {
 			/* libnids would have dropped the connection; popflow's own handshake does not. */
+			char fid[FRAMEID_PHRASE_LEN];
 			c->est = true;
+			frameid_format(seg->frame, fid, sizeof(fid));
 			session_anomaly_at(tcp_session(c), ANOM_SYNTHETIC_HANDSHAKE, d, seg->frame,
 			    NULL,
-			    "frame %llu: server data before the client's handshake ACK; the ACK "
+			    "frame %s: server data before the client's handshake ACK; the ACK "
 			    "was "
 			    "supplied",
-			    (unsigned long long)seg->frame);
+			    fid);
 		}
 		tcp_session(c);
 		if (c->handshake != HS_SEEN && c->f[d].next == 0 && c->f[d].delivered == 0 &&

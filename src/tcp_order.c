@@ -12,6 +12,7 @@
  */
 #include <string.h>
 
+#include "frameid.h"
 #include "tcp_int.h"
 #include "util.h"
 
@@ -145,17 +146,18 @@ conflict(struct tcp_conn *c, enum dir d, uint64_t off, uint32_t len, uint32_t nd
 {
 	struct seg_rec *r = tcp_rec(c, rec);
 	struct session *s = tcp_session(c);
+	char fid[FRAMEID_PHRASE_LEN]; /* "12", or "ring2.pcap:12" with several files */
 
 	if (r != NULL) {
 		if (r->marks & SEG_CONFLICT)
 			return; /* once per segment */
 		r->marks |= SEG_CONFLICT;
 	}
+	frameid_format(tcp_first_copy(c, d, off, rec), fid, sizeof(fid));
 	session_anomaly_at(s, ANOM_CONFLICTING_RETRANSMISSION, d, frame, NULL,
-	    "%u of %u octet%s at stream offset %llu differ%s from the copy in frame %llu; the "
+	    "%u of %u octet%s at stream offset %llu differ%s from the copy in frame %s; the "
 	    "first copy is kept",
-	    ndiff, len, util_plural(len), (unsigned long long)off, ndiff == 1 ? "s" : "",
-	    (unsigned long long)tcp_first_copy(c, d, off, rec));
+	    ndiff, len, util_plural(len), (unsigned long long)off, ndiff == 1 ? "s" : "", fid);
 }
 
 /* Bytes [off, off + len) were delivered already: compare what the capture holds of them. */

@@ -108,6 +108,12 @@ complete_words "$POPFLOW" -r x --paper "" >"$tmp/out"
 [ "$(tr '\n' ' ' <"$tmp/out")" = "a4 letter " ] && ok || bad "completing '--paper ': $(tr '\n' ' ' <"$tmp/out")"
 complete_words "$POPFLOW" -r x --listings "" >"$tmp/out"
 [ "$(tr '\n' ' ' <"$tmp/out")" = "full summary " ] && ok || bad "completing '--listings ': $(tr '\n' ' ' <"$tmp/out")"
+# After -r FILE, more capture files (several files, issue 10 item 7); not after other words.
+mkdir "$tmp/cw" && : >"$tmp/cw/ring1.pcap" && : >"$tmp/cw/ring2.pcap"
+complete_words "$POPFLOW" -r "$tmp/cw/ring1.pcap" "$tmp/cw/ring" >"$tmp/out"
+[ "$(sort "$tmp/out" | tr '\n' ' ')" = "$tmp/cw/ring1.pcap $tmp/cw/ring2.pcap " ] && ok || bad "completing a second file after -r FILE: $(tr '\n' ' ' <"$tmp/out")"
+complete_words "$POPFLOW" -r "$tmp/cw/ring1.pcap" -v "$tmp/cw/ring" >"$tmp/out"
+[ -z "$(tr -d '\n' <"$tmp/out")" ] && ok || bad "completing after -v offered files: $(tr '\n' ' ' <"$tmp/out")"
 complete_words "$POPFLOW" - >"$tmp/out"
 n=$(grep -c -- '^-' "$tmp/out")
 m=$(grep -cE '^  -' "$tmp/help")

@@ -1,5 +1,9 @@
 /* test_options.c - the command line into struct options: values, defaults, errors and hints. */
+#include <string.h>
+#include <unistd.h>
+
 #include <glib.h>
+#include <glib/gstdio.h>
 
 #include "options.h"
 #include "testlib.h"
@@ -28,7 +32,9 @@ test_defaults(void)
 
 	CHECK(parse(&o, err, a) == 0);
 	CHECK(o.action == OPTIONS_RUN);
-	CHECK_STR(o.file, "x.pcap");
+	CHECK_EQ_U(o.nfiles, 1);
+	CHECK_STR(o.files[0], "x.pcap");
+	CHECK(o.files[1] == NULL);
 	CHECK(o.iface == NULL);
 	CHECK_STR(o.format, "text");
 	CHECK(o.em == &emit_text);
@@ -122,6 +128,103 @@ test_errors(void)
 	options_free(&o);
 }
 
+/* Several capture files (issue 10 item 7): -r repeated, a quoted glob, the shell's expansion. */
+static void
+test_files(void)
+{
+	char *dir = g_dir_make_tmp("popflow-opt-XXXXXX", NULL);
+	char *r1 = g_build_filename(dir, "r1.pcap", NULL),
+	     *r2 = g_build_filename(dir, "r2.pcap", NULL);
+	char *r10 = g_build_filename(dir, "r10.pcap", NULL),
+	     *pat = g_build_filename(dir, "r*.pcap", NULL);
+	char *none = g_build_filename(dir, "zz*.pcap", NULL),
+	     *hard = g_build_filename(dir, "l.pcap", NULL);
+	struct options o;
+	char err[ERRBUF_SIZE];
+
+	CHECK(dir != NULL);
+	g_file_set_contents(r1, "", 0, NULL);
+	g_file_set_contents(r2, "", 0, NULL);
+	g_file_set_contents(r10, "", 0, NULL);
+	CHECK(link(r2, hard) == 0);
+
+	const char *rep[] = {"popflow", "-r", r2, "-T", "json", "-r", r1, NULL};
+	CHECK(parse(&o, err, rep) == 0);
+	CHECK_EQ_U(o.nfiles, 2); /* in the order given: capture.c merges by time */
+	CHECK_STR(o.files[0], r2);
+	CHECK_STR(o.files[1], r1);
+	CHECK(o.filter == NULL);
+	options_free(&o);
+
+	const char *glob[] = {"popflow", "-r", pat, "port", "110", NULL};
+	CHECK(parse(&o, err, glob) == 0);
+	CHECK_EQ_U(o.nfiles, 3); /* glob(3)'s order */
+	CHECK_STR(o.files[0], r1);
+	CHECK_STR(o.files[1], r10);
+	CHECK_STR(o.files[2], r2);
+	CHECK_STR(o.filter, "port 110");
+	options_free(&o);
+
+	/* -r r1 r10 r2 port 110, as the shell expands -r r*.pcap: existing files, then the filter. */
+	const char *shell[] = {"popflow", "-r", r1, r10, r2, "port", "110", "-T", "json", NULL};
+	CHECK(parse(&o, err, shell) == 0);
+	CHECK_EQ_U(o.nfiles, 3);
+	CHECK_STR(o.files[2], r2);
+	CHECK_STR(o.filter, "port 110");
+	CHECK(o.em == &emit_json);
+	options_free(&o);
+
+	/* Only right after -r's files: after another option, or after "--", a word is the filter. */
+	const char *after[] = {"popflow", "-r", r1, "-v", r2, NULL};
+	CHECK(parse(&o, err, after) == 0);
+	CHECK_EQ_U(o.nfiles, 1);
+	CHECK_STR(o.filter, r2);
+	options_free(&o);
+	const char *dashes[] = {"popflow", "-r", r1, "--", r2, NULL};
+	CHECK(parse(&o, err, dashes) == 0);
+	CHECK_EQ_U(o.nfiles, 1);
+	CHECK_STR(o.filter, r2);
+	options_free(&o);
+	/* A word that names no file starts the filter, and everything after it is the filter. */
+	const char *nofile[] = {"popflow", "-r", r1, "tcp", r2, NULL};
+	CHECK(parse(&o, err, nofile) == 0);
+	CHECK_EQ_U(o.nfiles, 1);
+	CHECK(g_str_has_prefix(o.filter, "tcp "));
+	options_free(&o);
+
+	const char *stdin_too[] = {"popflow", "-r", "-", "-r", r1, NULL};
+	CHECK(parse(&o, err, stdin_too) == -1);
+	CHECK(g_str_has_prefix(err, "-r -: standard input cannot be read together with other"));
+	CHECK(o.hint == OPTIONS_HINT_NONE); /* exit status 1 */
+	options_free(&o);
+	const char *twice[] = {"popflow", "-r", r1, "-r", r1, NULL};
+	CHECK(parse(&o, err, twice) == -1);
+	CHECK(strstr(err, "given twice") != NULL);
+	options_free(&o);
+	const char *linked[] = {"popflow", "-r", r2, hard, NULL};
+	CHECK(parse(&o, err, linked) == -1);
+	CHECK(strstr(err, "the same file as") != NULL);
+	options_free(&o);
+	const char *nomatch[] = {"popflow", "-r", none, NULL};
+	CHECK(parse(&o, err, nomatch) == -1);
+	CHECK(strstr(err, "no file matches the pattern") != NULL);
+	CHECK(o.hint == OPTIONS_HINT_INPUT); /* exit status 2, as a missing file */
+	options_free(&o);
+
+	g_remove(r1);
+	g_remove(r2);
+	g_remove(r10);
+	g_remove(hard);
+	g_rmdir(dir);
+	g_free(r1);
+	g_free(r2);
+	g_free(r10);
+	g_free(pat);
+	g_free(none);
+	g_free(hard);
+	g_free(dir);
+}
+
 int
 main(void)
 {
@@ -129,5 +232,6 @@ main(void)
 	test_values();
 	test_actions();
 	test_errors();
+	test_files();
 	return tl_done();
 }

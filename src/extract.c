@@ -462,6 +462,8 @@ hdr_needs_body(const GByteArray *h)
 
 	for (i = 0; i < h->len; i++) {
 		size_t left = h->len - i;
+		if ((h->data[i] | 0x20) != 'm') /* both words begin with m or M */
+			continue;
 		if ((left >= 9 &&
 		        g_ascii_strncasecmp((const char *)h->data + i, "multipart", 9) == 0) ||
 		    (left >= 8 &&

@@ -1069,6 +1069,38 @@ body_bulk(struct pop3 *p, const uint8_t *buf, size_t len, uint64_t off, const ui
 	return i;
 }
 
+/*
+ * The start of a RETR or TOP body line that does not end in this chunk,
+ * handed on now as the line's first piece, as flush_body_piece() hands on a
+ * long line, without copying it first.  Only where that changes nothing:
+ * the body's message exists (a line cut by a gap marks only a message it
+ * made, on_cut_line()), no copy of the body is kept (kept bytes are capped
+ * in whole lines), it is no longer than a piece, and it cannot be the final
+ * "." (".", ".CR").  False: the caller keeps the line as any other.
+ */
+static bool
+body_head(struct pop3 *p, struct linebuf *lb, const uint8_t *b, size_t n, uint64_t off)
+{
+	const struct msg *m = p->body->body_msg;
+	size_t keep = n;
+
+	if (m == NULL || (m->data != NULL && !m->data_truncated) || n > POP3_BODY_LINE_BUF ||
+	    (b[0] == '.' && (n == 1 || (n == 2 && b[1] == '\r'))))
+		return false;
+	if (b[n - 1] == '\r')
+		keep--; /* held back: it may be the first half of CRLF */
+	lb->active = true;
+	lb->start = off;
+	lb->wire = n;
+	lb->last = b[n - 1];
+	lb->tail_kept = true;
+	body_line(p, (const char *)b, keep, keep, 0, off, true, false);
+	lb->flushed = true;
+	if (keep < n)
+		g_byte_array_append(lb->buf, b + keep, 1);
+	return true;
+}
+
 /* The CAPA listing is complete: what did not parse is an anomaly. */
 static void
 capa_done(struct pop3 *p, struct txn *t)
@@ -1957,7 +1989,7 @@ parse_bytes(struct pop3 *p, enum dir d, const uint8_t *buf, size_t len, uint64_t
 			buf += take;
 			len -= take;
 			off += take;
-			if (len == 0)
+			if (len == 0 || (lf == NULL && body_head(p, lb, buf, len, off)))
 				break;
 			lf_known = true;
 		}
@@ -1994,6 +2026,16 @@ parse_bytes(struct pop3 *p, enum dir d, const uint8_t *buf, size_t len, uint64_t
 			lb->wire = n + 1 - eol;
 			lb->last = n > 0 ? buf[n - 1] : 0;
 			lb->tail_kept = true;
+			on_line_at(p, d, (const char *)buf, n + 1 - eol, eol);
+			buf += n + 1;
+			len -= n + 1;
+			off += n + 1;
+			continue;
+		}
+		if (lf != NULL && lb->flushed && lb->buf->len == 0) {
+			/* The end of a line handed on in pieces: its last piece, read where it is. */
+			size_t eol = n > 0 && buf[n - 1] == '\r' ? 2 : 1;
+			lb->wire += n + 1 - eol;
 			on_line_at(p, d, (const char *)buf, n + 1 - eol, eol);
 			buf += n + 1;
 			len -= n + 1;

@@ -166,6 +166,13 @@ has "$tmp/out" "^Community ID .*, first frame 18 in $r0\$" "text: the session he
 expect 0 "later files only" -- "$POPFLOW" -r "$r2" -r "$r1" -T json
 has "$tmp/out" "\"type\":\"handshake_missing\",\"frame\":1,\"file\":\"$r1\"" "anomaly: frame and file"
 has "$tmp/out" "first frame $r1:1 has no SYN" "anomaly detail: the frame names its file"
+# Anomalies are listed in frame order, files in the order of their first packets whatever the
+# order given: the second file (given first, a frame taken out so it has a gap) comes last.
+editcap "$r2" "$tmp/r2-gap.pcap" 5
+expect 0 "anomalies of two files given out of order" -- "$POPFLOW" -r "$tmp/r2-gap.pcap" -r "$r1"
+sed -n 's/^    frame \(.*\):[0-9]*: [a-z_]*: .*/\1/p' "$tmp/out" | uniq >"$tmp/anom-files"
+printf '%s\n' "$r1" "$tmp/r2-gap.pcap" | cmp -s - "$tmp/anom-files" && ok ||
+	bad "anomalies of two files: not in time order: $(tr '\n' ' ' <"$tmp/anom-files")"
 # Diagrams: {frame} in a remark template names the file.
 cp -r templates "$tmp/tmpl"
 sed -i 's/^tcp.syn: .*/tcp.syn: SYN in frame {frame}./; /^    TCP connection\.$/d' "$tmp/tmpl/tcp.tmpl"

@@ -601,16 +601,27 @@ split_fields(const uint8_t *data, size_t len, struct span f[MF_COUNT])
 	return false;
 }
 
-/* A raw value as GMime's header gives it (g_mime_header_get_value()): unfolded, encoded words decoded. */
+/*
+ * A raw value as GMime's header gives it (g_mime_header_get_value()):
+ * unfolded, encoded words decoded.  ASCII text without "=?" is no encoded
+ * word and GMime's decoder gives it back as it is (its words and spaces
+ * copied): it is not passed through it.
+ */
 static char *
 field_value(const struct span *s)
 {
 	char *raw = g_strndup(s->p, s->n), *unfolded, *v;
+	const char *p;
 
 	unfolded = g_mime_utils_header_unfold(raw);
+	g_free(raw);
+	for (p = unfolded; *p != '\0'; p++)
+		if ((unsigned char)*p >= 0x80 || (p[0] == '=' && p[1] == '?'))
+			break;
+	if (*p == '\0')
+		return unfolded;
 	v = g_mime_utils_header_decode_text(NULL, unfolded);
 	g_free(unfolded);
-	g_free(raw);
 	return v;
 }
 

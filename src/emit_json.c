@@ -721,17 +721,48 @@ put_part(FILE *f, GString *g)
 	return ok;
 }
 
+/* What JSON keeps from one session to the next: buffers, not data. */
+struct json_ctx {
+	GString *line;  /* the line being put together */
+	GString *label; /* a -v segment's label */
+	json_t *js;     /* a string for labels jansson escapes */
+};
+
+static void *
+json_begin(FILE *out, const struct emit_opts *o, char *errbuf)
+{
+	struct json_ctx *c = g_new0(struct json_ctx, 1);
+
+	(void)out;
+	(void)o;
+	(void)errbuf;
+	c->line = g_string_sized_new(4096);
+	c->label = g_string_sized_new(256);
+	c->js = json_string("");
+	return c;
+}
+
+/* The line buffer, empty; one that grew past 1 MiB (a long session) is given back. */
+static GString *
+ctx_line(struct json_ctx *c)
+{
+	if (c->line->allocated_len > (1u << 20)) {
+		g_string_free(c->line, TRUE);
+		c->line = g_string_sized_new(4096);
+	}
+	g_string_truncate(c->line, 0);
+	return c->line;
+}
+
 /*
  * Appends the session's segment list (-v), writing g out 64 KiB at a time
  * as it is encoded: a session of a million segments does not hold its line
  * in memory.  False on a write error.
  */
 static bool
-raw_segments(FILE *f, GString *g, const struct session *s)
+raw_segments(FILE *f, GString *g, struct json_ctx *c, const struct session *s)
 {
 	int shift[2] = {session_win_shift(s, DIR_TO_SERVER), session_win_shift(s, DIR_TO_CLIENT)};
-	json_t *js = json_string("");
-	GString *lab = g_string_sized_new(256);
 	bool ok = true;
 	guint i;
 
@@ -739,12 +770,11 @@ raw_segments(FILE *f, GString *g, const struct session *s)
 	for (i = 0; ok && i < s->segs->len; i++) {
 		if (i > 0)
 			out_mem(g, ",", 1);
-		raw_segment(g, lab, js, s, &g_array_index(s->segs, struct seg_rec, i), shift);
+		raw_segment(
+		    g, c->label, c->js, s, &g_array_index(s->segs, struct seg_rec, i), shift);
 		if (g->len >= 65536)
 			ok = put_part(f, g);
 	}
-	json_decref(js);
-	g_string_free(lab, TRUE);
 	out_mem(g, "]", 1);
 	if (s->segs_dropped > 0)
 		raw_int(g, "segments_not_listed", (int64_t)s->segs_dropped);
@@ -762,7 +792,8 @@ raw_segments(FILE *f, GString *g, const struct session *s)
 static int
 json_session(void *ctx, FILE *f, const struct session *s, const struct emit_opts *o, char *errbuf)
 {
-	GString *g = g_string_sized_new(4096);
+	struct json_ctx *c = ctx;
+	GString *g = ctx_line(c);
 	json_t *j, *a;
 	const struct txn *gr = s->greeting;
 	const struct anomaly *an;
@@ -776,7 +807,6 @@ json_session(void *ctx, FILE *f, const struct session *s, const struct emit_opts
 	guint i;
 	int rc;
 
-	(void)ctx;
 	OUT_LIT(g, "{\"type\":\"session\"");
 	raw_int(g, "session", (int64_t)s->id);
 	/* What identifies the session whatever the filter: the flow hash, the file and first frame. */
@@ -839,7 +869,7 @@ json_session(void *ctx, FILE *f, const struct session *s, const struct emit_opts
 	if (s->proto == PROTO_TLS || s->proto == PROTO_POP3S)
 		raw_value(g, "tls", jtls(s));
 	if (o->verbose)
-		ok = raw_segments(f, g, s);
+		ok = raw_segments(f, g, c, s);
 	out_mem(g, "}", 1);
 	if (!ok) {
 		util_write_error(errbuf);
@@ -847,20 +877,15 @@ json_session(void *ctx, FILE *f, const struct session *s, const struct emit_opts
 	} else {
 		rc = put_gstring(f, g, errbuf);
 	}
-	g_string_free(g, TRUE);
 	return rc;
 }
 
+/* The run's summary line. */
 static int
-json_end(void *ctx, FILE *f, const struct run_stats *st, const struct emit_opts *o, char *errbuf)
+json_summary(FILE *f, const struct run_stats *st, char *errbuf)
 {
-	json_t *j;
+	json_t *j = json_object();
 
-	(void)ctx; /* JSON keeps nothing across sessions (begin is NULL) */
-	(void)o;
-	if (st == NULL)
-		return 0;
-	j = json_object();
 	json_object_set_new_nocheck(j, "type", json_string("summary"));
 	json_object_set_new_nocheck(j, "packets", json_integer((json_int_t)st->packets));
 	json_object_set_new_nocheck(j, "bytes", json_integer((json_int_t)st->bytes));
@@ -895,10 +920,24 @@ json_end(void *ctx, FILE *f, const struct run_stats *st, const struct emit_opts 
 	return put_object(f, j, errbuf);
 }
 
+static int
+json_end(void *ctx, FILE *f, const struct run_stats *st, const struct emit_opts *o, char *errbuf)
+{
+	struct json_ctx *c = ctx;
+	int rc = st != NULL ? json_summary(f, st, errbuf) : 0;
+
+	(void)o;
+	g_string_free(c->line, TRUE);
+	g_string_free(c->label, TRUE);
+	json_decref(c->js);
+	g_free(c);
+	return rc;
+}
+
 const struct emitter emit_json = {
     .name = "json",
     .help = "JSON Lines: one object per session, then a summary (-v adds segments)",
-    .begin = NULL,
+    .begin = json_begin,
     .session = json_session,
     .end = json_end,
 };

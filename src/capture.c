@@ -486,6 +486,13 @@ file_open(struct capfile *f, const char *path, char *errbuf)
 		g_snprintf(errbuf, ERRBUF_SIZE, "%s: empty file, not a capture", f->name);
 		return -1;
 	}
+	/* A directory of rotated files: its files are read together with a pattern. */
+	if (strcmp(path, "-") != 0 && stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+		g_snprintf(errbuf, ERRBUF_SIZE,
+		    "%s: a directory, not a capture (its capture files, read together: -r '%s/*')",
+		    f->name, f->name);
+		return -1;
+	}
 	f->w = wtap_open_offline(path, WTAP_TYPE_AUTO, &err, &err_info, FALSE);
 	if (f->w == NULL) {
 		wtap_error(why, sizeof(why), err, err_info);

@@ -216,7 +216,12 @@ filter_looks_like_file(const struct options *o)
 	like = strchr(word, '/') != NULL || strpbrk(word, "*?") != NULL;
 	for (i = 0; i < G_N_ELEMENTS(exts) && !like; i++)
 		like = strstr(word, exts[i]) != NULL;
-	if (like && stat(word, &st) != 0)
+	if (stat(word, &st) == 0 && S_ISDIR(st.st_mode))
+		fprintf(stderr,
+		    "popflow: '%s' was read as the filter: it is a directory (its capture "
+		    "files: -r '%s/*')\n",
+		    word, word);
+	else if (like && stat(word, &st) != 0)
 		fprintf(stderr,
 		    "popflow: '%s' was read as the filter: there is no such file (capture "
 		    "files are -r FILE, each, or the existing files right after one; a "

@@ -224,6 +224,10 @@ has "$tmp/err" "the file is given twice" "a file given twice: said so"
 # A capture file that does not exist after -r is read as the filter: the error says so.
 expect 1 "missing file after -r's" -- "$POPFLOW" -r "$r0" "$tmp/ring/r_9.pcap"
 has "$tmp/err" "r_9.pcap' was read as the filter: there is no such file" "missing file after -r: explained"
+expect 2 "-r a directory" -- "$POPFLOW" -r "$tmp/ring"
+has "$tmp/err" "ring: a directory, not a capture (its capture files, read together: -r '$tmp/ring/\*')" "-r a directory: what to give instead"
+expect 1 "a directory after -r's file" -- "$POPFLOW" -r "$r0" "$tmp/ring"
+has "$tmp/err" "ring' was read as the filter: it is a directory" "a directory after -r: explained"
 
 echo "inputs: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -396,6 +396,8 @@ tame_copy(const uint8_t *data, size_t len)
 	struct tamer t = {.at_start = true};
 	uint8_t *copy;
 
+	if (len <= MIME_MAX_COLONS)
+		return NULL; /* too short to hold a ':' too many */
 	tame(&t, (uint8_t *)data, len, false);
 	if (!t.changed)
 		return NULL;

@@ -984,12 +984,14 @@ body_line(struct pop3 *p, const char *line, size_t keep, size_t wire, size_t eol
  * end, already unstuffed (the stuffing "." of the first was skipped): what
  * body_line() does line by line, for the lines at once.  A line and its
  * CRLF or LF are the body's bytes as they are, so the run goes on as it is.
+ * first: where the first line body_bulk() read in this chunk begins.
  */
 static void
-body_run(struct pop3 *p, const uint8_t *b, size_t n, uint64_t lines, uint64_t end)
+body_run(struct pop3 *p, const uint8_t *b, size_t n, uint64_t lines, uint64_t first, uint64_t end)
 {
 	struct txn *t = p->body;
-	struct msg *m = t->body_msg; /* made by body_bulk() */
+	/* No message yet: no byte of the body came before the first line read with this run. */
+	struct msg *m = body_msg(p, first);
 	const uint8_t *lf;
 	size_t room;
 
@@ -1049,23 +1051,20 @@ body_bulk(struct pop3 *p, const uint8_t *buf, size_t len, uint64_t off, const ui
 		n = (size_t)(lf - (buf + i)); /* the line without its LF */
 		if (n > POP3_BODY_LINE_BUF)
 			break;
-		if (buf[i] == '.' && (n == 1 || (n == 2 && buf[i + 1] == '\r')))
-			break; /* ".CRLF" (or ".LF"): the end of the body */
-		if (i == 0)
-			body_msg(p, off);
 		if (buf[i] == '.') {
+			if (n == 1 || (n == 2 && buf[i + 1] == '\r'))
+				break; /* ".CRLF" (or ".LF"): the end of the body */
 			if (i > run)
-				body_run(p, buf + run, i - run, lines, off + i);
+				body_run(p, buf + run, i - run, lines, off, off + i);
 			lines = 0;
 			run = i + 1; /* the stuffing "." */
 		}
 		lines++;
 		i += n + 1;
-		lf = NULL;
 	}
 	if (i > run)
-		body_run(p, buf + run, i - run, lines, off + i);
-	*stop_lf = lf;
+		body_run(p, buf + run, i - run, lines, off, off + i);
+	*stop_lf = i < len ? lf : NULL;
 	return i;
 }
 

@@ -235,7 +235,7 @@ wtap_advance(struct capture *c, struct capfile *f)
 /* The on-disk header of a classic pcap record (struct pcap_sf_pkthdr: 32-bit times). */
 #define CAPTURE_PCAP_RECORD_HDR 16
 #define CAPTURE_PCAP_FILE_HDR 24
-#define CAPTURE_PCAP_IOBUF (256 * 1024) /* as wiretap's reads: 128 KiB */
+#define CAPTURE_PCAP_IOBUF (64 * 1024) /* each open file keeps one: several files read at once */
 
 /*
  * Hands a file libpcap was reading to wiretap, which reads again the frames

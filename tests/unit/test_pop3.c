@@ -819,7 +819,6 @@ test_command_flood_cap_kept(void)
 	guint i, n = 2 * SESSION_MAX_TXNS;
 	GString *flood = g_string_new(NULL);
 	const struct txn *t;
-	guint64 t0, t1;
 
 	conv_open(&c, HS_SEEN);
 	conv_feed(&c, DIR_TO_CLIENT, "+OK ready\r\n");
@@ -827,10 +826,8 @@ test_command_flood_cap_kept(void)
 	conv_feed(&c, DIR_TO_CLIENT, "+OK\r\n+OK\r\n");
 	for (i = 0; i < 1000; i++)
 		g_string_append(flood, "NOOP\r\n");
-	t0 = (guint64)g_get_monotonic_time();
 	for (i = 0; i < n / 1000; i++) /* never answered */
 		conv_feed(&c, DIR_TO_SERVER, flood->str);
-	t1 = (guint64)g_get_monotonic_time();
 	CHECK(c.s->txns->len <= SESSION_MAX_TXNS);
 	CHECK_EQ_U(c.s->txns->len + c.s->txns_dropped, n + 2);
 	t = g_ptr_array_index(c.s->txns, 0);
@@ -839,8 +836,11 @@ test_command_flood_cap_kept(void)
 	t = g_ptr_array_index(c.s->txns, c.s->txns->len - 1);
 	CHECK_EQ_U(t->id, n + 2);
 	CHECK(t->held != 0);
-	/* Quadratic shedding took minutes for this; linear takes well under a second. */
-	CHECK(t1 - t0 < 30 * G_USEC_PER_SEC);
+	/*
+	 * Quadratic shedding took minutes for this; how the time grows with the
+	 * flood is measured by tests/limits (200,000 unanswered pipelined
+	 * commands against a quarter of them), not asserted here on a clock.
+	 */
 	pop3_end(c.p);
 	t = g_ptr_array_index(c.s->txns, c.s->txns->len - 1);
 	CHECK(t->partial && t->held == 0); /* no reply before the end */

@@ -81,7 +81,7 @@ options_usage(FILE *f)
 	    "  -D                 list the interfaces popflow can capture on\n"
 	    "  -s SNAPLEN         bytes kept per packet (default and 0: 262144)\n"
 	    "  -p                 do not put the interface in promiscuous mode\n"
-	    "  -B KIB             kernel capture buffer size in KiB (default 65536)\n"
+	    "  -B KIB             kernel capture buffer size in KiB (default 131072)\n"
 	    "Other:\n"
 	    "  -Z USER            user to become once the input and the output files are\n"
 	    "                     open (-i as root: nobody by default; -Z root keeps root)\n"

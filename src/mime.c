@@ -308,6 +308,71 @@ count_part(GMimeObject *parent, GMimeObject *part, gpointer data)
  */
 #define MIME_MAX_COLONS 1000
 
+/*
+ * GMime 3.2.13's address parser loses about 128 bytes on an address field
+ * that ends inside a comment (RFC 5322 section 3.2.2) after a domain
+ * literal ("x@[192.0.2.1] (no end"): a capture of many such messages would
+ * make popflow grow by that much each.  In the address fields of a message
+ * read from memory, the '(' of a comment that never closes is read as a
+ * space (comments_close()).
+ */
+
+/*
+ * Runs over an address field's value v: true if a comment is still open at
+ * its end; with fix, the '(' of every comment left open become spaces.
+ * Quoted strings, domain literals and quoted pairs are skipped as RFC 5322
+ * section 3.2 reads them.
+ */
+static bool
+comments_close(uint8_t *v, size_t n, bool fix)
+{
+	GArray *opens = NULL; /* fix: where the comments still open began */
+	bool quoted = false, literal = false, escaped = false;
+	size_t i, depth = 0;
+
+	for (i = 0; i < n; i++) {
+		uint8_t c = v[i];
+
+		if (escaped) {
+			escaped = false;
+		} else if (c == '\\' && (quoted || depth > 0)) {
+			escaped = true;
+		} else if (depth > 0) {
+			if (c == '(') {
+				depth++;
+				if (fix)
+					g_array_append_val(opens, i);
+			} else if (c == ')') {
+				depth--;
+				if (fix)
+					g_array_set_size(opens, opens->len - 1);
+			}
+		} else if (quoted) {
+			quoted = c != '"';
+		} else if (literal) {
+			literal = c != ']';
+		} else if (c == '"') {
+			quoted = true;
+		} else if (c == '[') {
+			literal = true;
+		} else if (c == '(') {
+			depth = 1;
+			if (fix) {
+				if (opens == NULL)
+					opens = g_array_new(FALSE, FALSE, sizeof(size_t));
+				g_array_set_size(opens, 0);
+				g_array_append_val(opens, i);
+			}
+		}
+	}
+	if (fix && opens != NULL) {
+		for (i = 0; depth > 0 && i < opens->len; i++)
+			v[g_array_index(opens, size_t, i)] = ' ';
+		g_array_free(opens, TRUE);
+	}
+	return depth > 0;
+}
+
 struct tamer {
 	bool at_start; /* at the start of a line */
 	bool in_name;  /* reading a field name */
@@ -316,6 +381,8 @@ struct tamer {
 	char name[16]; /* the field name so far */
 	size_t name_len;
 	unsigned colons; /* in the address field */
+	bool comments;   /* also close comments (a message in memory: tame() sees it whole) */
+	size_t value_at; /* comments: where the address field's value begins in buf */
 };
 
 static bool
@@ -329,6 +396,16 @@ tame_is_addr(const char *name, size_t n)
 		if (strlen(names[i]) == n && g_ascii_strncasecmp(names[i], name, n) == 0)
 			return true;
 	return false;
+}
+
+/* An address field ends at end (comments: its comments left open closed). */
+static void
+tame_field_end(struct tamer *t, uint8_t *buf, size_t end, bool fix)
+{
+	if (t->comments && t->addr && !t->in_name && end > t->value_at &&
+	    comments_close(buf + t->value_at, end - t->value_at, fix))
+		t->changed = true;
+	t->addr = false;
 }
 
 /* Runs over the next n bytes of a message; with fix, replaces the ':' too many. */
@@ -346,6 +423,7 @@ tame(struct tamer *t, uint8_t *buf, size_t n, bool fix)
 			if (c == ' ' || c == '\t') {
 				t->in_name = false; /* a folded line: the field goes on */
 			} else {
+				tame_field_end(t, buf, i, fix);
 				t->in_name = true;
 				t->addr = false;
 				t->name_len = 0;
@@ -364,6 +442,7 @@ tame(struct tamer *t, uint8_t *buf, size_t n, bool fix)
 				t->addr = t->name_len < sizeof(t->name) &&
 				    tame_is_addr(t->name, t->name_len);
 				t->colons = 1;
+				t->value_at = i + 1;
 			} else if (c == ' ' || c == '\t') {
 				/* left out: GMime drops blanks before ':' (and more is only safer) */
 			} else if (t->name_len < sizeof(t->name)) {
@@ -389,21 +468,26 @@ tame(struct tamer *t, uint8_t *buf, size_t n, bool fix)
 	}
 }
 
-/* data with the ':' too many replaced (a copy), or NULL when there are none. */
+/*
+ * data with the ':' too many replaced and the comments left open in address
+ * fields closed (a copy), or NULL when there are none.
+ */
 static uint8_t *
 tame_copy(const uint8_t *data, size_t len)
 {
-	struct tamer t = {.at_start = true};
+	struct tamer t = {.at_start = true, .comments = true};
 	uint8_t *copy;
 
-	if (len <= MIME_MAX_COLONS)
-		return NULL; /* too short to hold a ':' too many */
+	if (memchr(data, '(', len) == NULL && len <= MIME_MAX_COLONS)
+		return NULL; /* no comment, and too short to hold a ':' too many */
 	tame(&t, (uint8_t *)data, len, false);
+	tame_field_end(&t, (uint8_t *)data, len, false);
 	if (!t.changed)
 		return NULL;
 	copy = g_memdup2(data, len);
-	t = (struct tamer){.at_start = true};
+	t = (struct tamer){.at_start = true, .comments = true};
 	tame(&t, copy, len, true);
+	tame_field_end(&t, copy, len, true);
 	return copy;
 }
 
@@ -421,6 +505,7 @@ return_path_parse(const char *v)
 	for (p = copy; *p != '\0'; p++)
 		if (*p == ':' && ++colons > MIME_MAX_COLONS)
 			*p = ' ';
+	comments_close((uint8_t *)copy, strlen(copy), true);
 	l = internet_address_list_parse(NULL, copy);
 	g_free(copy);
 	return l;

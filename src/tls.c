@@ -755,6 +755,22 @@ rd_take(struct rd *r, size_t n)
 	return p;
 }
 
+/*
+ * The vector that comes next in r (its length in lenbytes bytes, as TLS
+ * writes them, RFC 8446 section 3.4) as a reader of its own, r past it; bad
+ * if it does not fit.  Lengths are compared, no pointer is made past r.
+ */
+static struct rd
+rd_vec(struct rd *r, int lenbytes)
+{
+	size_t n = rd_u(r, lenbytes);
+	const uint8_t *p = rd_take(r, n);
+	struct rd v = rd_of(p, p != NULL ? n : 0);
+
+	v.bad = r->bad;
+	return v;
+}
+
 /* ALPN ProtocolNameList (RFC 7301 section 3.1) -> "a,b". */
 static char *
 alpn_list(const uint8_t *b, size_t n)
@@ -816,9 +832,7 @@ client_hello(struct tls_conn *c, const uint8_t *b, size_t n)
 	c->have_client_random = true;
 	if (r.p == r.end)
 		return;
-	e.end = r.p + 2 + rd_u(&r, 2);
-	e.p = r.p;
-	e.bad = r.bad || e.end > r.end;
+	e = rd_vec(&r, 2);
 	while (!e.bad && e.p < e.end) {
 		type = rd_u(&e, 2);
 		len = rd_u(&e, 2);
@@ -946,9 +960,7 @@ server_hello(struct tls_conn *c, const uint8_t *b, size_t n)
 		return;
 	}
 	if (r.p < r.end) {
-		e.end = r.p + 2 + rd_u(&r, 2);
-		e.p = r.p;
-		e.bad = r.bad || e.end > r.end;
+		e = rd_vec(&r, 2);
 		while (!e.bad && e.p < e.end) {
 			type = rd_u(&e, 2);
 			len = rd_u(&e, 2);
@@ -1013,9 +1025,7 @@ hs_message(struct tls_conn *c, enum dir d, unsigned type, const uint8_t *b, size
 		const uint8_t *ext;
 		if (!whole)
 			break;
-		e.end = r.p + 2 + rd_u(&r, 2);
-		e.p = r.p;
-		e.bad = r.bad || e.end > r.end;
+		e = rd_vec(&r, 2);
 		while (!e.bad && e.p < e.end) {
 			t = rd_u(&e, 2);
 			len = rd_u(&e, 2);
